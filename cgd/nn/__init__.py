@@ -1,0 +1,1 @@
+"""Neural networks: shared embeddings, the toy MLPs, and (for images) the ADM U-Net and classifiers."""

@@ -1,0 +1,138 @@
+"""One entry point that turns (method, label, scale) into a sampler call.
+
+Methods (the names used by the CLIs and pages):
+
+==========  ==========================================  ========
+method      what runs                                   sampler
+==========  ==========================================  ========
+uncond      net(x, t, null)                             ddpm/ddim
+cond        net(x, t, y)                                ddpm/ddim
+cg-ddpm     unconditional net + mean shift s Sigma g    ddpm
+cg-ddim     unconditional net + eps form                ddim
+cfg         (1 + w) net(x, t, y) - w net(x, t, null)    ddpm/ddim
+cond+cg     conditional net + mean shift s Sigma g      ddpm
+==========  ==========================================  ========
+
+``label=None`` (or scale 0 for a classifier-guided method) samples p(x) unguided.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable, Optional
+
+import torch
+
+from cgd.errors import InputError
+from cgd.guidance import (cfg_model_fn, check_labels, check_scale, classifier_guided_eps,
+                          conditional_model_fn, make_mean_shift)
+from cgd.samplers import sample_ddim, sample_ddpm
+from cgd.schedule import NoiseSchedule, check_steps
+
+__all__ = ["METHODS", "SampleRequest", "guided_sample"]
+
+METHODS = ("uncond", "cond", "cg-ddpm", "cg-ddim", "cfg", "cond+cg")
+MAX_BATCH = 100_000
+
+
+@dataclass(frozen=True)
+class SampleRequest:
+    """Everything that decides a guided sampling run (hashable: usable as a cache key)."""
+
+    method: str = "cg-ddim"
+    label: Optional[int] = 0
+    scale: float = 1.0
+    steps: int = 50
+    n: int = 16
+    seed: int = 0
+    eta: float = 0.0
+    sampler: Optional[str] = None  # 'ddpm' / 'ddim'; None: the method's default
+    gradient_at: str = "x_t"
+    x0_mode: Optional[str] = None
+    variance: str = "small"
+
+    def validated(self, num_classes: int, T: int) -> "SampleRequest":
+        """Return a copy with every field checked; raises InputError with a one-line message."""
+        if self.method not in METHODS:
+            raise InputError(f"unknown method {self.method!r}; choose one of {', '.join(METHODS)}")
+        scale = check_scale(self.scale)
+        steps = check_steps(self.steps, maximum=T)
+        n = check_steps(self.n, name="n", maximum=MAX_BATCH)
+        try:
+            seed = int(self.seed)
+        except (TypeError, ValueError):
+            raise InputError(f"seed must be a whole number, got {self.seed!r}") from None
+        if not 0 <= seed < 2**63:
+            raise InputError(f"seed must be between 0 and 2^63-1, got {self.seed}")
+        eta = check_scale(self.eta, name="eta", maximum=1.0)
+        label = self.label
+        if label is not None:
+            label = int(check_labels(label, num_classes, 1)[0])
+        if self.method in ("cond", "cfg", "cond+cg") and label is None:
+            raise InputError(f"method {self.method!r} needs a class label")
+        sampler = self.sampler or default_sampler(self.method)
+        if sampler not in ("ddpm", "ddim"):
+            raise InputError(f"unknown sampler {sampler!r}; choose 'ddpm' or 'ddim'")
+        if self.method in ("cg-ddpm", "cond+cg") and sampler != "ddpm":
+            raise InputError(f"method {self.method!r} is the mean-shift form and needs the ddpm sampler")
+        if self.method == "cg-ddim" and sampler != "ddim":
+            raise InputError("method 'cg-ddim' runs on the ddim sampler")
+        if self.gradient_at not in ("x_t", "mu"):
+            raise InputError(f"gradient point must be 'x_t' or 'mu', got {self.gradient_at!r}")
+        return SampleRequest(self.method, label, scale, steps, n, seed, eta, sampler,
+                             self.gradient_at, self.x0_mode, self.variance)
+
+
+def default_sampler(method: str) -> str:
+    return "ddim" if method == "cg-ddim" else "ddpm"
+
+
+def guided_sample(
+    net: Callable,
+    classifier: Optional[Callable],
+    schedule: NoiseSchedule,
+    request: SampleRequest,
+    *,
+    shape: tuple,
+    num_classes: int,
+    device: torch.device | str = "cpu",
+    dtype: torch.dtype = torch.float32,
+    callback: Optional[Callable[[dict], None]] = None,
+    x_T: Optional[torch.Tensor] = None,
+) -> torch.Tensor:
+    """Sample ``request.n`` points of ``shape`` (per sample) with the requested guidance.
+
+    net(x_t, t, y) -> eps with null label ``num_classes``; classifier(x_t, t) -> logits.
+    Returns ``x_0: [n, *shape]``. All randomness comes from ``torch.Generator(seed)`` on ``device``.
+    """
+    r = request.validated(num_classes, schedule.T)
+    device = torch.device(device)
+    gen = torch.Generator(device=device).manual_seed(r.seed)
+    if x_T is None:
+        x_T = torch.randn((r.n, *shape), generator=gen, device=device, dtype=dtype)
+    null = torch.full((r.n,), num_classes, dtype=torch.long, device=device)
+    y = null if r.label is None else torch.full((r.n,), r.label, dtype=torch.long, device=device)
+    grid = schedule.grid(r.steps)
+
+    guided = r.label is not None and not (r.method in ("cg-ddpm", "cg-ddim") and r.scale == 0.0)
+    if r.method in ("cg-ddpm", "cg-ddim", "cond+cg") and guided and classifier is None:
+        raise InputError(f"method {r.method!r} needs a classifier")
+
+    mean_shift = None
+    if r.method == "uncond" or not guided:
+        model_fn = conditional_model_fn(net, null)
+    elif r.method == "cond":
+        model_fn = conditional_model_fn(net, y)
+    elif r.method == "cfg":
+        model_fn = cfg_model_fn(net, y, r.scale, num_classes)
+    elif r.method == "cg-ddim":
+        model_fn = classifier_guided_eps(conditional_model_fn(net, null), classifier, y, r.scale, schedule)
+    else:  # cg-ddpm, cond+cg: the mean-shift form
+        base = null if r.method == "cg-ddpm" else y
+        model_fn = conditional_model_fn(net, base)
+        mean_shift = make_mean_shift(classifier, y, r.scale, at=r.gradient_at)
+
+    if r.sampler == "ddpm":
+        return sample_ddpm(model_fn, x_T, grid, generator=gen, callback=callback, mean_shift=mean_shift,
+                           variance=r.variance, x0_mode=r.x0_mode)
+    return sample_ddim(model_fn, x_T, grid, generator=gen, callback=callback, eta=r.eta, x0_mode=r.x0_mode)

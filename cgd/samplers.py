@@ -1,0 +1,225 @@
+"""Reverse-process samplers: DDPM ancestral and DDIM, one signature for both.
+
+``sampler(model_fn, x, grid, *, generator=None, callback=None, **options) -> x_0``
+
+* ``model_fn(x_t, t) -> eps_hat`` (or a :class:`ModelOutput`), with
+  ``x_t: [B, ...]`` and ``t: [B] long`` *training* timesteps.
+* ``x``: the starting noise x_T, ``[B, ...]`` (e.g. ``[B, C, H, W]`` in [-1, 1]
+  space, or ``[B, 2]`` for the 2D toy world).
+* ``grid``: a :class:`cgd.schedule.SamplingGrid`; ``i`` indexes it, ``t = grid.timesteps[i]``.
+* ``generator``: every random draw goes through it (same seed, same samples).
+* ``callback(info)``: called after every step with a dict holding
+  ``i, t, x_t, x0_hat, eps_hat, mu, var, shift, x_next``; ``mu`` is the
+  *unguided* mean of the step, ``var`` its variance Sigma and ``shift`` how far
+  guidance moved the mean (zero without guidance).
+
+Guidance that only changes eps (classifier guidance in eps form, CFG) wraps
+``model_fn`` (see :mod:`cgd.guidance`); the mean-shift form of classifier
+guidance needs Sigma and is the ``mean_shift`` hook of :func:`sample_ddpm`.
+"""
+
+from __future__ import annotations
+
+from typing import Callable, NamedTuple, Optional
+
+import torch
+
+from cgd.errors import NonFiniteError
+from cgd.schedule import SamplingGrid, coef, eps_to_x0
+
+__all__ = ["ModelOutput", "sample_ddpm", "sample_ddim", "threshold_x0", "SAMPLERS"]
+
+
+class ModelOutput(NamedTuple):
+    """What a model function may return instead of a bare eps tensor.
+
+    eps: the (possibly guided) noise prediction, like x_t.
+    v: learned-variance output in [-1, 1] (improved DDPM eq. 15), or None for fixed variance.
+    eps_unguided: the prediction before guidance, so samplers can report the shift.
+    """
+
+    eps: torch.Tensor
+    v: Optional[torch.Tensor] = None
+    eps_unguided: Optional[torch.Tensor] = None
+
+
+def _as_output(out) -> ModelOutput:
+    if isinstance(out, ModelOutput):
+        return out
+    if isinstance(out, tuple):
+        return ModelOutput(*out)
+    return ModelOutput(out)
+
+
+def threshold_x0(x0_hat: torch.Tensor, mode: Optional[str] = None, *, percentile: float = 0.995) -> torch.Tensor:
+    """Keep the predicted x_0 in the data range.
+
+    mode None: unchanged; 'clip': clamp to [-1, 1];
+    'dynamic': Imagen's dynamic thresholding (Saharia et al. 2022, sec. 2.3): per sample,
+    s = max(1, percentile of |x0_hat|); x0_hat = clamp(x0_hat, -s, s) / s.
+    """
+    if mode is None or mode == "none":
+        return x0_hat
+    if mode == "clip":
+        return x0_hat.clamp(-1.0, 1.0)
+    if mode == "dynamic":
+        flat = x0_hat.reshape(x0_hat.shape[0], -1).abs().float()
+        s = torch.quantile(flat, percentile, dim=1).clamp(min=1.0).to(x0_hat.dtype)
+        s = s.reshape(-1, *([1] * (x0_hat.ndim - 1)))
+        return torch.maximum(torch.minimum(x0_hat, s), -s) / s
+    raise ValueError(f"unknown x0 threshold mode {mode!r}")
+
+
+def _noise_like(x: torch.Tensor, generator: Optional[torch.Generator]) -> torch.Tensor:
+    return torch.randn(x.shape, generator=generator, device=x.device, dtype=x.dtype)
+
+
+def _check_finite(x: torch.Tensor, i: int, t: int) -> None:
+    if not bool(torch.isfinite(x).all()):
+        raise NonFiniteError(
+            f"sampling produced non-finite values at step i={i} (t={t}); "
+            "lower the guidance scale or use more steps"
+        )
+
+
+def _timestep_batch(t: int, x: torch.Tensor) -> torch.Tensor:
+    return torch.full((x.shape[0],), int(t), dtype=torch.long, device=x.device)
+
+
+@torch.no_grad()
+def sample_ddpm(
+    model_fn: Callable,
+    x: torch.Tensor,
+    grid: SamplingGrid,
+    *,
+    generator: Optional[torch.Generator] = None,
+    callback: Optional[Callable[[dict], None]] = None,
+    mean_shift: Optional[Callable] = None,
+    variance: str = "small",
+    x0_mode: Optional[str] = None,
+    check_every: Optional[int] = None,
+) -> torch.Tensor:
+    """Ancestral sampling of p(x_{t-1} | x_t) = N(mu, Sigma) (DDPM Algorithm 2), on a respaced grid.
+
+    mean_shift(x_t=, t=, mu=, var=, t_next=) -> shift: added to the mean before the noise is drawn,
+        x_next ~ N(mu + shift, Sigma) (Dhariwal & Nichol 2021, Algorithm 1, shift = s Sigma g).
+    variance: 'small' (beta_tilde), 'large' (beta) or 'learned' (model returns v, IDDPM eq. 15).
+    x0_mode: None, 'clip' or 'dynamic' (see :func:`threshold_x0`).
+    """
+    betas, beta_tilde = grid.betas, grid.posterior_variance
+    log_beta_tilde = torch.log(torch.cat([beta_tilde[:-1], beta_tilde[-2:-1]])) if len(grid) > 1 else torch.log(betas)
+    if check_every is None:
+        check_every = 1 if x.device.type == "cpu" else 10
+    x_t = x
+    n = len(grid)
+    for i in range(n):
+        t = int(grid.timesteps[i])
+        t_next = int(grid.timesteps[i + 1]) if i + 1 < n else -1
+        ab, ab_prev, beta = grid.alpha_bar[i], grid.alpha_bar_prev[i], betas[i]
+        t_batch = _timestep_batch(t, x_t)
+
+        # 1. predict the noise and the clean image
+        out = _as_output(model_fn(x_t, t_batch))
+        x0_hat = threshold_x0(eps_to_x0(x_t, out.eps, ab), x0_mode)
+
+        # 2. posterior mean mu_tilde(x_t, x0_hat) of the respaced process (DDPM eq. 7)
+        c_x0 = beta * ab_prev.sqrt() / (1.0 - ab)
+        c_xt = (1.0 - ab_prev) * (1.0 - beta).sqrt() / (1.0 - ab)
+        mu = coef(c_x0, x_t) * x0_hat + coef(c_xt, x_t) * x_t
+
+        # 3. the variance Sigma
+        if variance == "small":
+            var = coef(beta_tilde[i], x_t)
+        elif variance == "large":
+            var = coef(beta, x_t)
+        elif variance == "learned":
+            if out.v is None:
+                raise ValueError("variance='learned' needs a model that returns v")
+            frac = (out.v.to(x_t.dtype) + 1.0) / 2.0
+            var = torch.exp(frac * coef(torch.log(beta), x_t) + (1.0 - frac) * coef(log_beta_tilde[i], x_t))
+        else:
+            raise ValueError(f"unknown variance {variance!r}")
+
+        # 4. unguided mean for reporting; guidance of the eps form already moved mu
+        if out.eps_unguided is not None:
+            x0_u = threshold_x0(eps_to_x0(x_t, out.eps_unguided, ab), x0_mode)
+            mu_unguided = coef(c_x0, x_t) * x0_u + coef(c_xt, x_t) * x_t
+        else:
+            mu_unguided = mu
+        shift = mu - mu_unguided
+
+        # 5. classifier guidance, mean-shift form: mu <- mu + s Sigma g
+        if mean_shift is not None:
+            shift = shift + mean_shift(x_t=x_t, t=t_batch, mu=mu, var=var, t_next=t_next)
+
+        # 6. draw x_{t-1} ~ N(mu + shift, Sigma); the last step returns the mean
+        x_next = mu_unguided + shift
+        if i + 1 < n:
+            x_next = x_next + var.sqrt() * _noise_like(x_t, generator)
+        if (i + 1) % check_every == 0 or i + 1 == n:
+            _check_finite(x_next, i, t)
+        if callback is not None:
+            callback(dict(i=i, t=t, x_t=x_t, x0_hat=x0_hat, eps_hat=out.eps, mu=mu_unguided,
+                          var=var, shift=shift, x_next=x_next))
+        x_t = x_next
+    return x_t
+
+
+@torch.no_grad()
+def sample_ddim(
+    model_fn: Callable,
+    x: torch.Tensor,
+    grid: SamplingGrid,
+    *,
+    generator: Optional[torch.Generator] = None,
+    callback: Optional[Callable[[dict], None]] = None,
+    eta: float = 0.0,
+    x0_mode: Optional[str] = None,
+    check_every: Optional[int] = None,
+) -> torch.Tensor:
+    """DDIM (Song et al. 2021, eq. 12) on a respaced grid; eta = 0 is deterministic, eta = 1 ~ DDPM.
+
+    x_prev = sqrt(alpha_bar_prev) x0_hat + sqrt(1 - alpha_bar_prev - sigma^2) eps_hat + sigma z,
+    sigma = eta sqrt((1 - alpha_bar_prev) / (1 - alpha_bar)) sqrt(1 - alpha_bar / alpha_bar_prev).
+    """
+    if check_every is None:
+        check_every = 1 if x.device.type == "cpu" else 10
+    x_t = x
+    n = len(grid)
+    for i in range(n):
+        t = int(grid.timesteps[i])
+        ab, ab_prev = grid.alpha_bar[i], grid.alpha_bar_prev[i]
+        t_batch = _timestep_batch(t, x_t)
+
+        # 1. predict the noise; re-derive eps from the (possibly thresholded) x0_hat
+        out = _as_output(model_fn(x_t, t_batch))
+        x0_hat = threshold_x0(eps_to_x0(x_t, out.eps, ab), x0_mode)
+        eps_hat = out.eps if x0_mode is None else (x_t - coef(ab.sqrt(), x_t) * x0_hat) / coef((1 - ab).sqrt(), x_t)
+
+        # 2. the step's noise level sigma (eq. 16) and its deterministic part
+        sigma = eta * ((1 - ab_prev) / (1 - ab)).sqrt() * (1 - ab / ab_prev).sqrt()
+        c_eps = (1 - ab_prev - sigma**2).clamp(min=0.0).sqrt()
+        mean = coef(ab_prev.sqrt(), x_t) * x0_hat + coef(c_eps, x_t) * eps_hat
+
+        # 3. the unguided mean, for reporting the guidance shift
+        if out.eps_unguided is not None:
+            x0_u = threshold_x0(eps_to_x0(x_t, out.eps_unguided, ab), x0_mode)
+            eps_u = out.eps_unguided if x0_mode is None else (x_t - coef(ab.sqrt(), x_t) * x0_u) / coef((1 - ab).sqrt(), x_t)
+            mu = coef(ab_prev.sqrt(), x_t) * x0_u + coef(c_eps, x_t) * eps_u
+        else:
+            mu = mean
+
+        # 4. x_prev = mean + sigma z
+        x_next = mean
+        if eta > 0 and i + 1 < n:
+            x_next = x_next + coef(sigma, x_t) * _noise_like(x_t, generator)
+        if (i + 1) % check_every == 0 or i + 1 == n:
+            _check_finite(x_next, i, t)
+        if callback is not None:
+            callback(dict(i=i, t=t, x_t=x_t, x0_hat=x0_hat, eps_hat=eps_hat, mu=mu,
+                          var=coef(sigma**2, x_t), shift=mean - mu, x_next=x_next))
+        x_t = x_next
+    return x_t
+
+
+SAMPLERS = {"ddpm": sample_ddpm, "ddim": sample_ddim}

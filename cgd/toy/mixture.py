@@ -1,0 +1,227 @@
+"""2D Gaussian mixtures: the toy world whose noised densities are exact.
+
+File format (``toy_data/*.json``, also what users upload)::
+
+    {"name": str, "means": [[x, y], ...], "covs": [[[a, b], [b, c]], ...],
+     "weights": [...], "labels": [...]}
+
+``labels[k]`` is the class of component k; classes are 0..C-1, each used at least once,
+and several components may share a class.
+
+Why exact: if x_0 ~ sum_k w_k N(m_k, C_k) then
+x_t = sqrt(alpha_bar) x_0 + sqrt(1 - alpha_bar) eps ~ sum_k w_k N(sqrt(alpha_bar) m_k, alpha_bar C_k + (1 - alpha_bar) I),
+so p_t(x), its score, p_t(y | x) and the class-conditional score are all closed-form.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+
+from cgd.errors import InputError
+
+__all__ = ["Mixture", "PRESET_DIR", "presets", "load_mixture", "MAX_COMPONENTS", "MAX_FILE_BYTES"]
+
+PRESET_DIR = Path(__file__).resolve().parents[2] / "toy_data"
+MAX_COMPONENTS = 64
+MAX_CLASSES = 16
+MAX_FILE_BYTES = 64 * 1024
+MAX_ABS = 1e3
+LOG_2PI = math.log(2 * math.pi)
+
+
+@dataclass(frozen=True, eq=False)
+class Mixture:
+    """A validated 2D Gaussian mixture (all tensors float64).
+
+    means: [K, 2]; covs: [K, 2, 2] symmetric positive definite; weights: [K] summing to 1;
+    labels: [K] long in 0..C-1.
+    """
+
+    name: str
+    means: torch.Tensor
+    covs: torch.Tensor
+    weights: torch.Tensor
+    labels: torch.Tensor
+
+    # -- construction and validation ------------------------------------
+    @classmethod
+    def from_dict(cls, d) -> "Mixture":
+        if not isinstance(d, dict):
+            raise InputError("a mixture must be a JSON object with keys name, means, covs, weights, labels")
+        missing = [k for k in ("means", "covs", "weights", "labels") if k not in d]
+        if missing:
+            raise InputError(f"mixture is missing key(s): {', '.join(missing)}")
+        name = str(d.get("name", "custom"))[:80]
+        means = _numbers(d["means"], "means", 2)
+        covs = _numbers(d["covs"], "covs", 3)
+        weights = _numbers(d["weights"], "weights", 1)
+        labels_f = _numbers(d["labels"], "labels", 1)
+        K = means.shape[0]
+        if not 1 <= K <= MAX_COMPONENTS:
+            raise InputError(f"a mixture needs 1 to {MAX_COMPONENTS} components, got {K}")
+        if means.shape != (K, 2):
+            raise InputError(f"means must be a list of [x, y] pairs, got shape {list(means.shape)}")
+        if covs.shape != (K, 2, 2):
+            raise InputError(f"covs must hold {K} 2x2 matrices, got shape {list(covs.shape)}")
+        if weights.shape != (K,) or labels_f.shape != (K,):
+            raise InputError(f"weights and labels must each have {K} entries (one per component)")
+        if bool((means.abs() > MAX_ABS).any()) or bool((covs.abs() > MAX_ABS).any()):
+            raise InputError(f"means and covariances must lie within +-{MAX_ABS:g}")
+        if not bool(torch.allclose(covs, covs.transpose(1, 2), atol=1e-9)):
+            raise InputError("every covariance must be symmetric")
+        eig = torch.linalg.eigvalsh(covs)
+        if not bool((eig > 1e-6).all()):
+            k = int((eig <= 1e-6).any(dim=1).nonzero()[0])
+            raise InputError(f"covariance {k} is not positive definite (eigenvalues {eig[k].tolist()})")
+        if bool((weights <= 0).any()):
+            raise InputError("weights must be positive")
+        if labels_f.numel() and not bool((labels_f == labels_f.round()).all()):
+            raise InputError("labels must be whole numbers")
+        labels = labels_f.long()
+        C = int(labels.max()) + 1
+        if bool((labels < 0).any()) or C > MAX_CLASSES:
+            raise InputError(f"labels must lie in 0..{MAX_CLASSES - 1}")
+        unused = sorted(set(range(C)) - set(labels.tolist()))
+        if unused:
+            raise InputError(f"classes must be numbered 0..C-1 with each used; unused: {unused}")
+        return cls(name, means, covs, weights / weights.sum(), labels)
+
+    @classmethod
+    def from_json(cls, text) -> "Mixture":
+        if isinstance(text, bytes):
+            if len(text) > MAX_FILE_BYTES:
+                raise InputError(f"mixture file is larger than {MAX_FILE_BYTES // 1024} KiB")
+            try:
+                text = text.decode("utf-8")
+            except UnicodeDecodeError:
+                raise InputError("mixture file is not UTF-8 text") from None
+        if len(text) > MAX_FILE_BYTES:
+            raise InputError(f"mixture file is larger than {MAX_FILE_BYTES // 1024} KiB")
+        try:
+            d = json.loads(text)
+        except json.JSONDecodeError as e:
+            raise InputError(f"mixture file is not valid JSON: {e.msg} (line {e.lineno})") from None
+        return cls.from_dict(d)
+
+    def to_dict(self) -> dict:
+        return {"name": self.name, "means": self.means.tolist(), "covs": self.covs.tolist(),
+                "weights": self.weights.tolist(), "labels": self.labels.tolist()}
+
+    # -- basic facts -----------------------------------------------------
+    @property
+    def num_components(self) -> int:
+        return int(self.means.shape[0])
+
+    @property
+    def num_classes(self) -> int:
+        return int(self.labels.max()) + 1
+
+    @property
+    def class_weights(self) -> torch.Tensor:
+        """p(y): [C] float64."""
+        return torch.zeros(self.num_classes, dtype=torch.float64).index_add_(0, self.labels, self.weights)
+
+    def sample(self, n: int, generator: torch.Generator | None = None, y: int | None = None):
+        """Draw n points of p(x) (or p(x | y)); returns ``(x [n, 2] float64, labels [n] long)``."""
+        w = self.weights.clone()
+        if y is not None:
+            w = w * (self.labels == y)
+        k = torch.multinomial(w / w.sum(), n, replacement=True, generator=generator)
+        L = torch.linalg.cholesky(self.covs)
+        z = torch.randn(n, 2, generator=generator, dtype=torch.float64)
+        x = self.means[k] + (L[k] @ z.unsqueeze(-1)).squeeze(-1)
+        return x, self.labels[k]
+
+    # -- exact noised densities -----------------------------------------
+    def noised(self, alpha_bar):
+        """Means ``[..., K, 2]`` and covariances ``[..., K, 2, 2]`` of p_t for alpha_bar (scalar or [B])."""
+        ab = torch.as_tensor(alpha_bar, dtype=torch.float64)
+        sab = ab.sqrt()[..., None, None]
+        means = sab * self.means
+        eye = torch.eye(2, dtype=torch.float64)
+        covs = ab[..., None, None, None] * self.covs + (1.0 - ab)[..., None, None, None] * eye
+        return means, covs
+
+    def component_log_prob(self, x: torch.Tensor, alpha_bar) -> torch.Tensor:
+        """log w_k + log N(x; noised mean_k, noised cov_k): ``[B, K]`` in x's dtype.
+
+        x: [B, 2]; alpha_bar: scalar or [B]. Closed-form 2x2 inverse and determinant.
+        """
+        means, covs = self.noised(alpha_bar)
+        means, covs = means.to(x), covs.to(x)
+        d = x[:, None, :] - means  # [B, K, 2]
+        a, b, c = covs[..., 0, 0], covs[..., 0, 1], covs[..., 1, 1]
+        det = a * c - b * b
+        quad = (c * d[..., 0] ** 2 - 2 * b * d[..., 0] * d[..., 1] + a * d[..., 1] ** 2) / det
+        return torch.log(self.weights.to(x)) - 0.5 * quad - 0.5 * torch.log(det) - LOG_2PI
+
+    def log_prob(self, x, alpha_bar=1.0, y: int | None = None) -> torch.Tensor:
+        """log p_t(x) or log p_t(x | y): ``[B]``."""
+        lp = self.component_log_prob(x, alpha_bar)
+        if y is not None:
+            lp = lp.masked_fill(self.labels.to(x.device) != y, -math.inf)
+            return torch.logsumexp(lp, 1) - torch.log(self.class_weights[y]).to(x)
+        return torch.logsumexp(lp, 1)
+
+    def class_log_joint(self, x, alpha_bar) -> torch.Tensor:
+        """log p_t(x, y) for every class: ``[B, C]``; log-softmax of it is log p_t(y | x)."""
+        lp = self.component_log_prob(x, alpha_bar)
+        onehot = torch.nn.functional.one_hot(self.labels, self.num_classes).to(x.device, torch.bool)
+        masked = lp[:, :, None].masked_fill(~onehot[None], -math.inf)  # [B, K, C]
+        return torch.logsumexp(masked, 1)
+
+    def score(self, x, alpha_bar, y: int | torch.Tensor | None = None) -> torch.Tensor:
+        """Exact grad_x log p_t(x) (or log p_t(x | y) per sample): ``[B, 2]``.
+
+        y: None, an int, or ``[B] long`` where the value C (null label) means unconditional.
+        """
+        means, covs = self.noised(alpha_bar)
+        means, covs = means.to(x), covs.to(x)
+        lp = self.component_log_prob(x, alpha_bar)
+        if y is not None:
+            y = torch.as_tensor(y, device=x.device).reshape(-1, 1)
+            keep = (self.labels.to(x.device)[None, :] == y) | (y == self.num_classes)
+            lp = lp.masked_fill(~keep, -math.inf)
+        r = torch.softmax(lp, dim=1)  # responsibilities [B, K]
+        d = x[:, None, :] - means
+        a, b, c = covs[..., 0, 0], covs[..., 0, 1], covs[..., 1, 1]
+        det = a * c - b * b
+        sx = (c * d[..., 0] - b * d[..., 1]) / det
+        sy = (a * d[..., 1] - b * d[..., 0]) / det
+        return -torch.stack([(r * sx).sum(1), (r * sy).sum(1)], dim=1)
+
+
+def _numbers(value, what: str, ndim: int) -> torch.Tensor:
+    try:
+        t = torch.tensor(value, dtype=torch.float64)
+    except (TypeError, ValueError, RuntimeError):
+        raise InputError(f"{what} must be a (nested) list of numbers of equal lengths") from None
+    if t.ndim != ndim:
+        raise InputError(f"{what} must be nested {ndim} deep, got {t.ndim}")
+    if not bool(torch.isfinite(t).all()):
+        raise InputError(f"{what} must hold finite numbers only")
+    return t
+
+
+def presets() -> dict:
+    """Preset name -> path of every mixture in ``toy_data/``."""
+    return {p.stem: p for p in sorted(PRESET_DIR.glob("*.json"))}
+
+
+def load_mixture(name_or_path: str | Path) -> Mixture:
+    """Load a preset by name (``toy_data/NAME.json``) or a mixture JSON file by path."""
+    p = presets().get(str(name_or_path))
+    if p is None:
+        p = Path(name_or_path)
+        if not p.is_file():
+            raise InputError(f"no preset or file named {str(name_or_path)!r}; presets: {', '.join(presets())}")
+    try:
+        data = p.read_bytes()
+    except OSError as e:
+        raise InputError(f"cannot read {p}: {e.strerror}") from None
+    return Mixture.from_json(data)

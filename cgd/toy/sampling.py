@@ -1,0 +1,41 @@
+"""Guided sampling in the 2D world with exact or learned models."""
+
+from __future__ import annotations
+
+from typing import Callable, Optional
+
+import torch
+
+from cgd.pipeline import SampleRequest, guided_sample
+from cgd.schedule import NoiseSchedule, make_schedule
+from cgd.toy.exact import ExactClassifier, ExactEps
+from cgd.toy.learned import ToyTrainConfig, train_toy_models
+from cgd.toy.mixture import Mixture
+
+__all__ = ["default_schedule", "exact_models", "learned_models", "toy_sample"]
+
+
+def default_schedule() -> NoiseSchedule:
+    """The toy world's diffusion: linear betas, T = 1000 (DDPM's)."""
+    return make_schedule("linear", 1000)
+
+
+def exact_models(mixture: Mixture, schedule: NoiseSchedule):
+    """(eps-network, classifier) computed in closed form from the mixture."""
+    return ExactEps(mixture, schedule), ExactClassifier(mixture, schedule)
+
+
+def learned_models(mixture: Mixture, schedule: NoiseSchedule, train_cfg: ToyTrainConfig = ToyTrainConfig(),
+                   callback: Optional[Callable[[dict], None]] = None):
+    """(eps-network, classifier) trained on samples of the mixture (seconds on a CPU)."""
+    eps_net, clf, _ = train_toy_models(mixture, schedule, train_cfg=train_cfg, callback=callback)
+    return eps_net, clf
+
+
+def toy_sample(mixture: Mixture, request: SampleRequest, *, models=None, schedule: Optional[NoiseSchedule] = None,
+               callback: Optional[Callable[[dict], None]] = None, dtype=torch.float32) -> torch.Tensor:
+    """Draw ``request.n`` guided samples ``[n, 2]``; models default to the exact ones."""
+    schedule = schedule or default_schedule()
+    net, clf = models if models is not None else exact_models(mixture, schedule)
+    return guided_sample(net, clf, schedule, request, shape=(2,), num_classes=mixture.num_classes,
+                         callback=callback, dtype=dtype)
