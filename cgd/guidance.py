@@ -90,7 +90,7 @@ def classifier_grad(classifier: Callable, x: torch.Tensor, t: torch.Tensor, y: t
     with torch.enable_grad():
         x_in = x.detach().requires_grad_(True)
         logits = classifier(x_in, t)
-        log_p = torch.log_softmax(logits.float(), dim=-1)
+        log_p = torch.log_softmax(logits if logits.dtype == torch.float64 else logits.float(), dim=-1)
         selected = log_p.gather(1, y.reshape(-1, 1)).sum()
         (g,) = torch.autograd.grad(selected, x_in)
     return g.to(x.dtype)

@@ -37,6 +37,8 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--eta", default="0.0", help="DDIM eta (ddim sampler only)")
     s.add_argument("--sampler", default=None, choices=("ddpm", "ddim"), help="override the method's sampler")
     s.add_argument("--gradient-at", default="x_t", choices=("x_t", "mu"), help="where the classifier gradient is taken")
+    s.add_argument("--train-steps", default="2500", help="training steps of the learned eps-network "
+                   "(the classifier gets half as many)")
     s.add_argument("--n", default="2000", help="number of samples")
     s.add_argument("--seed", default="0")
     s.add_argument("--out", required=True, help="output .npy path")
@@ -88,8 +90,19 @@ def main(argv=None) -> int:
         if args.model == "exact":
             models = exact_models(mixture, schedule)
         else:
-            bar = tqdm(desc="training toy models", unit="step", total=None)
-            models = learned_models(mixture, schedule, callback=lambda info: bar.update(50))
+            from cgd.toy.learned import ToyTrainConfig
+
+            steps = _number(args.train_steps, "train-steps", int)
+            if not 10 <= steps <= 100_000:
+                raise CGDError(f"train-steps must be between 10 and 100000, got {steps}")
+            cfg = ToyTrainConfig(steps=steps, classifier_steps=max(steps // 2, 10))
+            bar = tqdm(desc="training toy models", unit="step", total=cfg.steps + cfg.classifier_steps)
+
+            def progress(info):
+                bar.n = info["step"] + (cfg.steps if info["model"] == "classifier" else 0)
+                bar.set_postfix(model=info["model"], loss=f"{info['loss']:.4f}")
+
+            models = learned_models(mixture, schedule, cfg, callback=progress)
             bar.close()
         with tqdm(total=request.steps, desc=f"{request.method} s={request.scale:g}", unit="step") as bar:
             x = toy_sample(mixture, request, models=models, schedule=schedule, callback=lambda info: bar.update(1))

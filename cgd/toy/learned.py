@@ -31,12 +31,12 @@ class ToyNetConfig:
 
 @dataclass(frozen=True)
 class ToyTrainConfig:
-    steps: int = 3000
+    steps: int = 2500
     batch: int = 512
     lr: float = 2e-3
     p_uncond: float = 0.15
     seed: int = 0
-    classifier_steps: int = 1500
+    classifier_steps: int = 1200
 
 
 class _MLP(nn.Module):
@@ -124,7 +124,7 @@ def train_toy_models(mixture: Mixture, schedule: NoiseSchedule, net_cfg: Optiona
             loss.backward()
             opt.step()
             sched.step()
-            running += float(loss)
+            running += float(loss.detach())
             if step % 50 == 0 or step == steps:
                 k = 50 if step % 50 == 0 else step % 50
                 history[name].append(running / k)

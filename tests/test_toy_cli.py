@@ -1,0 +1,82 @@
+"""`python -m cgd.toy`: writes [n, 2] samples; bad input is one line on stderr and exit 2."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from cgd.toy.__main__ import main
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_cli_writes_samples_in_a_subprocess(tmp_path):
+    out = tmp_path / "s.npy"
+    r = subprocess.run([sys.executable, "-m", "cgd.toy", "sample", "--mixture", "three_blobs", "--label", "1",
+                        "--scale", "2", "--method", "cg-ddpm", "--steps", "100", "--n", "500", "--seed", "3",
+                        "--out", str(out)], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    x = np.load(out)
+    assert x.shape == (500, 2) and x.dtype == np.float32 and np.isfinite(x).all()
+    # class 1 of three_blobs sits at angle 210 degrees: most samples are in the lower left
+    assert (x[:, 0] < 0).mean() > 0.9 and (x[:, 1] < 0).mean() > 0.9
+
+
+def test_same_seed_same_samples_and_label_none(tmp_path):
+    a, b, c = tmp_path / "a.npy", tmp_path / "b.npy", tmp_path / "c.npy"
+    args = ["sample", "--method", "cg-ddim", "--steps", "20", "--n", "64", "--seed", "5"]
+    assert main(args + ["--out", str(a)]) == 0
+    assert main(args + ["--out", str(b)]) == 0
+    assert np.array_equal(np.load(a), np.load(b))
+    assert main(args + ["--label", "none", "--out", str(c)]) == 0
+    assert not np.array_equal(np.load(a), np.load(c))
+
+
+def test_learned_model_option(tmp_path):
+    out = tmp_path / "l.npy"
+    assert main(["sample", "--model", "learned", "--train-steps", "200", "--method", "cfg", "--scale", "1",
+                 "--steps", "20", "--n", "32", "--out", str(out)]) == 0
+    assert np.load(out).shape == (32, 2)
+
+
+def _bad_json(tmp_path):
+    p = tmp_path / "bad.json"
+    p.write_text("{oops")
+    return str(p)
+
+
+def _not_pd(tmp_path):
+    p = tmp_path / "notpd.json"
+    p.write_text(json.dumps({"name": "x", "means": [[0, 0]], "covs": [[[1, 2], [2, 1]]], "weights": [1], "labels": [0]}))
+    return str(p)
+
+
+@pytest.mark.parametrize("extra,match", [
+    (["--scale", "nan"], "finite"),
+    (["--scale", "-1"], "between"),
+    (["--scale", "1e6"], "between"),
+    (["--label", "7"], "outside"),
+    (["--label", "cat"], "number"),
+    (["--steps", "0"], "steps"),
+    (["--n", "0"], "n must"),
+    (["--seed", "-1"], "seed"),
+    (["--seed", str(2**64)], "seed"),
+    (["--mixture", "nope"], "no preset"),
+    (["--mixture", "BADJSON"], "not valid JSON"),
+    (["--mixture", "NOTPD"], "positive definite"),
+])
+def test_bad_input_is_one_line_and_exit_2(tmp_path, capsys, extra, match):
+    extra = [_bad_json(tmp_path) if e == "BADJSON" else _not_pd(tmp_path) if e == "NOTPD" else e for e in extra]
+    code = main(["sample", "--steps", "5", "--n", "4", "--out", str(tmp_path / "o.npy")] + extra)
+    err = capsys.readouterr().err.strip()
+    assert code == 2
+    assert len(err.splitlines()) == 1 and err.startswith("error:") and match in err, err
+    assert not (tmp_path / "o.npy").exists()
+
+
+def test_missing_output_folder(tmp_path, capsys):
+    assert main(["sample", "--steps", "5", "--n", "4", "--out", str(tmp_path / "no" / "o.npy")]) == 2
+    assert "does not exist" in capsys.readouterr().err
