@@ -1,0 +1,35 @@
+"""Device choice and mixed precision, in one place."""
+
+from __future__ import annotations
+
+import contextlib
+
+import torch
+
+from cgd.errors import InputError
+
+
+def pick_device(preference: str = "auto") -> torch.device:
+    """'auto' -> CUDA when present, else CPU; 'cpu' / 'cuda' are taken as asked (cuda must exist)."""
+    if preference == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if preference == "cuda" and not torch.cuda.is_available():
+        raise InputError("CUDA was asked for but no CUDA device is available")
+    if preference not in ("cpu", "cuda"):
+        raise InputError(f"unknown device {preference!r}; choose auto, cpu or cuda")
+    return torch.device(preference)
+
+
+def autocast(device: torch.device | str, enabled: bool):
+    """bf16 autocast on CPU or CUDA when enabled, a no-op context otherwise."""
+    device = torch.device(device)
+    if not enabled:
+        return contextlib.nullcontext()
+    return torch.autocast(device_type=device.type, dtype=torch.bfloat16)
+
+
+def describe(device: torch.device | str) -> str:
+    device = torch.device(device)
+    if device.type == "cuda":
+        return f"CUDA ({torch.cuda.get_device_name(device)})"
+    return f"CPU ({torch.get_num_threads()} threads)"
