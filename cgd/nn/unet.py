@@ -31,7 +31,9 @@ __all__ = ["UNetConfig", "ClassifierConfig", "UNet", "EncoderClassifier"]
 
 
 @dataclass(frozen=True)
-class UNetConfig:
+class _TrunkConfig:
+    """Fields shared by the U-Net and the classifier built on its encoder."""
+
     image_size: int = 28
     in_channels: int = 1
     model_channels: int = 32
@@ -41,7 +43,6 @@ class UNetConfig:
     head_channels: int = 32
     dropout: float = 0.0
     num_classes: Optional[int] = 10
-    learn_sigma: bool = False
     T: int = 1000
 
     def __post_init__(self):  # JSON round trips give lists: keep the config hashable
@@ -50,21 +51,15 @@ class UNetConfig:
 
 
 @dataclass(frozen=True)
-class ClassifierConfig:
-    image_size: int = 28
-    in_channels: int = 1
-    model_channels: int = 32
-    channel_mult: tuple = (1, 2, 2)
-    num_res_blocks: int = 1
-    attention_resolutions: tuple = (7,)
-    head_channels: int = 32
-    dropout: float = 0.0
-    num_classes: int = 10
-    T: int = 1000
+class UNetConfig(_TrunkConfig):
+    """num_classes None: no class embedding at all; otherwise index num_classes is the null label."""
 
-    def __post_init__(self):
-        object.__setattr__(self, "channel_mult", tuple(self.channel_mult))
-        object.__setattr__(self, "attention_resolutions", tuple(self.attention_resolutions))
+    learn_sigma: bool = False
+
+
+@dataclass(frozen=True)
+class ClassifierConfig(_TrunkConfig):
+    """The noisy classifier: time-conditioned encoder, num_classes logits."""
 
 
 def _norm(ch: int) -> nn.GroupNorm:
