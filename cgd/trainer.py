@@ -1,0 +1,89 @@
+"""A model-agnostic training loop: Adam, EMA, atomic checkpoints, exact resume.
+
+The trainer knows nothing of the model: it gets a module, a ``loss_fn(model, step_generator) -> loss``
+and a :class:`TrainConfig`. Its state file (``torch.save`` of tensors and plain values only, read
+back with ``weights_only=True``) holds the weights, the EMA weights, the optimizer, the step, the
+loss history and the RNG state, so ``resume=True`` continues at the same step with the same
+random stream as an uninterrupted run.
+"""
+
+from __future__ import annotations
+
+import copy
+import io
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Callable, Optional
+
+import torch
+
+from cgd.checkpoint import atomic_write
+from cgd.errors import InputError
+
+__all__ = ["TrainConfig", "train"]
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    steps: int = 10_000
+    lr: float = 2e-4
+    ema_decay: float = 0.999
+    ckpt_every: int = 500
+    seed: int = 0
+    grad_clip: float = 1.0
+
+
+def _state(model, ema, opt, step, history, gen, cfg) -> dict:
+    return {"model": model.state_dict(), "ema": ema.state_dict(), "optimizer": opt.state_dict(), "step": step,
+            "history": list(history), "generator": gen.get_state(), "train_config": asdict(cfg)}
+
+
+def _save(path: Path, state: dict) -> None:
+    buf = io.BytesIO()
+    torch.save(state, buf)
+    atomic_write(path, buf.getvalue())
+
+
+def train(model: torch.nn.Module, loss_fn: Callable, cfg: TrainConfig, state_path: Path, *, resume: bool = False,
+          callback: Optional[Callable[[dict], None]] = None):
+    """Run ``cfg.steps`` optimisation steps; returns ``(model, ema_model, history)``.
+
+    loss_fn(model, generator) draws its own batch from ``generator`` (a CPU torch.Generator
+    whose state is checkpointed) and returns a scalar loss.
+    """
+    state_path = Path(state_path)
+    gen = torch.Generator().manual_seed(cfg.seed)
+    opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
+    ema = copy.deepcopy(model).eval().requires_grad_(False)
+    step, history = 0, []
+    if resume and state_path.is_file():
+        try:
+            st = torch.load(state_path, map_location="cpu", weights_only=True)
+            model.load_state_dict(st["model"])
+            ema.load_state_dict(st["ema"])
+            opt.load_state_dict(st["optimizer"])
+            gen.set_state(st["generator"])
+            step, history = int(st["step"]), list(st["history"])
+        except Exception as e:  # noqa: BLE001 - any failure means the file is not ours or is damaged
+            raise InputError(f"cannot resume from {state_path}: {str(e).splitlines()[0] if str(e) else type(e).__name__}") from None
+    model.train()
+    while step < cfg.steps:
+        loss = loss_fn(model, gen)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        if cfg.grad_clip:
+            torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
+        opt.step()
+        with torch.no_grad():
+            for e, p in zip(ema.parameters(), model.parameters()):
+                e.lerp_(p, 1.0 - cfg.ema_decay)
+            for e, b in zip(ema.buffers(), model.buffers()):
+                e.copy_(b)
+        step += 1
+        history.append(float(loss.detach()))
+        if callback is not None:
+            callback({"step": step, "steps": cfg.steps, "loss": history[-1]})
+        if step % cfg.ckpt_every == 0 or step == cfg.steps:
+            _save(state_path, _state(model, ema, opt, step, history, gen, cfg))
+    model.eval()
+    return model, ema, history
