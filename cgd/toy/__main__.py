@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
+from cgd.cliutil import number as _number
 from cgd.errors import CGDError
 from cgd.pipeline import SampleRequest
 
@@ -44,21 +45,6 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--out", required=True, help="output .npy path")
     sub.add_parser("presets", help="list the preset mixtures")
     return p
-
-
-def _number(text: str, what: str, kind=float):
-    try:
-        v = float(text)
-    except ValueError:
-        raise CGDError(f"{what} must be a number, got {text!r}") from None
-    if kind is int:
-        if v != v or v in (float("inf"), float("-inf")) or v != int(v):
-            raise CGDError(f"{what} must be a whole number, got {text!r}")
-        try:
-            return int(text)
-        except ValueError:
-            return int(v)
-    return v
 
 
 def main(argv=None) -> int:

@@ -1,0 +1,19 @@
+"""Small helpers shared by the command-line interfaces."""
+
+from cgd.errors import CGDError
+
+
+def number(text: str, what: str, kind=float):
+    """Parse a number given on the command line; kind=int demands a whole number."""
+    try:
+        v = float(text)
+    except ValueError:
+        raise CGDError(f"{what} must be a number, got {text!r}") from None
+    if kind is int:
+        if v != v or v in (float("inf"), float("-inf")) or v != int(v):
+            raise CGDError(f"{what} must be a whole number, got {text!r}")
+        try:
+            return int(text)
+        except ValueError:
+            return int(v)
+    return v
