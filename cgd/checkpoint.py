@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import os
 from pathlib import Path
 
 import torch
@@ -18,35 +17,13 @@ from safetensors.torch import load_file, save
 from safetensors import safe_open
 
 from cgd.errors import InputError
+from cgd.fileio import atomic_write
 from cgd.nn.judge import Judge, JudgeConfig
 from cgd.nn.unet import ClassifierConfig, EncoderClassifier, UNet, UNetConfig
 
 __all__ = ["KINDS", "atomic_write", "save_model", "load_model"]
 
 KINDS = {"unet": (UNet, UNetConfig), "classifier": (EncoderClassifier, ClassifierConfig), "judge": (Judge, JudgeConfig)}
-
-
-def atomic_write(path: Path, data: bytes) -> None:
-    """Write to a temp file beside ``path``, fsync it, then ``os.replace``: readers see old or new, never half."""
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        with open(tmp, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
-    try:  # make the rename itself durable
-        fd = os.open(path.parent, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-    except OSError:
-        pass
 
 
 def save_model(model: torch.nn.Module, path: Path, kind: str) -> None:

@@ -1,5 +1,7 @@
 """Small helpers shared by the command-line interfaces."""
 
+import sys
+
 from cgd.errors import CGDError
 
 
@@ -17,3 +19,12 @@ def number(text: str, what: str, kind=float):
         except ValueError:
             return int(v)
     return v
+
+
+def run(fn, *args) -> int:
+    """Call a CLI body; a CGDError, ValueError or OSError becomes one line on stderr and exit 2."""
+    try:
+        return fn(*args)
+    except (CGDError, ValueError, OSError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2

@@ -39,6 +39,7 @@ import torch
 from tqdm import tqdm
 
 from cgd.errors import CGDError, InputError
+from cgd.fileio import atomic_write
 
 __all__ = ["DATASETS", "DatasetInfo", "ImageData", "load_dataset", "fetch", "read_idx", "read_cifar_batch",
            "read_mnist_pickle", "default_root"]
@@ -227,12 +228,9 @@ def save_splits(name: str, splits: dict, root: Path | None = None) -> Path:
     for split, (x, y) in splits.items():
         if len(x) != len(y):
             raise InputError(f"{name}/{split}: {len(x)} images but {len(y)} labels")
-        tmp = folder / f".{split}.npz.tmp"
-        with open(tmp, "wb") as f:
-            np.savez(f, images=x, labels=y)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, folder / f"{split}.npz")
+        buf = io.BytesIO()
+        np.savez(buf, images=x, labels=y)
+        atomic_write(folder / f"{split}.npz", buf.getvalue())
     return folder
 
 

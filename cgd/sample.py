@@ -22,6 +22,7 @@ from tqdm import tqdm
 
 from cgd.checkpoint import load_model
 from cgd.cliutil import number as _number
+from cgd.cliutil import run
 from cgd.data import DATASETS
 from cgd.device import pick_device
 from cgd.errors import CGDError
@@ -68,42 +69,42 @@ def main(argv=None) -> int:
     p.add_argument("--out", default=None, help="grid PNG")
     p.add_argument("--out-npy", default=None)
     args = p.parse_args(argv)
-    try:
-        folder = Path(args.checkpoint_dir) if args.checkpoint_dir else CHECKPOINT_ROOT / args.dataset
-        device = pick_device(args.device)
-        label = None if args.label.strip().lower() == "none" else _number(args.label, "label", int)
-        scale = RECOMMENDED_SCALE[args.method] if args.scale is None else _number(args.scale, "scale")
-        info = DATASETS[args.dataset]
-        request = SampleRequest(method=args.method, label=label, scale=scale, steps=_number(args.steps, "steps", int),
-                                n=_number(args.n, "n", int), seed=_number(args.seed, "seed", int),
-                                eta=_number(args.eta, "eta"), x0_mode="clip")
-        schedule = make_schedule("linear", 1000)
-        request = request.validated(len(info.classes), schedule.T)
-        if request.n > 4096:
-            raise CGDError(f"n must be at most 4096 per run, got {request.n}")
-        for out in (args.out, args.out_npy):
-            if out and not Path(out).parent.exists():
-                raise CGDError(f"output folder {Path(out).parent} does not exist")
-        net = load_model(Path(args.checkpoint) if args.checkpoint else folder / "unet.safetensors", "unet", device)
-        clf = load_model(folder / "classifier.safetensors", "classifier", device) if args.method in CLASSIFIER_METHODS else None
-        shape = (info.channels, info.size, info.size)
-        if net.cfg.in_channels != info.channels or net.cfg.image_size != info.size:
-            raise CGDError(f"the U-Net checkpoint is for {net.cfg.in_channels}x{net.cfg.image_size}px images, not {args.dataset}")
-        with tqdm(total=request.steps, desc=f"{request.method} s={request.scale:g}", unit="step") as bar:
-            x = guided_sample(net, clf, schedule, request, shape=shape, num_classes=len(info.classes), device=device,
-                              callback=lambda i: bar.update(1))
-        images = to_uint8(x)
-        if args.out_npy:
-            np.save(args.out_npy, images)
-        if args.out:
-            import matplotlib.pyplot as plt
+    return run(_run, args)
 
-            plt.imsave(args.out, image_grid(images), cmap="gray" if images.ndim == 3 else None, vmin=0, vmax=255)
-        print(f"sampled {request.n} images ({request.method}, label {label}, scale {request.scale:g}, {request.steps} steps)")
-        return 0
-    except (CGDError, ValueError, OSError) as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
+
+def _run(args) -> int:
+    folder = Path(args.checkpoint_dir) if args.checkpoint_dir else CHECKPOINT_ROOT / args.dataset
+    device = pick_device(args.device)
+    label = None if args.label.strip().lower() == "none" else _number(args.label, "label", int)
+    scale = RECOMMENDED_SCALE[args.method] if args.scale is None else _number(args.scale, "scale")
+    info = DATASETS[args.dataset]
+    request = SampleRequest(method=args.method, label=label, scale=scale, steps=_number(args.steps, "steps", int),
+                            n=_number(args.n, "n", int), seed=_number(args.seed, "seed", int),
+                            eta=_number(args.eta, "eta"), x0_mode="clip")
+    schedule = make_schedule("linear", 1000)
+    request = request.validated(len(info.classes), schedule.T)
+    if request.n > 4096:
+        raise CGDError(f"n must be at most 4096 per run, got {request.n}")
+    for out in (args.out, args.out_npy):
+        if out and not Path(out).parent.exists():
+            raise CGDError(f"output folder {Path(out).parent} does not exist")
+    net = load_model(Path(args.checkpoint) if args.checkpoint else folder / "unet.safetensors", "unet", device)
+    clf = load_model(folder / "classifier.safetensors", "classifier", device) if args.method in CLASSIFIER_METHODS else None
+    shape = (info.channels, info.size, info.size)
+    if net.cfg.in_channels != info.channels or net.cfg.image_size != info.size:
+        raise CGDError(f"the U-Net checkpoint is for {net.cfg.in_channels}x{net.cfg.image_size}px images, not {args.dataset}")
+    with tqdm(total=request.steps, desc=f"{request.method} s={request.scale:g}", unit="step") as bar:
+        x = guided_sample(net, clf, schedule, request, shape=shape, num_classes=len(info.classes), device=device,
+                          callback=lambda i: bar.update(1))
+    images = to_uint8(x)
+    if args.out_npy:
+        np.save(args.out_npy, images)
+    if args.out:
+        import matplotlib.pyplot as plt
+
+        plt.imsave(args.out, image_grid(images), cmap="gray" if images.ndim == 3 else None, vmin=0, vmax=255)
+    print(f"sampled {request.n} images ({request.method}, label {label}, scale {request.scale:g}, {request.steps} steps)")
+    return 0
 
 
 if __name__ == "__main__":

@@ -19,6 +19,7 @@ import numpy as np
 from tqdm import tqdm
 
 from cgd.cliutil import number as _number
+from cgd.cliutil import run
 from cgd.errors import CGDError
 from cgd.pipeline import SampleRequest
 
@@ -49,55 +50,55 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv=None) -> int:
     args = _parser().parse_args(argv)
-    try:
-        from cgd.toy.mixture import load_mixture, presets
+    return run(_run, args)
 
-        if args.cmd == "presets":
-            for name, path in presets().items():
-                m = load_mixture(path)
-                print(f"{name}: {m.name} ({m.num_components} components, {m.num_classes} classes)")
-            return 0
 
-        from cgd.toy.sampling import default_schedule, exact_models, learned_models, toy_sample
+def _run(args) -> int:
+    from cgd.toy.mixture import load_mixture, presets
 
-        mixture = load_mixture(args.mixture)
-        label = None if args.label.strip().lower() == "none" else _number(args.label, "label", int)
-        request = SampleRequest(method=args.method, label=label, scale=_number(args.scale, "scale"),
-                                steps=_number(args.steps, "steps", int), n=_number(args.n, "n", int),
-                                seed=_number(args.seed, "seed", int), eta=_number(args.eta, "eta"),
-                                sampler=args.sampler, gradient_at=args.gradient_at)
-        schedule = default_schedule()
-        request = request.validated(mixture.num_classes, schedule.T)
-        out = Path(args.out)
-        if not out.parent.exists():
-            raise CGDError(f"output folder {out.parent} does not exist")
-
-        t0 = time.perf_counter()
-        if args.model == "exact":
-            models = exact_models(mixture, schedule)
-        else:
-            from cgd.toy.learned import ToyTrainConfig
-
-            steps = _number(args.train_steps, "train-steps", int)
-            if not 10 <= steps <= 100_000:
-                raise CGDError(f"train-steps must be between 10 and 100000, got {steps}")
-            cfg = ToyTrainConfig(steps=steps, classifier_steps=max(steps // 2, 10))
-            bar = tqdm(desc="training toy models", unit="step", total=cfg.steps + cfg.classifier_steps)
-
-            def progress(info):
-                bar.n = info["step"] + (cfg.steps if info["model"] == "classifier" else 0)
-                bar.set_postfix(model=info["model"], loss=f"{info['loss']:.4f}")
-
-            models = learned_models(mixture, schedule, cfg, callback=progress)
-            bar.close()
-        with tqdm(total=request.steps, desc=f"{request.method} s={request.scale:g}", unit="step") as bar:
-            x = toy_sample(mixture, request, models=models, schedule=schedule, callback=lambda info: bar.update(1))
-        np.save(out, x.numpy().astype(np.float32))
-        print(f"wrote {out} ({request.n} x 2) in {time.perf_counter() - t0:.2f} s")
+    if args.cmd == "presets":
+        for name, path in presets().items():
+            m = load_mixture(path)
+            print(f"{name}: {m.name} ({m.num_components} components, {m.num_classes} classes)")
         return 0
-    except (CGDError, ValueError, OSError) as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
+
+    from cgd.toy.sampling import default_schedule, exact_models, learned_models, toy_sample
+
+    mixture = load_mixture(args.mixture)
+    label = None if args.label.strip().lower() == "none" else _number(args.label, "label", int)
+    request = SampleRequest(method=args.method, label=label, scale=_number(args.scale, "scale"),
+                            steps=_number(args.steps, "steps", int), n=_number(args.n, "n", int),
+                            seed=_number(args.seed, "seed", int), eta=_number(args.eta, "eta"),
+                            sampler=args.sampler, gradient_at=args.gradient_at)
+    schedule = default_schedule()
+    request = request.validated(mixture.num_classes, schedule.T)
+    out = Path(args.out)
+    if not out.parent.exists():
+        raise CGDError(f"output folder {out.parent} does not exist")
+
+    t0 = time.perf_counter()
+    if args.model == "exact":
+        models = exact_models(mixture, schedule)
+    else:
+        from cgd.toy.learned import ToyTrainConfig
+
+        steps = _number(args.train_steps, "train-steps", int)
+        if not 10 <= steps <= 100_000:
+            raise CGDError(f"train-steps must be between 10 and 100000, got {steps}")
+        cfg = ToyTrainConfig(steps=steps, classifier_steps=max(steps // 2, 10))
+        bar = tqdm(desc="training toy models", unit="step", total=cfg.steps + cfg.classifier_steps)
+
+        def progress(info):
+            bar.n = info["step"] + (cfg.steps if info["model"] == "classifier" else 0)
+            bar.set_postfix(model=info["model"], loss=f"{info['loss']:.4f}")
+
+        models = learned_models(mixture, schedule, cfg, callback=progress)
+        bar.close()
+    with tqdm(total=request.steps, desc=f"{request.method} s={request.scale:g}", unit="step") as bar:
+        x = toy_sample(mixture, request, models=models, schedule=schedule, callback=lambda info: bar.update(1))
+    np.save(out, x.numpy().astype(np.float32))
+    print(f"wrote {out} ({request.n} x 2) in {time.perf_counter() - t0:.2f} s")
+    return 0
 
 
 if __name__ == "__main__":
