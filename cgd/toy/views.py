@@ -1,0 +1,157 @@
+"""What the 2D page shows, as numbers: density grids, recorded sampling runs, scale sweeps.
+
+Everything here is exact where the mixture makes it exact:
+
+* ``log p(x | y)`` and the *tilted* density ``p_s(x | y) ∝ p(x) p(y | x)^s`` on a grid
+  (normalised over the grid cells), so the page can show that guided sampling at s != 1 does
+  not sample the tilted density (the guided reverse process is not the tilted one's);
+* ``p_t(y | x)`` at any step, the heat map under the mean-shift arrows.
+
+Arrays come back as float64 numpy arrays, ready for plotting.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Optional
+
+import numpy as np
+import torch
+
+from cgd.pipeline import SampleRequest
+from cgd.schedule import NoiseSchedule
+from cgd.toy.mixture import Mixture
+from cgd.toy.sampling import default_schedule, exact_models, toy_sample
+
+__all__ = ["extent", "DensityGrid", "density_grid", "class_posterior_grid", "Snapshot", "GuidedRun",
+           "run_guided", "snapshot_steps", "sweep_scales", "SweepPoint"]
+
+
+def extent(mixture: Mixture, margin: float = 3.5) -> tuple:
+    """Square plotting box ``(lo, hi)`` holding the data (means ± margin·sd) and the N(0, I) noise."""
+    sd = torch.linalg.eigvalsh(mixture.covs).max(dim=1).values.sqrt()
+    lo = float((mixture.means - margin * sd[:, None]).min())
+    hi = float((mixture.means + margin * sd[:, None]).max())
+    lo, hi = min(lo, -3.0), max(hi, 3.0)
+    return lo, hi
+
+
+def _grid(lo: float, hi: float, res: int):
+    xs = np.linspace(lo, hi, res)
+    gx, gy = np.meshgrid(xs, xs)  # rows: y, columns: x (plotly's z[row][col])
+    pts = torch.from_numpy(np.stack([gx.ravel(), gy.ravel()], 1))
+    return xs, pts
+
+
+@dataclass(frozen=True)
+class DensityGrid:
+    """Densities on a res x res grid; ``z[row, col]`` is at ``(x=xs[col], y=xs[row])``."""
+
+    xs: np.ndarray
+    cond: np.ndarray  # p(x | y), normalised over the grid
+    tilted: np.ndarray  # p(x) p(y | x)^s, normalised over the grid
+    marginal: np.ndarray  # p(x)
+
+
+def density_grid(mixture: Mixture, label: int, scale: float, *, res: int = 120,
+                 box: Optional[tuple] = None) -> DensityGrid:
+    """Exact p(x|y), p(x) and the tilted density p(x) p(y|x)^s at t = 0."""
+    lo, hi = box or extent(mixture)
+    xs, pts = _grid(lo, hi, res)
+    log_joint = mixture.class_log_joint(pts, 1.0)  # log p(x, y) [N, C]
+    log_px = torch.logsumexp(log_joint, 1)
+    log_post = log_joint[:, label] - log_px  # log p(y | x)
+    cell = (xs[1] - xs[0]) ** 2
+
+    def normalised(logd):
+        p = torch.exp(logd - torch.logsumexp(logd, 0)) / cell
+        return p.reshape(res, res).numpy()
+
+    return DensityGrid(xs, normalised(log_joint[:, label]), normalised(log_px + scale * log_post),
+                       normalised(log_px))
+
+
+def class_posterior_grid(mixture: Mixture, label: int, alpha_bar: float, *, res: int = 80,
+                         box: Optional[tuple] = None):
+    """``(xs, p_t(y | x) [res, res])`` at the noise level alpha_bar."""
+    lo, hi = box or extent(mixture)
+    xs, pts = _grid(lo, hi, res)
+    post = torch.softmax(mixture.class_log_joint(pts, alpha_bar), 1)[:, label]
+    return xs, post.reshape(res, res).numpy()
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """One recorded reverse step: ``x_t``, the unguided mean ``mu`` and the guidance ``shift`` ([m, 2])."""
+
+    i: int
+    t: int
+    alpha_bar: float
+    var: float
+    x_t: np.ndarray
+    mu: np.ndarray
+    shift: np.ndarray
+
+
+@dataclass(frozen=True)
+class GuidedRun:
+    samples: np.ndarray  # [n, 2]
+    snapshots: tuple  # Snapshot per recorded step, in sampling order
+    path: np.ndarray  # [frames, m, 2]: x_t of the first m points at the recorded steps, then x_0
+
+
+def snapshot_steps(steps: int, count: int) -> list:
+    """Indices i of the sampling grid to record: ``count`` evenly spaced, always the first and last."""
+    count = max(2, min(count, steps))
+    return sorted({round(k * (steps - 1) / (count - 1)) for k in range(count)})
+
+
+def run_guided(mixture: Mixture, request: SampleRequest, *, models=None, schedule: Optional[NoiseSchedule] = None,
+               record: int = 20, keep: int = 300) -> GuidedRun:
+    """Sample with guidance and record ``record`` steps of the first ``keep`` points."""
+    schedule = schedule or default_schedule()
+    models = models or exact_models(mixture, schedule)
+    r = request.validated(mixture.num_classes, schedule.T)
+    grid = schedule.grid(r.steps)
+    want = set(snapshot_steps(r.steps, record))
+    snaps = []
+
+    def callback(d):
+        if d["i"] in want:
+            m = min(keep, d["x_t"].shape[0])
+            var = d["var"]
+            var = float(var.flatten()[0]) if torch.is_tensor(var) else float(var)
+            snaps.append(Snapshot(d["i"], d["t"], float(grid.alpha_bar[d["i"]]), var,
+                                  d["x_t"][:m].double().numpy(), d["mu"][:m].double().numpy(),
+                                  d["shift"][:m].double().numpy()))
+
+    x0 = toy_sample(mixture, r, models=models, schedule=schedule, callback=callback)
+    samples = x0.double().numpy()
+    path = np.stack([s.x_t for s in snaps] + [samples[: snaps[0].x_t.shape[0]]])
+    return GuidedRun(samples, tuple(snaps), path)
+
+
+@dataclass(frozen=True)
+class SweepPoint:
+    scale: float
+    share_y: float  # share of samples whose Bayes class (argmax exact p(y | x_0)) is y
+    spread: float  # sqrt of the mean of the per-coordinate variances of the samples
+    mean_log_post: float  # mean log p(y | x_0)
+
+
+def sweep_scales(mixture: Mixture, request: SampleRequest, scales, *, models=None,
+                 schedule: Optional[NoiseSchedule] = None) -> list:
+    """Run ``request`` at each scale (same seed) and measure how typical and how spread the samples are."""
+    schedule = schedule or default_schedule()
+    models = models or exact_models(mixture, schedule)
+    out = []
+    for s in scales:
+        r = SampleRequest(**{**request.__dict__, "scale": float(s)})
+        x0 = toy_sample(mixture, r, models=models, schedule=schedule).double()
+        log_post = torch.log_softmax(mixture.class_log_joint(x0, 1.0), 1)
+        y = request.label
+        share = float((log_post.argmax(1) == y).double().mean())
+        spread = math.sqrt(float(x0.var(0).mean()))
+        out.append(SweepPoint(float(s), share, spread, float(log_post[:, y].mean())))
+    return out

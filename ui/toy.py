@@ -1,0 +1,56 @@
+"""Cached 2D computations for the pages (keys are plain values: mixture JSON, request fields)."""
+
+from __future__ import annotations
+
+import json
+
+import streamlit as st
+
+from cgd.pipeline import SampleRequest
+from cgd.toy.learned import ToyTrainConfig
+from cgd.toy.mixture import Mixture, load_mixture, presets
+from cgd.toy.sampling import default_schedule, exact_models, learned_models
+from cgd.toy.views import density_grid, extent, run_guided, sweep_scales
+
+SCHEDULE = default_schedule()
+
+
+def preset_json(name: str) -> str:
+    return json.dumps(load_mixture(presets()[name]).to_dict())
+
+
+@st.cache_resource(max_entries=8, show_spinner=False)
+def learned(mixture_json: str, steps: int = ToyTrainConfig.steps, _progress=None):
+    """Small MLPs trained on the mixture; shared by every user, never modified after training."""
+    mixture = Mixture.from_json(mixture_json)
+    cfg = ToyTrainConfig(steps=steps, classifier_steps=min(ToyTrainConfig.classifier_steps, steps))
+    return learned_models(mixture, SCHEDULE, cfg, callback=_progress)
+
+
+def models(mixture_json: str, kind: str, _progress=None):
+    mixture = Mixture.from_json(mixture_json)
+    if kind == "learned":
+        return learned(mixture_json, _progress=_progress)
+    return exact_models(mixture, SCHEDULE)
+
+
+@st.cache_data(max_entries=256, show_spinner=False)
+def guided_run(mixture_json: str, kind: str, request: SampleRequest, record: int = 20, keep: int = 300):
+    mixture = Mixture.from_json(mixture_json)
+    return run_guided(mixture, request, models=models(mixture_json, kind), schedule=SCHEDULE,
+                      record=record, keep=keep)
+
+
+@st.cache_data(max_entries=128, show_spinner=False)
+def densities(mixture_json: str, label: int, exponent: float):
+    return density_grid(Mixture.from_json(mixture_json), label, exponent)
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def sweep(mixture_json: str, kind: str, request: SampleRequest, scales: tuple):
+    mixture = Mixture.from_json(mixture_json)
+    return sweep_scales(mixture, request, scales, models=models(mixture_json, kind), schedule=SCHEDULE)
+
+
+def box(mixture_json: str):
+    return extent(Mixture.from_json(mixture_json))
