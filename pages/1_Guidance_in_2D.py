@@ -21,7 +21,7 @@ METHODS = {"CG-DDPM (mean shift sΣg)": "cg-ddpm", "CG-DDIM (ε form)": "cg-ddim
 with st.sidebar:
     source = st.radio("Mixture", ["preset", "upload JSON"], horizontal=True)
     if source == "preset":
-        name = st.selectbox("Preset", sorted(presets()), index=sorted(presets()).index("three_blobs"))
+        name = st.selectbox("Preset", sorted(presets()), index=sorted(presets()).index("overlapping"))
         mixture_json = toy.preset_json(name)
     else:
         up = st.file_uploader("Mixture file (toy_data format)", type=["json"], max_upload_size=1)

@@ -1,0 +1,151 @@
+"""One-dimensional pictures of what the guidance scale does (numpy, float64, all exact).
+
+* :func:`sharpen`: ``p(y|x)^s`` and the tilted density ``p(x) p(y|x)^s`` of a 1D two-class mixture.
+* :func:`power_of_gaussian`: ``N(x; 0, 1)^s`` normalised is ``N(0, 1/s)`` — raising a density to a power
+  is lowering its temperature to ``T = 1/s``.
+* :func:`taylor_check`: one guided reverse step done two ways — the exact product
+  ``N(x_t; mu, Sigma) p_t(y | x_t)^s`` (normalised numerically) against the Gaussian-shift
+  approximation ``N(mu + s Sigma g, Sigma)`` that classifier guidance uses (Dhariwal & Nichol 2021,
+  eqs. 3-10: a first-order Taylor expansion of log p(y | x_t) around mu). The approximation is
+  good when Sigma is small compared with the curvature scale of log p(y|x), i.e. with many steps.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from cgd.schedule import NoiseSchedule
+
+__all__ = ["Mixture1D", "TWO_CLASSES", "sharpen", "power_of_gaussian", "TaylorStep", "taylor_check",
+           "total_variation"]
+
+
+@dataclass(frozen=True)
+class Mixture1D:
+    means: tuple
+    sds: tuple
+    weights: tuple
+    labels: tuple
+
+    def _noised(self, alpha_bar: float):
+        m = math.sqrt(alpha_bar) * np.asarray(self.means, float)
+        v = alpha_bar * np.asarray(self.sds, float) ** 2 + (1.0 - alpha_bar)
+        return m, v
+
+    def component_log(self, x, alpha_bar: float = 1.0) -> np.ndarray:
+        """log w_k N(x; m_k(t), v_k(t)): ``[len(x), K]``."""
+        m, v = self._noised(alpha_bar)
+        x = np.asarray(x, float)[:, None]
+        w = np.asarray(self.weights, float)
+        return np.log(w / w.sum()) - 0.5 * (x - m) ** 2 / v - 0.5 * np.log(2 * math.pi * v)
+
+    def log_px(self, x, alpha_bar: float = 1.0) -> np.ndarray:
+        return _lse(self.component_log(x, alpha_bar))
+
+    def log_post(self, x, y: int, alpha_bar: float = 1.0) -> np.ndarray:
+        """log p_t(y | x)."""
+        lc = self.component_log(x, alpha_bar)
+        mask = np.asarray(self.labels) == y
+        return _lse(np.where(mask, lc, -np.inf)) - _lse(lc)
+
+    def grad_log_post(self, x, y: int, alpha_bar: float = 1.0) -> np.ndarray:
+        """d/dx log p_t(y | x) = E[score | y] - E[score] under the responsibilities."""
+        m, v = self._noised(alpha_bar)
+        lc = self.component_log(x, alpha_bar)
+        comp_score = -(np.asarray(x, float)[:, None] - m) / v
+        mask = np.asarray(self.labels) == y
+        r_all = _softmax(lc)
+        r_y = _softmax(np.where(mask, lc, -np.inf))
+        return (r_y * comp_score).sum(1) - (r_all * comp_score).sum(1)
+
+    def score(self, x, alpha_bar: float) -> np.ndarray:
+        m, v = self._noised(alpha_bar)
+        lc = self.component_log(x, alpha_bar)
+        return (_softmax(lc) * (-(np.asarray(x, float)[:, None] - m) / v)).sum(1)
+
+
+TWO_CLASSES = Mixture1D(means=(-1.0, 1.0), sds=(0.6, 0.6), weights=(1.0, 1.0), labels=(0, 1))
+
+
+def _lse(a: np.ndarray) -> np.ndarray:
+    mx = np.max(a, axis=1, keepdims=True)
+    mx = np.where(np.isfinite(mx), mx, 0.0)
+    with np.errstate(divide="ignore"):
+        return (mx + np.log(np.exp(a - mx).sum(1, keepdims=True)))[:, 0]
+
+
+def _softmax(a: np.ndarray) -> np.ndarray:
+    e = np.exp(a - np.max(a, axis=1, keepdims=True))
+    return e / e.sum(1, keepdims=True)
+
+
+def _normalise(logd: np.ndarray, xs: np.ndarray) -> np.ndarray:
+    d = np.exp(logd - logd.max())
+    return d / np.trapezoid(d, xs)
+
+
+def sharpen(xs: np.ndarray, y: int, scales, mixture: Mixture1D = TWO_CLASSES) -> dict:
+    """For each s: ``p(y|x)^s`` (unnormalised, in [0, 1]) and the normalised ``p(x) p(y|x)^s``."""
+    lp = mixture.log_post(xs, y)
+    lx = mixture.log_px(xs)
+    return {float(s): (np.exp(s * lp), _normalise(lx + s * lp, xs)) for s in scales}
+
+
+def power_of_gaussian(xs: np.ndarray, s: float) -> np.ndarray:
+    """``N(x; 0, 1)^s`` normalised (= ``N(0, 1/s)``, temperature 1/s); s must be > 0."""
+    if not s > 0:
+        raise ValueError("the power s must be positive")
+    return _normalise(-0.5 * s * np.asarray(xs, float) ** 2, xs)
+
+
+def total_variation(p: np.ndarray, q: np.ndarray, xs: np.ndarray) -> float:
+    return 0.5 * float(np.trapezoid(np.abs(p - q), xs))
+
+
+@dataclass(frozen=True)
+class TaylorStep:
+    i: int  # index on the sampling grid
+    t: int  # training timestep of x_{t}
+    t_next: int  # the step the move lands on
+    mu: float
+    var: float
+    grad: float  # g = d/dx log p(y | x) at mu, at t_next
+    xs: np.ndarray
+    exact: np.ndarray  # N(mu, var) p(y | x)^s, normalised
+    approx: np.ndarray  # N(mu + s var g, var)
+    tv: float
+
+
+def taylor_check(x_t: float, y: int, scale: float, schedule: NoiseSchedule, steps: int, indices,
+                 mixture: Mixture1D = TWO_CLASSES, points: int = 801) -> list:
+    """Exact guided transition against the Gaussian-shift approximation at grid steps ``indices``.
+
+    The reverse step from ``x_t`` uses the exact unconditional model of ``mixture`` (DDPM posterior
+    mean with x0_hat from the exact score, variance beta_tilde of the respaced grid).
+    """
+    grid = schedule.grid(steps)
+    out = []
+    for i in indices:
+        i = int(i)
+        if not 0 <= i < len(grid) - 1:
+            continue
+        t, t_next = int(grid.timesteps[i]), int(grid.timesteps[i + 1])
+        ab, ab_prev = float(grid.alpha_bar[i]), float(grid.alpha_bar_prev[i])
+        beta = 1.0 - ab / ab_prev
+        eps = -math.sqrt(1 - ab) * float(mixture.score(np.array([x_t]), ab)[0])
+        x0_hat = (x_t - math.sqrt(1 - ab) * eps) / math.sqrt(ab)
+        mu = (beta * math.sqrt(ab_prev) * x0_hat + (1 - ab_prev) * math.sqrt(1 - beta) * x_t) / (1 - ab)
+        var = beta * (1 - ab_prev) / (1 - ab)
+        sd = math.sqrt(var)
+        g = float(mixture.grad_log_post(np.array([mu]), y, ab_prev)[0])
+        shifted = mu + scale * var * g
+        lo, hi = min(mu, shifted) - 6 * sd, max(mu, shifted) + 6 * sd
+        xs = np.linspace(lo, hi, points)
+        log_gauss = -0.5 * (xs - mu) ** 2 / var
+        exact = _normalise(log_gauss + scale * mixture.log_post(xs, y, ab_prev), xs)
+        approx = _normalise(-0.5 * (xs - shifted) ** 2 / var, xs)
+        out.append(TaylorStep(i, t, t_next, mu, var, g, xs, exact, approx, total_variation(exact, approx, xs)))
+    return out

@@ -1,0 +1,104 @@
+"""AppTest runs of every page: it runs, its main widgets change what it shows, bad values get a message."""
+
+import base64
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from streamlit.testing.v1 import AppTest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def page(name: str, timeout: float = 120) -> AppTest:
+    return AppTest.from_file(str(ROOT / "pages" / name), default_timeout=timeout)
+
+
+def chart(at: AppTest, key_part: str) -> dict:
+    """The plotly figure JSON of the chart whose element id contains ``key_part``."""
+    for el in at.get("plotly_chart"):
+        if key_part in el.proto.id:
+            return json.loads(el.proto.spec)
+    raise AssertionError(f"no plotly chart {key_part!r}; have {[e.proto.id for e in at.get('plotly_chart')]}")
+
+
+def values(arr) -> list:
+    """Plotly 7 writes numpy arrays as {'dtype', 'bdata' (base64)}; plain lists stay lists."""
+    if isinstance(arr, dict) and "bdata" in arr:
+        return np.frombuffer(base64.b64decode(arr["bdata"]), dtype=np.dtype(arr["dtype"])).tolist()
+    return list(arr)
+
+
+def no_errors(at: AppTest) -> None:
+    assert not at.exception, [e.value for e in at.exception]
+    assert not at.error, [e.value for e in at.error]
+
+
+# -- Guidance in 2D --------------------------------------------------------
+def test_2d_page_scale_moves_the_samples():
+    at = page("1_Guidance_in_2D.py").run()
+    no_errors(at)
+    before = chart(at, "samples")["data"][2]["x"]
+    at.slider(key="scale").set_value(4.0).run()
+    no_errors(at)
+    after = chart(at, "samples")
+    assert after["data"][2]["x"] != before
+    assert "s=4" in after["layout"]["title"]["text"]
+    assert any(r"p(y\mid x)^{4}" in l.value for l in at.latex)
+
+
+def test_2d_page_shows_step_trajectory_and_sweep():
+    at = page("1_Guidance_in_2D.py").run()
+    step = chart(at, "step")
+    assert step["data"][0]["type"] == "heatmap"
+    traj = chart(at, "trajectory")
+    assert len(traj["frames"]) == 21
+    sweep = chart(at, "sweep")
+    share = values(sweep["data"][0]["y"])
+    assert share[-1] > share[0]  # larger scale: more samples of class y
+
+
+@pytest.mark.parametrize("content, message", [
+    (b"{not json", "not valid JSON"),
+    (json.dumps({"means": [[0, 0]], "covs": [[[1, 2], [2, 1]]], "weights": [1], "labels": [0]}).encode(),
+     "not positive definite"),
+    (json.dumps({"means": [[0, 0]], "covs": [[[1, 0], [0, 1]]], "weights": [1], "labels": [0.0], "name": "x"})
+     .replace("1]]]", "NaN]]]").encode(), "finite"),
+])
+def test_2d_page_refuses_a_bad_mixture_file(content, message):
+    at = page("1_Guidance_in_2D.py").run()
+    at.radio[0].set_value("upload JSON").run()
+    at.file_uploader[0].set_value(("mix.json", content, "application/json")).run()
+    assert not at.exception
+    assert at.error and message in at.error[0].value
+
+
+def test_2d_page_accepts_an_uploaded_mixture():
+    mix = {"name": "two", "means": [[-1, 0], [1, 0]], "covs": [[[0.2, 0], [0, 0.2]], [[0.2, 0], [0, 0.2]]],
+           "weights": [1, 1], "labels": [0, 1]}
+    at = page("1_Guidance_in_2D.py").run()
+    at.radio[0].set_value("upload JSON").run()
+    at.file_uploader[0].set_value(("two.json", json.dumps(mix).encode(), "application/json")).run()
+    no_errors(at)
+    assert len(values(chart(at, "samples")["data"][2]["x"])) == 1000
+
+
+# -- Scale explorer --------------------------------------------------------
+def test_scale_explorer_runs_and_the_steps_change_the_approximation():
+    at = page("2_Scale_explorer.py").run()
+    no_errors(at)
+    tv_few = [c.value for c in at.caption if "TV distance" in c.value]
+    at.select_slider(key="taylor_steps").set_value(1000).run()
+    no_errors(at)
+    tv_many = [c.value for c in at.caption if "TV distance" in c.value]
+    worst = lambda caps: max(float(c.rsplit(" ", 1)[1]) for c in caps)  # noqa: E731
+    assert worst(tv_few) > 0.3 > 0.02 > worst(tv_many)
+    at.slider(key="s1").set_value(10.0).run()
+    assert "p(x) p(y=1|x)^10" in [d["name"] for d in chart(at, "sharpen")["data"]]
+
+
+def test_scale_explorer_asks_for_a_power():
+    at = page("2_Scale_explorer.py").run()
+    at.multiselect(key="powers").set_value([]).run()
+    assert at.warning and "at least one" in at.warning[0].value
