@@ -20,18 +20,13 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from cgd.checkpoint import load_model
 from cgd.cliutil import number as _number
 from cgd.cliutil import run
 from cgd.data import DATASETS
 from cgd.device import pick_device
 from cgd.errors import CGDError
-from cgd.pipeline import METHODS, SampleRequest, guided_sample
-from cgd.schedule import make_schedule
-
-CHECKPOINT_ROOT = Path(__file__).resolve().parents[1] / "checkpoints"
-RECOMMENDED_SCALE = {"uncond": 0.0, "cond": 0.0, "cg-ddpm": 4.0, "cg-ddim": 4.0, "cfg": 2.0, "cond+cg": 1.0}
-CLASSIFIER_METHODS = ("cg-ddpm", "cg-ddim", "cond+cg")
+from cgd.models import CLASSIFIER_METHODS, RECOMMENDED_SCALE, load_image_models, sample_images
+from cgd.pipeline import METHODS, SampleRequest
 
 
 def to_uint8(x: torch.Tensor) -> np.ndarray:
@@ -73,7 +68,6 @@ def main(argv=None) -> int:
 
 
 def _run(args) -> int:
-    folder = Path(args.checkpoint_dir) if args.checkpoint_dir else CHECKPOINT_ROOT / args.dataset
     device = pick_device(args.device)
     label = None if args.label.strip().lower() == "none" else _number(args.label, "label", int)
     scale = RECOMMENDED_SCALE[args.method] if args.scale is None else _number(args.scale, "scale")
@@ -81,21 +75,19 @@ def _run(args) -> int:
     request = SampleRequest(method=args.method, label=label, scale=scale, steps=_number(args.steps, "steps", int),
                             n=_number(args.n, "n", int), seed=_number(args.seed, "seed", int),
                             eta=_number(args.eta, "eta"), x0_mode="clip")
-    schedule = make_schedule("linear", 1000)
-    request = request.validated(len(info.classes), schedule.T)
+    request = request.validated(len(info.classes), 1000)
     if request.n > 4096:
         raise CGDError(f"n must be at most 4096 per run, got {request.n}")
     for out in (args.out, args.out_npy):
         if out and not Path(out).parent.exists():
             raise CGDError(f"output folder {Path(out).parent} does not exist")
-    net = load_model(Path(args.checkpoint) if args.checkpoint else folder / "unet.safetensors", "unet", device)
-    clf = load_model(folder / "classifier.safetensors", "classifier", device) if args.method in CLASSIFIER_METHODS else None
-    shape = (info.channels, info.size, info.size)
-    if net.cfg.in_channels != info.channels or net.cfg.image_size != info.size:
-        raise CGDError(f"the U-Net checkpoint is for {net.cfg.in_channels}x{net.cfg.image_size}px images, not {args.dataset}")
+    need = ("unet", "classifier") if args.method in CLASSIFIER_METHODS else ("unet",)
+    models = load_image_models(args.dataset, device=device, need=need,
+                               unet_path=Path(args.checkpoint) if args.checkpoint else None,
+                               folder=Path(args.checkpoint_dir) if args.checkpoint_dir else None)
+    request = request.validated(models.num_classes, models.schedule.T)
     with tqdm(total=request.steps, desc=f"{request.method} s={request.scale:g}", unit="step") as bar:
-        x = guided_sample(net, clf, schedule, request, shape=shape, num_classes=len(info.classes), device=device,
-                          callback=lambda i: bar.update(1))
+        x = sample_images(models, request, callback=lambda d: bar.update(1))
     images = to_uint8(x)
     if args.out_npy:
         np.save(args.out_npy, images)

@@ -82,7 +82,7 @@ def build(args):
     schedule = make_schedule(args.schedule, 1000)
     attn = (info.size // 4,)
     common = dict(image_size=info.size, in_channels=info.channels, model_channels=args.channels,
-                  attention_resolutions=attn, num_classes=len(info.classes))
+                  attention_resolutions=attn, num_classes=len(info.classes), schedule=args.schedule)
     if args.model == "diffusion":
         model = UNet(UNetConfig(**common))
         return model, "unet", diffusion_loss(data, schedule, args.batch, args.p_uncond, len(info.classes))

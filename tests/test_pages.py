@@ -102,3 +102,50 @@ def test_scale_explorer_asks_for_a_power():
     at = page("2_Scale_explorer.py").run()
     at.multiselect(key="powers").set_value([]).run()
     assert at.warning and "at least one" in at.warning[0].value
+
+
+# -- Image generation ------------------------------------------------------
+def test_image_page_without_models_says_what_to_run(tmp_path, monkeypatch):
+    monkeypatch.setenv("CGD_CHECKPOINTS", str(tmp_path))
+    at = page("3_Image_generation.py").run()
+    assert not at.exception
+    assert at.error and "checkpoints/train.sh" in at.error[0].value
+
+
+def test_image_page_generates_with_progress_and_confidences(tiny_root, monkeypatch):
+    monkeypatch.setenv("CGD_CHECKPOINTS", str(tiny_root))
+    at = page("3_Image_generation.py").run()
+    no_errors(at)
+    assert at.info and "Generate" in at.info[0].value
+    at.select_slider(key="steps").set_value(10)
+    at.select_slider(key="n").set_value(4)
+    at.button[0].click().run()
+    no_errors(at)
+    assert at.get("image") and "4 samples" in at.get("image")[0].captions[0]
+    assert len(at.metric) == 2
+    conf = at.dataframe[0].value
+    assert len(conf) == 4 and ((conf.iloc[:, 1] >= 0) & (conf.iloc[:, 1] <= 1)).all()
+    first = at.get("image")[0].value[0]
+    at.number_input(key="seed").set_value(1).run()
+    at.button[0].click().run()
+    no_errors(at)
+    assert at.get("image")[0].value[0] != first  # another seed, other images (media ids hash the pixels)
+
+
+@pytest.mark.parametrize("widget, value", [("scale", 100.0)])
+def test_image_page_answers_a_scale_at_the_limit(tiny_root, monkeypatch, widget, value):
+    monkeypatch.setenv("CGD_CHECKPOINTS", str(tiny_root))
+    at = page("3_Image_generation.py").run()
+    at.number_input(key=widget).set_value(value).run()
+    no_errors(at)
+
+
+def test_image_page_same_seed_row_across_scales(tiny_root, monkeypatch):
+    monkeypatch.setenv("CGD_CHECKPOINTS", str(tiny_root))
+    at = page("3_Image_generation.py").run()
+    at.select_slider(key="steps").set_value(10)
+    at.multiselect(key="row_scales").set_value([0.0, 4.0]).run()
+    at.button[1].click().run()
+    no_errors(at)
+    caps = [c for img in at.get("image") for c in img.captions]
+    assert any(c.startswith("s = 0") for c in caps) and any(c.startswith("s = 4") for c in caps)

@@ -44,6 +44,7 @@ class _TrunkConfig:
     dropout: float = 0.0
     num_classes: Optional[int] = 10
     T: int = 1000
+    schedule: str = "linear"  # the noise schedule the network was trained with (cgd.schedule.make_schedule)
 
     def __post_init__(self):  # JSON round trips give lists: keep the config hashable
         object.__setattr__(self, "channel_mult", tuple(self.channel_mult))

@@ -1,0 +1,108 @@
+"""The shipped image models of a dataset, loaded weights-only, and what the pages ask of them.
+
+``load_image_models('mnist')`` reads ``checkpoints/mnist/{unet,classifier,judge}.safetensors``
+(or ``$CGD_CHECKPOINTS/mnist``). The models come back in eval mode with gradients off, so one
+copy can be shared read-only by every user of a server.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Optional
+
+import torch
+
+from cgd.checkpoint import load_model
+from cgd.data import DATASETS, DatasetInfo
+from cgd.errors import InputError
+from cgd.pipeline import SampleRequest, guided_sample
+from cgd.schedule import NoiseSchedule, make_schedule
+
+__all__ = ["CHECKPOINT_ROOT", "checkpoint_root", "available_datasets", "ImageModels", "load_image_models",
+           "sample_images", "confidences", "RECOMMENDED_SCALE", "CLASSIFIER_METHODS"]
+
+CHECKPOINT_ROOT = Path(__file__).resolve().parents[1] / "checkpoints"
+# per method: the scale the README recommends (CFG: w); measured in checkpoints/*/quality.json
+RECOMMENDED_SCALE = {"uncond": 0.0, "cond": 0.0, "cg-ddpm": 4.0, "cg-ddim": 4.0, "cfg": 2.0, "cond+cg": 1.0}
+CLASSIFIER_METHODS = ("cg-ddpm", "cg-ddim", "cond+cg")
+FILES = {"unet": "unet.safetensors", "classifier": "classifier.safetensors", "judge": "judge.safetensors"}
+
+
+def checkpoint_root() -> Path:
+    """The one folder models are loaded from: ``$CGD_CHECKPOINTS`` or the repository's ``checkpoints/``."""
+    env = os.environ.get("CGD_CHECKPOINTS")
+    return Path(env) if env else CHECKPOINT_ROOT
+
+
+def available_datasets(root: Optional[Path] = None) -> list:
+    """Datasets whose U-Net checkpoint exists under the root."""
+    root = root or checkpoint_root()
+    return [name for name in DATASETS if (root / name / FILES["unet"]).is_file()]
+
+
+@dataclass(frozen=True, eq=False)
+class ImageModels:
+    info: DatasetInfo
+    unet: torch.nn.Module
+    classifier: Optional[torch.nn.Module]
+    judge: Optional[torch.nn.Module]
+    schedule: NoiseSchedule
+    device: torch.device
+
+    @property
+    def shape(self) -> tuple:
+        return (self.info.channels, self.info.size, self.info.size)
+
+    @property
+    def num_classes(self) -> int:
+        return len(self.info.classes)
+
+
+def load_image_models(dataset: str, *, root: Optional[Path] = None, device="cpu",
+                      unet_path: Optional[Path] = None, folder: Optional[Path] = None,
+                      need=("unet", "classifier", "judge")) -> ImageModels:
+    """Load the models that ``need`` names from ``folder`` (default ``root/dataset``); others are None."""
+    if dataset not in DATASETS:
+        raise InputError(f"unknown dataset {dataset!r}; choose one of {', '.join(DATASETS)}")
+    folder = Path(folder) if folder else (root or checkpoint_root()) / dataset
+    info = DATASETS[dataset]
+    device = torch.device(device)
+    if unet_path is None and not (folder / FILES["unet"]).is_file():
+        raise InputError(f"no trained U-Net for {dataset}: {folder / FILES['unet']} not found; train it with "
+                         f"`bash checkpoints/train.sh {dataset}`")
+    unet = load_model(unet_path or folder / FILES["unet"], "unet", device)
+    if unet.cfg.in_channels != info.channels or unet.cfg.image_size != info.size:
+        raise InputError(f"the U-Net checkpoint is for {unet.cfg.in_channels}x{unet.cfg.image_size}px images, "
+                         f"not {dataset}")
+    loaded = {}
+    for kind in ("classifier", "judge"):
+        path = folder / FILES[kind]
+        loaded[kind] = load_model(path, kind, device) if kind in need else None
+    schedule = make_schedule(getattr(unet.cfg, "schedule", "linear"), unet.cfg.T)
+    return ImageModels(info, unet, loaded["classifier"], loaded["judge"], schedule, device)
+
+
+def sample_images(models: ImageModels, request: SampleRequest, *, callback: Optional[Callable[[dict], None]] = None,
+                  x_T: Optional[torch.Tensor] = None) -> torch.Tensor:
+    """Guided samples ``[n, C, H, W]`` in [-1, 1] (predicted x_0 clipped to [-1, 1] at every step)."""
+    if request.method in CLASSIFIER_METHODS and request.scale > 0 and models.classifier is None:
+        raise InputError(f"method {request.method!r} needs the noisy classifier checkpoint")
+    if request.x0_mode is None:
+        request = SampleRequest(**{**request.__dict__, "x0_mode": "clip"})
+    return guided_sample(models.unet, models.classifier, models.schedule, request, shape=models.shape,
+                         num_classes=models.num_classes, device=models.device, callback=callback, x_T=x_T)
+
+
+@torch.no_grad()
+def confidences(models: ImageModels, x0: torch.Tensor, label: int) -> dict:
+    """p(label | x_0) by the guiding classifier (at t = 0) and by the independent judge: ``{name: [n]}``."""
+    out = {}
+    x0 = x0.to(models.device)
+    if models.classifier is not None:
+        t0 = torch.zeros(x0.shape[0], dtype=torch.long, device=models.device)
+        out["classifier"] = torch.softmax(models.classifier(x0, t0).float(), 1)[:, label].cpu()
+    if models.judge is not None:
+        out["judge"] = torch.softmax(models.judge(x0).float(), 1)[:, label].cpu()
+    return out

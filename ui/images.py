@@ -1,0 +1,61 @@
+"""Cached image-model loading and sampling for the pages.
+
+Models live in ``st.cache_resource`` (one read-only copy for every user); results in
+``st.cache_data`` keyed by (dataset, request), bounded in number and age.
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+
+import numpy as np
+import streamlit as st
+import torch
+
+from cgd.device import pick_device
+from cgd.models import available_datasets, checkpoint_root, confidences, load_image_models, sample_images
+from cgd.pipeline import SampleRequest
+from cgd.sample import image_grid, to_uint8
+
+
+@st.cache_resource(max_entries=4, show_spinner="Loading the trained models…")
+def models(dataset: str, root: str):
+    return load_image_models(dataset, root=__import__("pathlib").Path(root), device=pick_device("auto"))
+
+
+def datasets() -> list:
+    return available_datasets(checkpoint_root())
+
+
+def get_models(dataset: str):
+    return models(dataset, str(checkpoint_root()))
+
+
+@dataclass(frozen=True)
+class ImageResult:
+    images: np.ndarray  # uint8 [n, H, W] or [n, H, W, 3]
+    classifier_conf: np.ndarray | None  # p(y | x_0) by the guiding classifier (t = 0)
+    judge_conf: np.ndarray | None  # p(y | x_0) by the judge
+
+
+@st.cache_data(max_entries=64, ttl=3600, show_spinner=False)
+def generate(dataset: str, root: str, request: SampleRequest, _on_step=None) -> ImageResult:
+    m = models(dataset, root)
+    x0 = sample_images(m, request, callback=_on_step)
+    conf = confidences(m, x0, request.label) if request.label is not None else {}
+    as_np = {k: v.numpy() for k, v in conf.items()}
+    return ImageResult(to_uint8(x0), as_np.get("classifier"), as_np.get("judge"))
+
+
+def preview(x0_hat: torch.Tensor, k: int = 8) -> np.ndarray:
+    """The first k predicted x_0 of a step as one uint8 strip."""
+    return image_grid(to_uint8(x0_hat[:k].detach().cpu()), cols=k)
+
+
+def png_bytes(grid: np.ndarray) -> bytes:
+    import matplotlib.pyplot as plt
+
+    buf = io.BytesIO()
+    plt.imsave(buf, grid, cmap="gray" if grid.ndim == 2 else None, vmin=0, vmax=255, format="png")
+    return buf.getvalue()
