@@ -106,3 +106,30 @@ def confidences(models: ImageModels, x0: torch.Tensor, label: int) -> dict:
     if models.judge is not None:
         out["judge"] = torch.softmax(models.judge(x0).float(), 1)[:, label].cpu()
     return out
+
+
+def training_records(dataset: str, root: Optional[Path] = None) -> dict:
+    """``{kind: record}`` from the ``.json`` training records next to the shipped weights."""
+    import json
+
+    folder = (root or checkpoint_root()) / dataset
+    out = {}
+    for kind, name in FILES.items():
+        path = (folder / name).with_suffix(".json")
+        if path.is_file():
+            try:
+                out[kind] = json.loads(path.read_text())
+            except (OSError, ValueError):
+                continue
+    return out
+
+
+def quality_record(dataset: str, root: Optional[Path] = None) -> Optional[dict]:
+    """The measured quality of the shipped models (``quality.json``, written by ``python -m cgd.quality``)."""
+    import json
+
+    path = (root or checkpoint_root()) / dataset / "quality.json"
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None

@@ -149,3 +149,21 @@ def test_image_page_same_seed_row_across_scales(tiny_root, monkeypatch):
     no_errors(at)
     caps = [c for img in at.get("image") for c in img.captions]
     assert any(c.startswith("s = 0") for c in caps) and any(c.startswith("s = 4") for c in caps)
+
+
+# -- Training --------------------------------------------------------------
+def test_training_page_trains_the_toy_models_live(tiny_root, monkeypatch):
+    monkeypatch.setenv("CGD_CHECKPOINTS", str(tiny_root))
+    at = page("4_Training.py").run()
+    no_errors(at)
+    at.select_slider(key="train_steps").set_value(100)
+    at.button(key="train").click().run()
+    no_errors(at)
+    assert at.success and "Trained both networks" in at.success[0].value
+    assert any("No measured quality" in i.value for i in at.info)
+
+
+def test_training_page_without_models(tmp_path, monkeypatch):
+    monkeypatch.setenv("CGD_CHECKPOINTS", str(tmp_path))
+    at = page("4_Training.py").run()
+    assert not at.exception and at.warning and "train.sh" in at.warning[0].value

@@ -1,0 +1,79 @@
+"""Training: train the 2D models live; the shipped image models' curves and the noisy classifier's accuracy over t."""
+
+import time
+
+import streamlit as st
+
+from cgd import figures
+from cgd.models import available_datasets, checkpoint_root, quality_record, training_records
+from cgd.toy.learned import ToyTrainConfig, train_toy_models
+from cgd.toy.mixture import Mixture
+from cgd.toy.sampling import default_schedule
+from cgd.toy.mixture import presets
+from ui import toy
+from ui.common import answer_errors, setup
+
+setup("Training", "🏋️")
+st.title("Training")
+
+st.header("Train the 2D models live")
+st.markdown("An ε-network (with label dropout, so it also serves classifier-free guidance) and a noisy "
+            "classifier p(y | x_t, t), both small MLPs, trained on fresh samples of the mixture.")
+c1, c2, c3 = st.columns(3)
+name = c1.selectbox("Mixture", sorted(presets()), key="train_mixture")
+steps = c2.select_slider("Steps per network", [100, 250, 500, 1000, 2500], value=500, key="train_steps")
+seed = c3.number_input("Seed", 0, 2**31 - 1, 0, key="train_seed")
+if st.button("Train", type="primary", key="train"):
+    mixture = Mixture.from_json(toy.preset_json(name))
+    cfg = ToyTrainConfig(steps=int(steps), classifier_steps=int(steps), seed=int(seed))
+    bar = st.progress(0.0, text="starting…")
+    chart = st.empty()
+    curves = {"eps": [], "classifier": []}
+    t0 = time.perf_counter()
+
+    def progress(d):
+        curves[d["model"]].append(d["loss"])
+        done = (d["step"] + (cfg.steps if d["model"] == "classifier" else 0)) / (cfg.steps + cfg.classifier_steps)
+        bar.progress(min(done, 1.0), text=f"{d['model']}: step {d['step']}/{d['steps']}, loss {d['loss']:.4f}, "
+                                          f"{time.perf_counter() - t0:.1f} s")
+        if d["step"] % 250 == 0 or d["step"] == d["steps"]:
+            ys = {k: v for k, v in curves.items() if v}
+            chart.plotly_chart(figures.lines_figure(list(range(50, 50 * max(map(len, ys.values())) + 1, 50)),
+                                                    ys, xtitle="step", ytitle="loss", log_y=True))
+
+    with answer_errors():
+        train_toy_models(mixture, default_schedule(), train_cfg=cfg, callback=progress)
+    st.success(f"Trained both networks in {time.perf_counter() - t0:.1f} s.")
+
+st.header("The shipped image models")
+datasets = available_datasets()
+if not datasets:
+    st.warning("No shipped image models found in "
+               f"`{checkpoint_root()}`; train them with `bash checkpoints/train.sh mnist`.")
+    st.stop()
+dataset = st.selectbox("Dataset", datasets, key="train_dataset")
+records = training_records(dataset)
+if records:
+    series = {k: r["loss_every_50"] for k, r in records.items() if r.get("loss_every_50")}
+    cols = st.columns(max(1, len(series)))
+    for col, (kind, ys) in zip(cols, series.items()):
+        with col:
+            st.plotly_chart(figures.lines_figure([50 * (i + 1) for i in range(len(ys))], {kind: ys}, xtitle="step",
+                                                 ytitle="loss", log_y=True, height=260), key=f"curve_{kind}")
+            r = records[kind]
+            st.caption(f"`{r.get('command', '?')}` — {r.get('seconds_this_run', '?')} s on {r.get('hardware', '?')}")
+else:
+    st.info("No training records (`*.json`) next to the weights.")
+
+q = quality_record(dataset)
+if q and "classifier_accuracy_by_t" in q:
+    acc = q["classifier_accuracy_by_t"]
+    st.subheader("The noisy classifier's accuracy against t")
+    st.plotly_chart(figures.lines_figure(acc["t"], {"accuracy": acc["accuracy"]}, xtitle="t (training timestep)",
+                                         ytitle="accuracy on q(x_t | x_0)", height=300), key="acc_t")
+    if "by_quarter" in acc:
+        st.table({"t range": list(acc["by_quarter"]), "accuracy": [f"{v:.3f}" for v in acc["by_quarter"].values()]})
+    st.caption("Near t = T the image is pure noise and no classifier beats chance (1/10); guidance there "
+               "only follows the prior. Most of the steering happens at middle t.")
+else:
+    st.info(f"No measured quality yet: run `python -m cgd.quality --dataset {dataset}`.")
