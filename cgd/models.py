@@ -85,14 +85,15 @@ def load_image_models(dataset: str, *, root: Optional[Path] = None, device="cpu"
 
 
 def sample_images(models: ImageModels, request: SampleRequest, *, callback: Optional[Callable[[dict], None]] = None,
-                  x_T: Optional[torch.Tensor] = None) -> torch.Tensor:
+                  x_T: Optional[torch.Tensor] = None, labels: Optional[torch.Tensor] = None) -> torch.Tensor:
     """Guided samples ``[n, C, H, W]`` in [-1, 1] (predicted x_0 clipped to [-1, 1] at every step)."""
     if request.method in CLASSIFIER_METHODS and request.scale > 0 and models.classifier is None:
         raise InputError(f"method {request.method!r} needs the noisy classifier checkpoint")
     if request.x0_mode is None:
         request = SampleRequest(**{**request.__dict__, "x0_mode": "clip"})
     return guided_sample(models.unet, models.classifier, models.schedule, request, shape=models.shape,
-                         num_classes=models.num_classes, device=models.device, callback=callback, x_T=x_T)
+                         num_classes=models.num_classes, device=models.device, callback=callback, x_T=x_T,
+                         labels=labels)
 
 
 @torch.no_grad()

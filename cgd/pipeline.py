@@ -99,10 +99,13 @@ def guided_sample(
     dtype: torch.dtype = torch.float32,
     callback: Optional[Callable[[dict], None]] = None,
     x_T: Optional[torch.Tensor] = None,
+    labels: Optional[torch.Tensor] = None,
 ) -> torch.Tensor:
     """Sample ``request.n`` points of ``shape`` (per sample) with the requested guidance.
 
     net(x_t, t, y) -> eps with null label ``num_classes``; classifier(x_t, t) -> logits.
+    labels: optional ``[n] long``, one class per sample (evaluation draws them at random); it
+    replaces ``request.label``, which must then be set (any class) for the guided methods.
     Returns ``x_0: [n, *shape]``. All randomness comes from ``torch.Generator(seed)`` on ``device``.
     """
     r = request.validated(num_classes, schedule.T)
@@ -112,6 +115,8 @@ def guided_sample(
         x_T = torch.randn((r.n, *shape), generator=gen, device=device, dtype=dtype)
     null = torch.full((r.n,), num_classes, dtype=torch.long, device=device)
     y = null if r.label is None else torch.full((r.n,), r.label, dtype=torch.long, device=device)
+    if labels is not None and r.label is not None:
+        y = check_labels(labels, num_classes, r.n, device)
     grid = schedule.grid(r.steps)
 
     guided = r.label is not None and not (r.method in ("cg-ddpm", "cg-ddim") and r.scale == 0.0)

@@ -1,0 +1,74 @@
+"""The evaluation CLI on tiny models: records, determinism, resume, bad input."""
+
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from cgd.evaluate import Reference, draw_labels, judge_outputs, load_reference, main, save_reference
+from cgd.models import load_image_models
+
+
+@pytest.fixture()
+def root(tiny_root, monkeypatch):
+    monkeypatch.setenv("CGD_CHECKPOINTS", str(tiny_root))
+    models = load_image_models("mnist", need=("unet", "judge"))
+    x = torch.rand(64, 1, 28, 28, generator=torch.Generator().manual_seed(0)) * 2 - 1
+    feats, probs = judge_outputs(models.judge, x)
+    assert feats.shape == (64, 32) and np.allclose(probs.sum(1), 1)
+    ref = Reference(feats.mean(0), np.cov(feats, rowvar=False), feats.astype(np.float32), 64)
+    save_reference(ref, tiny_root / "mnist" / "reference.npz")
+    return tiny_root
+
+
+def test_reference_round_trip(root):
+    ref = load_reference(root / "mnist" / "reference.npz")
+    assert ref.n == 64 and ref.features.shape == (64, 32) and ref.sigma.shape == (32, 32)
+
+
+def test_records_have_every_field_and_are_deterministic(root, tmp_path, capsys):
+    args = ["--dataset", "mnist", "--methods", "cg-ddpm,cfg", "--scales", "0,2", "--n", "12", "--steps", "3",
+            "--batch", "5", "--seed", "1"]
+    assert main(args + ["--out", str(tmp_path / "a.json")]) == 0
+    recs = json.loads((tmp_path / "a.json").read_text())["records"]
+    assert [(r["method"], r["scale"]) for r in recs] == [("cg-ddpm", 0.0), ("cg-ddpm", 2.0), ("cfg", 0.0), ("cfg", 2.0)]
+    keys = {"dataset", "method", "scale", "n", "steps", "fid", "inception_score", "precision", "recall",
+            "judge_accuracy", "classifier_accuracy"}
+    for r in recs:
+        assert keys <= set(r) and r["n"] == 12 and np.isfinite(r["fid"]) and 1 <= r["inception_score"] <= 10
+        assert 0 <= r["precision"] <= 1 and 0 <= r["recall"] <= 1
+    assert main(args + ["--out", str(tmp_path / "b.json")]) == 0
+    again = json.loads((tmp_path / "b.json").read_text())["records"]
+    strip = lambda rs: [{k: v for k, v in r.items() if k != "seconds"} for r in rs]  # noqa: E731
+    assert strip(again) == strip(recs)
+    # resume: nothing left to do, the file keeps its four records
+    assert main(args + ["--out", str(tmp_path / "a.json")]) == 0
+    assert len(json.loads((tmp_path / "a.json").read_text())["records"]) == 4
+
+
+def test_labels_are_uniform_and_seeded():
+    y = draw_labels(10_000, 10, 0)
+    counts = torch.bincount(y, minlength=10).double() / 10_000
+    assert (counts - 0.1).abs().max() < 0.015
+    assert torch.equal(y, draw_labels(10_000, 10, 0)) and not torch.equal(y, draw_labels(10_000, 10, 1))
+
+
+@pytest.mark.parametrize("extra, message", [
+    (["--methods", "magic"], "unknown method"), (["--scales", "nan"], "finite"), (["--n", "0"], "n must"),
+    (["--steps", "0"], "steps"), (["--scales", ""], "comma-separated"),
+])
+def test_bad_input_is_one_line(root, tmp_path, capsys, extra, message):
+    assert main(["--dataset", "mnist", "--out", str(tmp_path / "x.json")] + extra) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and message in err
+
+
+def test_missing_reference_says_how_to_make_it(tiny_root, tmp_path, monkeypatch, capsys):
+    import shutil
+
+    shutil.copytree(tiny_root / "mnist", tmp_path / "mnist")
+    (tmp_path / "mnist" / "reference.npz").unlink(missing_ok=True)
+    monkeypatch.setenv("CGD_CHECKPOINTS", str(tmp_path))
+    assert main(["--dataset", "mnist", "--n", "8", "--steps", "2", "--out", str(tmp_path / "r.json")]) == 2
+    assert "--make-reference" in capsys.readouterr().err
