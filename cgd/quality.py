@@ -1,0 +1,122 @@
+"""Measure the shipped models of a dataset and record it next to them (``quality.json``).
+
+    python -m cgd.quality --dataset mnist [--n 500] [--steps 25]
+
+Records: the judge's accuracy on the clean test set; the noisy classifier's accuracy on
+q(x_t | x_0) of test images against t (and per quarter of t); for cg-ddim and cfg at the
+README's recommended scales, the share of samples (random asked classes) that the judge
+assigns to the asked class; and the judge's class histogram of unguided unconditional samples.
+Needs the test set (``python -m cgd.data fetch DATASET``) and the reference statistics.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from tqdm import tqdm
+
+from cgd.cliutil import number, run
+from cgd.data import load_dataset
+from cgd.device import pick_device
+from cgd.evaluate import REFERENCE_FILE, evaluate_one, judge_outputs, load_reference, make_reference, save_reference
+from cgd.fileio import atomic_write
+from cgd.models import RECOMMENDED_SCALE, checkpoint_root, load_image_models, sample_images
+from cgd.pipeline import SampleRequest
+
+__all__ = ["classifier_accuracy_by_t", "main"]
+
+
+@torch.no_grad()
+def classifier_accuracy_by_t(classifier, data, schedule, ts, *, n: int = 1000, seed: int = 0,
+                             batch: int = 500) -> list:
+    """Accuracy of ``classifier(x_t, t)`` on ``x_t ~ q(x_t | x_0)`` of n test images, for each t in ts."""
+    gen = torch.Generator().manual_seed(seed)
+    dev = next(iter(list(classifier.parameters()) + list(classifier.buffers())), torch.empty(0)).device
+    ab = schedule.alpha_bar.float()
+    out = []
+    for t in ts:
+        t = torch.as_tensor(t).long()
+        correct = 0
+        for start in range(0, n, batch):
+            m = min(batch, n - start)
+            x0, y = data.batch(torch.randint(0, len(data), (m,), generator=gen))
+            tb = t.expand(m) if t.ndim == 0 else t[start:start + m]
+            a = ab[tb].view(-1, 1, 1, 1)
+            x_t = a.sqrt() * x0 + (1 - a).sqrt() * torch.randn(x0.shape, generator=gen)
+            correct += int((classifier(x_t.to(dev), tb.to(dev)).argmax(1).cpu() == y).sum())
+        out.append(correct / n)
+    return out
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(prog="python -m cgd.quality", description="Measure and record the shipped models.")
+    p.add_argument("--dataset", default="mnist", choices=("mnist", "fashion-mnist"))
+    p.add_argument("--n", default="500", help="samples per guided setting")
+    p.add_argument("--steps", default="25")
+    p.add_argument("--classifier-n", default="1000", help="test images per t for the classifier's accuracy")
+    p.add_argument("--seed", default="0")
+    p.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
+    p.add_argument("--data-root", default=None)
+    return run(_run, p.parse_args(argv))
+
+
+def _run(args) -> int:
+    n, steps, seed = number(args.n, "n", int), number(args.steps, "steps", int), number(args.seed, "seed", int)
+    clf_n = number(args.classifier_n, "classifier-n", int)
+    device = pick_device(args.device)
+    folder = checkpoint_root() / args.dataset
+    models = load_image_models(args.dataset, device=device)
+    data_root = Path(args.data_root) if args.data_root else None
+    data = load_dataset(args.dataset, "test", data_root)
+    t0 = time.perf_counter()
+    if not (folder / REFERENCE_FILE).is_file():
+        save_reference(make_reference(models, args.dataset, data_root), folder / REFERENCE_FILE)
+    ref = load_reference(folder / REFERENCE_FILE)
+
+    x, y = data.batch(torch.arange(len(data)))
+    _, probs = judge_outputs(models.judge, x)
+    judge_test = float((probs.argmax(1) == y.numpy()).mean())
+
+    ts = list(range(0, 1000, 50)) + [999]
+    acc = classifier_accuracy_by_t(models.classifier, data, models.schedule, tqdm(ts, desc="classifier vs t"),
+                                   n=clf_n, seed=seed)
+    gen = torch.Generator().manual_seed(seed + 1)
+    quarters = {}
+    for q in range(4):
+        t_rand = torch.randint(250 * q, 250 * (q + 1), (2 * clf_n,), generator=gen)
+        quarters[f"{250 * q}-{250 * (q + 1) - 1}"] = classifier_accuracy_by_t(
+            models.classifier, data, models.schedule, [t_rand], n=2 * clf_n, seed=seed + 2 + q)[0]
+
+    guided = []
+    for method in ("cg-ddim", "cfg", "cg-ddpm", "cond"):
+        scale = RECOMMENDED_SCALE[method]
+        with tqdm(total=-(-n // 250) * steps, desc=f"{method} s={scale:g}") as bar:
+            rec = evaluate_one(models, ref, method, scale, n=n, steps=steps, seed=seed, on_step=lambda: bar.update(1))
+        guided.append(rec)
+
+    req = SampleRequest(method="uncond", label=None, scale=0.0, steps=steps, n=n, seed=seed, x0_mode="clip")
+    _, p_unc = judge_outputs(models.judge, sample_images(models, req).cpu())
+    hist = np.bincount(p_unc.argmax(1), minlength=models.num_classes) / len(p_unc)
+
+    record = {"dataset": args.dataset, "command": "python -m cgd.quality " + " ".join(sys.argv[1:]),
+              "judge_test_accuracy": round(judge_test, 4),
+              "classifier_accuracy_by_t": {"t": ts, "accuracy": [round(a, 4) for a in acc], "n_per_t": clf_n,
+                                           "by_quarter": {k: round(v, 4) for k, v in quarters.items()}},
+              "guided": guided,
+              "uncond_judge_class_shares": [round(float(h), 4) for h in hist],
+              "seconds": round(time.perf_counter() - t0, 1), "device": str(device)}
+    atomic_write(folder / "quality.json", json.dumps(record, indent=1).encode())
+    print(json.dumps({k: record[k] for k in ("judge_test_accuracy", "uncond_judge_class_shares")}))
+    for r in guided:
+        print(f"{r['method']:8s} scale {r['scale']:g}: judge accuracy {r['judge_accuracy']:.3f}, FID {r['fid']:.2f}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
