@@ -167,3 +167,38 @@ def test_training_page_without_models(tmp_path, monkeypatch):
     monkeypatch.setenv("CGD_CHECKPOINTS", str(tmp_path))
     at = page("4_Training.py").run()
     assert not at.exception and at.warning and "train.sh" in at.warning[0].value
+
+
+# -- Fidelity vs diversity -------------------------------------------------
+def test_fidelity_page_shows_sweeps_and_the_table(tiny_root, tmp_path, monkeypatch):
+    import cgd.results
+
+    recs = [{"dataset": "mnist", "method": m, "scale": s, "n": 100, "steps": 25, "fid": 10 - s, "inception_score": 5 + s,
+             "precision": 0.5 + s / 40, "recall": 0.6 - s / 40, "judge_accuracy": 0.5 + s / 20,
+             "classifier_accuracy": 0.6 + s / 30} for m in ("cg-ddpm", "cfg", "cond+cg") for s in (0.0, 1.0, 10.0)]
+    (tmp_path / "r.json").write_text(json.dumps({"records": recs}))
+    monkeypatch.setattr(cgd.results, "RESULTS_DIR", tmp_path)
+    monkeypatch.setenv("CGD_CHECKPOINTS", str(tiny_root))
+    at = page("5_Fidelity_vs_diversity.py").run()
+    no_errors(at)
+    fid = chart(at, "metric_fid")
+    assert {d["name"] for d in fid["data"]} == {"cg-ddpm", "cfg", "cond+cg"}
+    table = at.dataframe[0].value
+    assert len(table) == 6 and table["our FID"].iloc[2] == 0.0  # cg-ddpm at scale 10
+    at.multiselect(key="fd_methods").set_value(["cfg"]).run()
+    assert {d["name"] for d in chart(at, "metric_fid")["data"]} == {"cfg"}
+
+
+def test_fidelity_page_live_run_needs_reference(tiny_root, tmp_path, monkeypatch):
+    import shutil
+
+    import cgd.results
+
+    monkeypatch.setattr(cgd.results, "RESULTS_DIR", tmp_path)
+    shutil.copytree(tiny_root / "mnist", tmp_path / "ck" / "mnist")
+    (tmp_path / "ck" / "mnist" / "reference.npz").unlink(missing_ok=True)
+    monkeypatch.setenv("CGD_CHECKPOINTS", str(tmp_path / "ck"))
+    at = page("5_Fidelity_vs_diversity.py").run()
+    assert at.warning and "cgd.evaluate" in at.warning[0].value
+    at.button(key="live_go").click().run()
+    assert not at.exception and at.error and "--make-reference" in at.error[0].value

@@ -1,0 +1,67 @@
+"""Shipped evaluation results (``results/*.json``) and the seed paper's table to set them against."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Optional
+
+__all__ = ["RESULTS_DIR", "PAPER_TABLE", "load_records", "paper_analogue", "sweep"]
+
+RESULTS_DIR = Path(__file__).resolve().parents[1] / "results"
+
+# Dhariwal & Nichol (2021), Table 4: ImageNet 256x256, 250 sampling steps.
+# (conditional model, classifier guidance, scale, FID, sFID, IS, precision, recall)
+PAPER_TABLE = [
+    (False, False, None, 26.21, 6.35, 39.70, 0.61, 0.63),
+    (False, True, 1.0, 33.03, 6.99, 32.92, 0.56, 0.65),
+    (False, True, 10.0, 12.00, 10.40, 95.41, 0.76, 0.44),
+    (True, False, None, 10.94, 6.02, 100.98, 0.69, 0.63),
+    (True, True, 1.0, 4.59, 5.25, 186.70, 0.82, 0.52),
+    (True, True, 10.0, 9.11, 10.93, 283.92, 0.88, 0.32),
+]
+
+# which of our methods is each row of the paper's table
+ROW_METHOD = {(False, False): "uncond", (False, True): "cg-ddpm", (True, False): "cond", (True, True): "cond+cg"}
+
+
+def load_records(folder: Optional[Path] = None) -> list:
+    """Every record of every ``*.json`` results file in the folder (unreadable files are skipped)."""
+    folder = Path(folder or RESULTS_DIR)
+    out = []
+    for path in sorted(folder.glob("*.json")):
+        try:
+            recs = json.loads(path.read_text())["records"]
+        except (OSError, ValueError, KeyError, TypeError):
+            continue
+        out += [dict(r, source=path.name) for r in recs if isinstance(r, dict) and "method" in r]
+    return out
+
+
+def sweep(records: list, dataset: str, method: str) -> list:
+    """The records of one method on one dataset, by scale (the largest n per scale wins)."""
+    best = {}
+    for r in records:
+        if r.get("dataset") == dataset and r.get("method") == method:
+            s = float(r["scale"])
+            if s not in best or r["n"] > best[s]["n"]:
+                best[s] = r
+    return [best[s] for s in sorted(best)]
+
+
+def paper_analogue(records: list, dataset: str) -> list:
+    """Rows of the paper's table filled with our measurements (None where not measured)."""
+    rows = []
+    for cond, guided, scale, fid, sfid, is_, prec, rec in PAPER_TABLE:
+        method = ROW_METHOD[(cond, guided)]
+        ours = {float(r["scale"]): r for r in sweep(records, dataset, method)}
+        mine = ours.get(float(scale) if scale is not None else 0.0)
+        rows.append({"conditional": "✓" if cond else "✗", "guidance": "✓" if guided else "✗",
+                     "scale": "" if scale is None else f"{scale:g}",
+                     "paper FID": fid, "paper IS": is_, "paper P": prec, "paper R": rec,
+                     "our FID": None if mine is None else mine["fid"],
+                     "our IS": None if mine is None else mine["inception_score"],
+                     "our P": None if mine is None else mine["precision"],
+                     "our R": None if mine is None else mine["recall"],
+                     "our judge acc.": None if mine is None else mine["judge_accuracy"]})
+    return rows
