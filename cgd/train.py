@@ -15,12 +15,14 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import os
 import platform
 import sys
 import time
 from pathlib import Path
 
 import torch
+import torch.distributed as dist
 import torch.nn.functional as F
 from tqdm import tqdm
 
@@ -30,11 +32,15 @@ from cgd.errors import CGDError
 from cgd.nn.judge import Judge, JudgeConfig
 from cgd.nn.unet import ClassifierConfig, EncoderClassifier, UNet, UNetConfig
 from cgd.schedule import make_schedule
-from cgd.trainer import TrainConfig, train
+from cgd.device import describe, pick_device
+from cgd.trainer import TrainConfig, train, weights_digest, world
 
 
-def diffusion_loss(data, schedule, batch: int, p_uncond: float, num_classes: int):
-    """Simple DDPM loss ||eps - eps_theta(x_t, t, y)||^2, label replaced by the null label with prob p_uncond."""
+def diffusion_loss(data, schedule, batch: int, p_uncond: float, num_classes: int, device="cpu"):
+    """Simple DDPM loss ||eps - eps_theta(x_t, t, y)||^2, label replaced by the null label with prob p_uncond.
+
+    Randomness is drawn on the CPU from the trainer's generator (so resume is exact), then moved.
+    """
     ab = schedule.alpha_bar.float()
 
     def loss_fn(model, gen):
@@ -45,12 +51,12 @@ def diffusion_loss(data, schedule, batch: int, p_uncond: float, num_classes: int
         x_t = a.sqrt() * x0 + (1 - a).sqrt() * noise
         drop = torch.rand(batch, generator=gen) < p_uncond
         y = torch.where(drop, torch.full_like(y, num_classes), y)
-        return F.mse_loss(model(x_t, t, y), noise)
+        return F.mse_loss(model(x_t.to(device), t.to(device), y.to(device)), noise.to(device))
 
     return loss_fn
 
 
-def classifier_loss(data, schedule, batch: int):
+def classifier_loss(data, schedule, batch: int, device="cpu"):
     """Cross-entropy of p_phi(y | x_t, t) on x_t ~ q(x_t | x_0), t uniform over the diffusion's steps."""
     ab = schedule.alpha_bar.float()
 
@@ -59,24 +65,24 @@ def classifier_loss(data, schedule, batch: int):
         t = torch.randint(0, schedule.T, (batch,), generator=gen)
         a = ab[t].view(-1, 1, 1, 1)
         x_t = a.sqrt() * x0 + (1 - a).sqrt() * torch.randn(x0.shape, generator=gen)
-        return F.cross_entropy(model(x_t, t), y)
+        return F.cross_entropy(model(x_t.to(device), t.to(device)), y.to(device))
 
     return loss_fn
 
 
-def judge_loss(data, batch: int):
+def judge_loss(data, batch: int, device="cpu"):
     """Cross-entropy on clean images with random shifts of up to 2 pixels."""
 
     def loss_fn(model, gen):
         x, y = data.batch(torch.randint(0, len(data), (batch,), generator=gen))
         dx, dy = torch.randint(-2, 3, (2,), generator=gen).tolist()
         x = torch.roll(x, shifts=(dx, dy), dims=(2, 3))
-        return F.cross_entropy(model(x), y)
+        return F.cross_entropy(model(x.to(device)), y.to(device))
 
     return loss_fn
 
 
-def build(args):
+def build(args, device="cpu"):
     info = DATASETS[args.dataset]
     data = load_dataset(args.dataset, "train", Path(args.data_root) if args.data_root else None)
     schedule = make_schedule(args.schedule, 1000)
@@ -85,12 +91,12 @@ def build(args):
                   attention_resolutions=attn, num_classes=len(info.classes), schedule=args.schedule)
     if args.model == "diffusion":
         model = UNet(UNetConfig(**common))
-        return model, "unet", diffusion_loss(data, schedule, args.batch, args.p_uncond, len(info.classes))
+        return model, "unet", diffusion_loss(data, schedule, args.batch, args.p_uncond, len(info.classes), device)
     if args.model == "classifier":
         model = EncoderClassifier(ClassifierConfig(**common))
-        return model, "classifier", classifier_loss(data, schedule, args.batch)
+        return model, "classifier", classifier_loss(data, schedule, args.batch, device)
     model = Judge(JudgeConfig(image_size=info.size, in_channels=info.channels, num_classes=len(info.classes)))
-    return model, "judge", judge_loss(data, args.batch)
+    return model, "judge", judge_loss(data, args.batch, device)
 
 
 def main(argv=None) -> int:
@@ -111,21 +117,32 @@ def main(argv=None) -> int:
     p.add_argument("--out", required=True, help="exported weights (.safetensors)")
     p.add_argument("--state", default=None, help="training state file (default: OUT with .state.pt)")
     p.add_argument("--resume", action="store_true")
+    p.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
     args = p.parse_args(argv)
+    distributed = int(os.environ.get("WORLD_SIZE", "1")) > 1  # started by torchrun
     try:
         if args.steps < 1 or args.batch < 1 or args.ckpt_every < 1:
             raise CGDError("steps, batch and ckpt-every must be positive")
         if args.threads:
             torch.set_num_threads(args.threads)
+        device = pick_device(args.device)
+        if distributed:
+            local = int(os.environ.get("LOCAL_RANK", "0"))
+            if device.type == "cuda":
+                device = torch.device("cuda", local)
+                torch.cuda.set_device(device)
+            dist.init_process_group("nccl" if device.type == "cuda" else "gloo")
+        rank, size = world()
         torch.manual_seed(args.seed)
-        model, kind, loss_fn = build(args)
+        model, kind, loss_fn = build(args, device)
+        model.to(device)
         out = Path(args.out)
         out.parent.mkdir(parents=True, exist_ok=True)
         state = Path(args.state) if args.state else out.with_suffix(".state.pt")
         cfg = TrainConfig(steps=args.steps, lr=args.lr, ema_decay=args.ema_decay, ckpt_every=args.ckpt_every,
                           seed=args.seed)
         t0 = time.perf_counter()
-        bar = tqdm(total=args.steps, desc=f"{kind} {args.dataset}", unit="step")
+        bar = tqdm(total=args.steps, desc=f"{kind} {args.dataset}", unit="step", disable=rank != 0)
 
         def progress(info):
             bar.n = info["step"]
@@ -134,18 +151,30 @@ def main(argv=None) -> int:
 
         _, ema, history = train(model, loss_fn, cfg, state, resume=args.resume, callback=progress)
         bar.close()
-        save_model(ema, out, kind)
-        record = {"kind": kind, "dataset": args.dataset, "command": "python -m cgd.train " + " ".join(sys.argv[1:] if argv is None else argv),
-                  "config": dataclasses.asdict(ema.cfg), "train_config": dataclasses.asdict(cfg),
-                  "seconds_this_run": round(time.perf_counter() - t0, 1), "hardware": f"{platform.processor() or platform.machine()}, "
-                  f"{torch.get_num_threads()} threads, torch {torch.__version__}",
-                  "loss_every_50": [sum(history[i:i + 50]) / len(history[i:i + 50]) for i in range(0, len(history), 50)]}
-        atomic_write(out.with_suffix(".json"), json.dumps(record, indent=1).encode())
-        print(f"wrote {out} after {len(history)} steps (final loss {history[-1]:.4f})")
+        digests = [weights_digest(model)]
+        if size > 1:
+            digests = [None] * size
+            dist.all_gather_object(digests, weights_digest(model))
+        if rank == 0:
+            save_model(ema, out, kind)
+            record = {"kind": kind, "dataset": args.dataset,
+                      "command": "python -m cgd.train " + " ".join(sys.argv[1:] if argv is None else argv),
+                      "config": dataclasses.asdict(ema.cfg), "train_config": dataclasses.asdict(cfg),
+                      "seconds_this_run": round(time.perf_counter() - t0, 1),
+                      "hardware": f"{platform.processor() or platform.machine()}, {describe(device)}, "
+                                  f"torch {torch.__version__}" + (f", {size} ranks" if size > 1 else ""),
+                      "world_size": size, "rank_weight_sha256": digests,
+                      "loss_every_50": [sum(history[i:i + 50]) / len(history[i:i + 50])
+                                        for i in range(0, len(history), 50)]}
+            atomic_write(out.with_suffix(".json"), json.dumps(record, indent=1).encode())
+            print(f"wrote {out} after {len(history)} steps (final loss {history[-1]:.4f})")
         return 0
     except CGDError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
+    finally:
+        if distributed and dist.is_initialized():
+            dist.destroy_process_group()
 
 
 if __name__ == "__main__":

@@ -5,6 +5,11 @@ and a :class:`TrainConfig`. Its state file (``torch.save`` of tensors and plain 
 back with ``weights_only=True``) holds the weights, the EMA weights, the optimizer, the step, the
 loss history and the RNG state, so ``resume=True`` continues at the same step with the same
 random stream as an uninterrupted run.
+
+Distributed data parallel: when ``torch.distributed`` is initialised (``torchrun``), the module is
+wrapped in ``DistributedDataParallel`` (gradients all-reduced, so every rank holds the same
+weights), each rank draws its own batches (generator seeded ``seed + rank``), and only rank 0
+writes the state file; every rank's generator state is kept in it, so resume is exact per rank.
 """
 
 from __future__ import annotations
@@ -16,11 +21,30 @@ from pathlib import Path
 from typing import Callable, Optional
 
 import torch
+import torch.distributed as dist
 
 from cgd.checkpoint import atomic_write
 from cgd.errors import InputError
 
-__all__ = ["TrainConfig", "train"]
+__all__ = ["TrainConfig", "train", "world", "weights_digest"]
+
+
+def world() -> tuple:
+    """``(rank, world_size)``; ``(0, 1)`` outside torchrun."""
+    if dist.is_available() and dist.is_initialized():
+        return dist.get_rank(), dist.get_world_size()
+    return 0, 1
+
+
+def weights_digest(model: torch.nn.Module) -> str:
+    """SHA-256 of the parameters' bytes, in state-dict order (equal digests: identical weights)."""
+    import hashlib
+
+    h = hashlib.sha256()
+    for k, v in model.state_dict().items():
+        h.update(k.encode())
+        h.update(v.detach().cpu().contiguous().view(-1).view(torch.uint8).numpy().tobytes())
+    return h.hexdigest()
 
 
 @dataclass(frozen=True)
@@ -33,9 +57,9 @@ class TrainConfig:
     grad_clip: float = 1.0
 
 
-def _state(model, ema, opt, step, history, gen, cfg) -> dict:
+def _state(model, ema, opt, step, history, gens, cfg) -> dict:
     return {"model": model.state_dict(), "ema": ema.state_dict(), "optimizer": opt.state_dict(), "step": step,
-            "history": list(history), "generator": gen.get_state(), "train_config": asdict(cfg)}
+            "history": list(history), "generator": gens[0], "generators": list(gens), "train_config": asdict(cfg)}
 
 
 def _save(path: Path, state: dict) -> None:
@@ -52,7 +76,8 @@ def train(model: torch.nn.Module, loss_fn: Callable, cfg: TrainConfig, state_pat
     whose state is checkpointed) and returns a scalar loss.
     """
     state_path = Path(state_path)
-    gen = torch.Generator().manual_seed(cfg.seed)
+    rank, size = world()
+    gen = torch.Generator().manual_seed(cfg.seed + rank)
     opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
     ema = copy.deepcopy(model).eval().requires_grad_(False)
     step, history = 0, []
@@ -62,13 +87,20 @@ def train(model: torch.nn.Module, loss_fn: Callable, cfg: TrainConfig, state_pat
             model.load_state_dict(st["model"])
             ema.load_state_dict(st["ema"])
             opt.load_state_dict(st["optimizer"])
-            gen.set_state(st["generator"])
+            gens = st.get("generators", [st["generator"]])
+            if len(gens) == size:
+                gen.set_state(gens[rank])
             step, history = int(st["step"]), list(st["history"])
         except Exception as e:  # noqa: BLE001 - any failure means the file is not ours or is damaged
             raise InputError(f"cannot resume from {state_path}: {str(e).splitlines()[0] if str(e) else type(e).__name__}") from None
     model.train()
+    net = model
+    if size > 1:
+        from torch.nn.parallel import DistributedDataParallel
+
+        net = DistributedDataParallel(model)  # broadcasts rank 0's weights, all-reduces gradients
     while step < cfg.steps:
-        loss = loss_fn(model, gen)
+        loss = loss_fn(net, gen)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         if cfg.grad_clip:
@@ -80,10 +112,21 @@ def train(model: torch.nn.Module, loss_fn: Callable, cfg: TrainConfig, state_pat
             for e, b in zip(ema.buffers(), model.buffers()):
                 e.copy_(b)
         step += 1
-        history.append(float(loss.detach()))
+        loss = loss.detach()
+        if size > 1:  # the record holds the mean loss over ranks
+            dist.all_reduce(loss)
+            loss = loss / size
+        history.append(float(loss))
         if callback is not None:
             callback({"step": step, "steps": cfg.steps, "loss": history[-1]})
         if step % cfg.ckpt_every == 0 or step == cfg.steps:
-            _save(state_path, _state(model, ema, opt, step, history, gen, cfg))
+            gens = [gen.get_state()]
+            if size > 1:
+                gens = [None] * size
+                dist.all_gather_object(gens, gen.get_state())
+            if rank == 0:
+                _save(state_path, _state(model, ema, opt, step, history, gens, cfg))
+            if size > 1:
+                dist.barrier()
     model.eval()
     return model, ema, history
