@@ -142,15 +142,19 @@ def main(argv=None) -> int:
         cfg = TrainConfig(steps=args.steps, lr=args.lr, ema_decay=args.ema_decay, ckpt_every=args.ckpt_every,
                           seed=args.seed)
         t0 = time.perf_counter()
-        bar = tqdm(total=args.steps, desc=f"{kind} {args.dataset}", unit="step", disable=rank != 0)
+        bar = None
 
         def progress(info):
+            nonlocal bar
+            if bar is None:  # opened at the first step: a refused resume prints only its error
+                bar = tqdm(total=args.steps, desc=f"{kind} {args.dataset}", unit="step", disable=rank != 0)
             bar.n = info["step"]
             bar.set_postfix(loss=f"{info['loss']:.4f}", refresh=False)
             bar.refresh()
 
         _, ema, history = train(model, loss_fn, cfg, state, resume=args.resume, callback=progress)
-        bar.close()
+        if bar is not None:
+            bar.close()
         digests = [weights_digest(model)]
         if size > 1:
             digests = [None] * size

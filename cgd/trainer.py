@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import copy
 import io
+import pickle
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Callable, Optional
@@ -91,6 +92,9 @@ def train(model: torch.nn.Module, loss_fn: Callable, cfg: TrainConfig, state_pat
             if len(gens) == size:
                 gen.set_state(gens[rank])
             step, history = int(st["step"]), list(st["history"])
+        except pickle.UnpicklingError:
+            raise InputError(f"cannot resume from {state_path}: it holds more than tensors and plain values "
+                             "(loading it could run code); refused, nothing was run") from None
         except Exception as e:  # noqa: BLE001 - any failure means the file is not ours or is damaged
             raise InputError(f"cannot resume from {state_path}: {str(e).splitlines()[0] if str(e) else type(e).__name__}") from None
     model.train()
