@@ -7,9 +7,11 @@ import streamlit as st
 import torch
 
 from cgd.device import describe, pick_device
+from cgd.models import available_datasets, checkpoint_root, quality_record
 from cgd.toy.mixture import load_mixture, presets
+from ui.common import setup
 
-st.set_page_config(page_title="Classifier Guidance Lab", page_icon="🧭", layout="wide")
+setup("Home")
 
 st.title("The Classifier Guidance Lab")
 st.markdown(
@@ -47,6 +49,8 @@ st.markdown(
 2. **Scale explorer** — what $p(y\\mid x)^s$ does in one dimension, and when the Gaussian-shift
    approximation behind classifier guidance holds.
 3. **Image generation** — MNIST and Fashion-MNIST digits with every guidance method.
+4. **Training** — train the 2D models live; the image models' curves and the noisy classifier's accuracy over t.
+5. **Fidelity vs diversity** — FID, IS, precision and recall against the scale, beside the paper's table.
 """
 )
 
@@ -55,3 +59,17 @@ device = pick_device("auto")
 st.markdown(f"- Device: **{describe(device)}**, torch {torch.__version__}")
 st.markdown(f"- 2D mixtures: {', '.join(f'`{n}`' for n in presets())} "
             f"({sum(load_mixture(p).num_components for p in presets().values())} components in all)")
+datasets = available_datasets()
+if datasets:
+    for name in datasets:
+        q = quality_record(name)
+        extra = ""
+        if q:
+            guided = {g["method"]: g for g in q.get("guided", [])}
+            parts = [f"{m} s={g['scale']:g}: judge {g['judge_accuracy']:.0%}" for m, g in guided.items()
+                     if m in ("cg-ddim", "cfg")]
+            extra = f" — judge test accuracy {q['judge_test_accuracy']:.1%}; " + ", ".join(parts)
+        st.markdown(f"- Image models: **{name}** (U-Net, noisy classifier, judge){extra}")
+else:
+    st.markdown(f"- Image models: none found in `{checkpoint_root()}` — train them with "
+                "`bash checkpoints/train.sh mnist`.")
