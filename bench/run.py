@@ -1,0 +1,228 @@
+"""Speed benchmark of the sampling core; prints one JSON object per line.
+
+    python bench/run.py [--quick]
+
+Each line: {"name", "value", "unit", "target", "met", ...}. Everything is measured warm, in this
+one process, on whatever machine runs it (CUDA figures only where a GPU exists). Beside our
+figures, a *baseline* — the same sampler and networks as people usually first write them (fp32,
+eager, einsum attention, ``.backward()`` for the classifier gradient, a host sync per step) — is
+timed in the same run, and the speed-ups over it are reported.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from cgd.models import checkpoint_root, load_image_models, sample_images  # noqa: E402
+from cgd.nn.unet import AttentionBlock, ClassifierConfig, EncoderClassifier, UNet, UNetConfig  # noqa: E402
+from cgd.pipeline import SampleRequest  # noqa: E402
+from cgd.schedule import make_schedule  # noqa: E402
+
+
+def emit(name, value, unit, target=None, better="lower", **extra):
+    met = None if target is None else (value <= target if better == "lower" else value >= target)
+    print(json.dumps({"name": name, "value": round(value, 4), "unit": unit, "target": target, "met": met, **extra}),
+          flush=True)
+
+
+def best_of(fn, repeat: int) -> float:
+    fn()  # warm-up
+    times = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return min(times)
+
+
+def image_models():
+    """The shipped MNIST models, or same-shaped random ones (reported as such) when none are shipped."""
+    try:
+        return load_image_models("mnist", need=("unet", "classifier")), "shipped"
+    except Exception:  # noqa: BLE001 - fall back to the same architecture
+        from cgd.data import DATASETS
+        from cgd.models import ImageModels
+
+        return ImageModels(DATASETS["mnist"], UNet(UNetConfig()).eval().requires_grad_(False),
+                           EncoderClassifier(ClassifierConfig()).eval().requires_grad_(False), None,
+                           make_schedule("linear", 1000), torch.device("cpu")), "random (no shipped checkpoint)"
+
+
+# -- the baseline, as usually first written ------------------------------------------------
+def einsum_attention(self, x, emb=None):
+    B, C, H, W = x.shape
+    qkv = self.qkv(self.norm(x).reshape(B, C, H * W))
+    q, k, v = qkv.reshape(B * self.heads, 3 * C // self.heads, H * W).chunk(3, dim=1)
+    scale = 1 / (C // self.heads) ** 0.25
+    w = torch.einsum("bct,bcs->bts", q * scale, k * scale).softmax(dim=-1)
+    h = torch.einsum("bts,bcs->bct", w, v).reshape(B, C, H * W)
+    return x + self.proj(h).reshape(B, C, H, W)
+
+
+def baseline_cg_ddim(unet, clf, schedule, n, steps, label, scale, seed):
+    """Classifier-guided DDIM written plainly: .backward() on the input, .item() every step."""
+    gen = torch.Generator().manual_seed(seed)
+    x = torch.randn(n, 1, 28, 28, generator=gen)
+    grid = schedule.grid(steps)
+    y = torch.full((n,), label)
+    null = torch.full((n,), 10)
+    for i in range(len(grid)):
+        t = torch.full((n,), int(grid.timesteps[i]))
+        ab, ab_prev = grid.alpha_bar[i].float(), grid.alpha_bar_prev[i].float()
+        with torch.no_grad():
+            eps = unet(x, t, null)
+        x_in = x.detach().clone().requires_grad_(True)
+        logp = F.log_softmax(clf(x_in, t), -1)[torch.arange(n), y].sum()
+        logp.backward()
+        eps = eps - scale * (1 - ab).sqrt() * x_in.grad
+        x0 = ((x - (1 - ab).sqrt() * eps) / ab.sqrt()).clamp(-1, 1)
+        eps = (x - ab.sqrt() * x0) / (1 - ab).sqrt()
+        x = ab_prev.sqrt() * x0 + (1 - ab_prev).sqrt() * eps
+        assert torch.isfinite(x).all().item()  # host sync per step
+    return x
+
+
+# -- figures --------------------------------------------------------------------------------
+def bench_images(quick: bool):
+    models, source = image_models()
+    req = SampleRequest(method="cg-ddim", label=3, scale=4.0, steps=25, n=16, seed=0, x0_mode="clip")
+    repeat = 2 if quick else 5
+    ours = best_of(lambda: sample_images(models, req), repeat)
+    emit("mnist_cg_ddim_16x25_cpu_s", ours, "s", 1.0, weights=source, threads=torch.get_num_threads())
+
+    # guidance overhead: one guided step over one unguided step (same batch, same sampler)
+    unguided = SampleRequest(method="uncond", label=None, scale=0.0, steps=25, n=16, seed=0, sampler="ddim",
+                             x0_mode="clip")
+    t_unguided = best_of(lambda: sample_images(models, unguided), repeat)
+    emit("guidance_overhead_ratio", ours / t_unguided, "x", 1.35)
+
+    # sampler overhead: the share of an (unguided) run spent outside the U-Net calls
+    net_time = {"s": 0.0}
+    unet, clf = models.unet, models.classifier
+
+    def timed_unet(*a, **k):
+        t0 = time.perf_counter()
+        out = unet(*a, **k)
+        net_time["s"] += time.perf_counter() - t0
+        return out
+
+    timed_models = dataclasses.replace(models, unet=timed_unet)
+    totals, nets = [], []
+    for _ in range(repeat + 1):
+        net_time["s"] = 0.0
+        t0 = time.perf_counter()
+        sample_images(timed_models, unguided)
+        totals.append(time.perf_counter() - t0)
+        nets.append(net_time["s"])
+    k = min(range(1, len(totals)), key=lambda j: totals[j])
+    emit("sampler_overhead_fraction", max(0.0, 1 - nets[k] / totals[k]), "fraction", 0.05)
+
+    # the baseline of the same sampler, in the same run
+    orig = AttentionBlock.forward
+    AttentionBlock.forward = einsum_attention
+    try:
+        base = best_of(lambda: baseline_cg_ddim(unet, clf, models.schedule, 16, 25, 3, 4.0, 0), repeat)
+    finally:
+        AttentionBlock.forward = orig
+    emit("baseline_mnist_cg_ddim_16x25_cpu_s", base, "s")
+    emit("speedup_mnist_cg_ddim_vs_baseline", base / ours, "x", better="higher")
+    return models
+
+
+def matmul_peak(dtype, n=1024, repeat=5) -> float:
+    a, b = torch.randn(n, n, dtype=dtype), torch.randn(n, n, dtype=dtype)
+    t = best_of(lambda: a @ b, repeat)
+    return 2 * n**3 / t
+
+
+def bench_unet_peak(models, quick: bool):
+    from torch.utils.flop_counter import FlopCounterMode
+
+    unet = models.unet
+    x, t, y = torch.randn(64, 1, 28, 28), torch.randint(0, 1000, (64,)), torch.randint(0, 10, (64,))
+    with FlopCounterMode(display=False) as fc, torch.no_grad():
+        unet(x, t, y)
+    flops = fc.get_total_flops()
+    with torch.no_grad():
+        dt = best_of(lambda: unet(x, t, y), 2 if quick else 5)
+    peak32, peak16 = matmul_peak(torch.float32), matmul_peak(torch.bfloat16, repeat=2)
+    peak = max(peak32, peak16)
+    emit("matmul_peak_fp32_gflops", peak32 / 1e9, "GFLOP/s")
+    emit("matmul_peak_bf16_gflops", peak16 / 1e9, "GFLOP/s")
+    emit("unet_gflops_fp32_batch64", flops / dt / 1e9, "GFLOP/s", flops_per_image=flops / 64)
+    emit("unet_fraction_of_peak", flops / dt / peak, "fraction", 0.30, better="higher",
+         peak="max(fp32, bf16) matmul measured here")
+
+
+def bench_toy(quick: bool):
+    from cgd.toy.mixture import load_mixture
+    from cgd.toy.sampling import default_schedule, exact_models, toy_sample
+
+    mix, sched = load_mixture("three_blobs"), default_schedule()
+    models = exact_models(mix, sched)
+    req = SampleRequest(method="cg-ddpm", label=1, scale=2.0, steps=1000, n=10_000, seed=0)
+    dt = best_of(lambda: toy_sample(mix, req, models=models, schedule=sched), 1 if quick else 3)
+    emit("toy_exact_10k_x1000_cpu_s", dt, "s", 0.5)
+    from cgd.toy.learned import ToyTrainConfig
+    from cgd.toy.sampling import learned_models
+
+    learned = learned_models(mix, sched, ToyTrainConfig(steps=50, classifier_steps=50))  # speed only: weights do not matter
+    dt = best_of(lambda: toy_sample(mix, req, models=learned, schedule=sched), 1 if quick else 3)
+    emit("toy_learned_10k_x1000_cpu_s", dt, "s", 1.5)
+
+
+def bench_page(quick: bool):
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_file(str(ROOT / "pages" / "1_Guidance_in_2D.py"), default_timeout=300).run()
+    times = []
+    for k, s in enumerate([1.5, 2.5, 3.5, 4.5, 5.5][: 3 if quick else 5]):
+        at.slider(key="scale").set_value(s)
+        t0 = time.perf_counter()
+        at.run()
+        times.append(time.perf_counter() - t0)
+        if at.exception:
+            raise RuntimeError(at.exception[0].value)
+    times.sort()
+    emit("page_2d_rerun_s", times[len(times) // 2], "s", 0.5, note="median over scale changes, AppTest")
+
+
+def bench_cuda():
+    if not torch.cuda.is_available():
+        return
+    models = load_image_models("mnist", need=("unet", "classifier"), device="cuda")
+    req = SampleRequest(method="cg-ddim", label=3, scale=4.0, steps=50, n=1024, seed=0, x0_mode="clip")
+    with torch.autocast("cuda", dtype=torch.bfloat16):
+        dt = best_of(lambda: (sample_images(models, req), torch.cuda.synchronize()), 3)
+    emit("mnist_cg_ddim_images_per_s_cuda", 1024 / dt, "images/s", 1000, better="higher")
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument("--quick", action="store_true", help="fewer repeats (about two minutes)")
+    p.add_argument("--threads", type=int, default=os.cpu_count())
+    args = p.parse_args()
+    torch.set_num_threads(args.threads)
+    print(json.dumps({"name": "machine", "value": None, "threads": torch.get_num_threads(),
+                      "torch": torch.__version__, "checkpoints": str(checkpoint_root())}), flush=True)
+    models = bench_images(args.quick)
+    bench_unet_peak(models, args.quick)
+    bench_toy(args.quick)
+    bench_page(args.quick)
+    bench_cuda()
+
+
+if __name__ == "__main__":
+    main()
