@@ -42,12 +42,18 @@ def samples_figure(grid, samples: np.ndarray, *, label: int, scale: float, title
 
 
 def arrow_gain(shift: np.ndarray, box_width: float, target: float = 0.06) -> float:
-    """Factor that makes the median arrow ``target`` of the box wide (1 when arrows are already visible)."""
+    """A 1-2-5 factor that brings the median arrow up to about ``target`` of the box (1 when already visible)."""
     med = float(np.median(np.linalg.norm(shift, axis=1))) if len(shift) else 0.0
     if med <= 0:
         return 1.0
     gain = target * box_width / med
-    return 1.0 if gain <= 1.0 else float(10 ** np.ceil(np.log10(gain)))
+    if gain <= 1.0:
+        return 1.0
+    k = np.floor(np.log10(gain))
+    for m in (5.0, 2.0, 1.0):
+        if m * 10**k <= gain:
+            return float(m * 10**k)
+    return float(10**k)
 
 
 def step_figure(xs, post, snap, *, label: int, gain: float = 1.0, title: str = "") -> go.Figure:

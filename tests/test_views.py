@@ -59,3 +59,13 @@ def test_larger_scale_is_more_typical_and_less_diverse(method):
     assert pts[0].share_y < pts[1].share_y <= pts[2].share_y
     assert pts[2].spread < pts[0].spread
     assert pts[2].mean_log_post > pts[1].mean_log_post
+
+
+def test_arrow_gain_is_a_round_factor_that_never_overshoots():
+    from cgd.figures import arrow_gain
+
+    shift = np.array([[0.003, 0.0], [0.004, 0.0], [0.005, 0.0]])
+    g = arrow_gain(shift, 6.0)  # wants 0.36 / 0.004 = 90
+    assert g == 50.0
+    assert arrow_gain(np.array([[1.0, 0.0]]), 6.0) == 1.0
+    assert arrow_gain(np.zeros((3, 2)), 6.0) == 1.0
