@@ -85,8 +85,12 @@ def classifier_grad(classifier: Callable, x: torch.Tensor, t: torch.Tensor, y: t
     """g = grad_x log p(y | x, t) for each sample, shape like x.
 
     Uses ``torch.autograd.grad`` on a detached leaf copy of x: no ``.backward()``, no
-    ``.grad`` written on the (possibly shared) classifier weights.
+    ``.grad`` written on the (possibly shared) classifier weights. A classifier with a
+    closed-form ``log_prob_grad(x, t, y)`` (the exact mixture's) is asked for it instead.
     """
+    closed_form = getattr(classifier, "log_prob_grad", None)
+    if closed_form is not None:  # e.g. the exact mixture classifier: no graph at all
+        return closed_form(x, t, y).to(x.dtype)
     with torch.enable_grad():
         x_in = x.detach().requires_grad_(True)
         logits = classifier(x_in, t)

@@ -23,8 +23,12 @@ class _ExactBase(nn.Module):
         self.num_classes = mixture.num_classes
         self.register_buffer("alpha_bar", schedule.alpha_bar.clone(), persistent=False)
 
-    def _ab(self, t: torch.Tensor) -> torch.Tensor:
-        return self.alpha_bar.cpu()[t.cpu()]
+    def _ab(self, t: torch.Tensor):
+        """alpha_bar at t: a 0-d tensor when the batch shares one step (samplers), else ``[B]``."""
+        t = t.cpu()
+        if t.numel() and bool((t == t[0]).all()):
+            return self.alpha_bar.cpu()[t[0]]
+        return self.alpha_bar.cpu()[t]
 
 
 class ExactEps(_ExactBase):
@@ -33,7 +37,8 @@ class ExactEps(_ExactBase):
     def forward(self, x_t: torch.Tensor, t: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
         ab = self._ab(t)
         score = self.mixture.score(x_t, ab, y)
-        return -(1.0 - ab).sqrt().to(x_t).unsqueeze(1) * score
+        c = (1.0 - ab).sqrt().to(x_t)
+        return -(c.unsqueeze(1) if c.ndim else c) * score
 
 
 class ExactClassifier(_ExactBase):
@@ -48,5 +53,4 @@ class ExactClassifier(_ExactBase):
         :func:`cgd.guidance.classifier_grad` uses it instead of autograd when present; a test
         checks the two agree.
         """
-        ab = self._ab(t)
-        return self.mixture.score(x_t, ab, y) - self.mixture.score(x_t, ab)
+        return self.mixture.class_score_gap(x_t, self._ab(t), y)

@@ -180,20 +180,34 @@ class Mixture:
 
         y: None, an int, or ``[B] long`` where the value C (null label) means unconditional.
         """
+        return self._scores(x, alpha_bar, y)[1 if y is not None else 0]
+
+    def class_score_gap(self, x, alpha_bar, y) -> torch.Tensor:
+        """grad log p_t(x | y) - grad log p_t(x) = grad log p_t(y | x), from one pass over the components."""
+        uncond, cond = self._scores(x, alpha_bar, y)
+        return cond - uncond
+
+    def _scores(self, x, alpha_bar, y=None):
+        """(unconditional score, class-conditional score or None), sharing the component terms."""
         means, covs = self.noised(alpha_bar)
         means, covs = means.to(x), covs.to(x)
-        lp = self.component_log_prob(x, alpha_bar)
-        if y is not None:
-            y = torch.as_tensor(y, device=x.device).reshape(-1, 1)
-            keep = (self.labels.to(x.device)[None, :] == y) | (y == self.num_classes)
-            lp = lp.masked_fill(~keep, -math.inf)
-        r = torch.softmax(lp, dim=1)  # responsibilities [B, K]
-        d = x[:, None, :] - means
+        d = x[:, None, :] - means  # [B, K, 2]
         a, b, c = covs[..., 0, 0], covs[..., 0, 1], covs[..., 1, 1]
         det = a * c - b * b
-        sx = (c * d[..., 0] - b * d[..., 1]) / det
+        sx = (c * d[..., 0] - b * d[..., 1]) / det  # Sigma_k^{-1} (x - m_k)
         sy = (a * d[..., 1] - b * d[..., 0]) / det
-        return -torch.stack([(r * sx).sum(1), (r * sy).sum(1)], dim=1)
+        quad = d[..., 0] * sx + d[..., 1] * sy
+        lp = torch.log(self.weights.to(x)) - 0.5 * quad - 0.5 * torch.log(det) - LOG_2PI  # [B, K]
+
+        def combine(r):
+            return -torch.stack([(r * sx).sum(1), (r * sy).sum(1)], dim=1)
+
+        uncond = combine(torch.softmax(lp, dim=1))
+        if y is None:
+            return uncond, None
+        y = torch.as_tensor(y, device=x.device).reshape(-1, 1)
+        keep = (self.labels.to(x.device)[None, :] == y) | (y == self.num_classes)
+        return uncond, combine(torch.softmax(lp.masked_fill(~keep, -math.inf), dim=1))
 
 
 def _numbers(value, what: str, ndim: int) -> torch.Tensor:
