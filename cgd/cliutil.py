@@ -1,5 +1,6 @@
 """Small helpers shared by the command-line interfaces."""
 
+import argparse
 import sys
 
 from cgd.errors import CGDError
@@ -28,3 +29,11 @@ def run(fn, *args) -> int:
     except (CGDError, ValueError, OSError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse with the one-line error contract: a bad choice or a missing argument prints
+    ``error: ...`` (one line, naming the program) and exits 2 — no usage dump."""
+
+    def error(self, message):
+        self.exit(2, f"error: {self.prog}: {message}\n")

@@ -38,6 +38,7 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
+from cgd.cliutil import Parser
 from cgd.errors import CGDError, InputError
 from cgd.fileio import atomic_write
 
@@ -290,7 +291,7 @@ def load_dataset(name: str, split: str = "train", root: Path | None = None) -> I
 
 
 def main(argv=None) -> int:
-    p = argparse.ArgumentParser(prog="python -m cgd.data", description="Fetch image datasets.")
+    p = Parser(prog="python -m cgd.data", description="Fetch image datasets.")
     sub = p.add_subparsers(dest="cmd", required=True)
     f = sub.add_parser("fetch", help="fetch a dataset (offline sources first)")
     f.add_argument("name", choices=sorted(DATASETS))

@@ -25,6 +25,7 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
+from cgd.cliutil import Parser
 from cgd.cliutil import number, run
 from cgd.data import DATASETS, load_dataset
 from cgd.device import pick_device
@@ -130,7 +131,7 @@ def _list(text: str, what: str, kind=float) -> list:
 
 
 def main(argv=None) -> int:
-    p = argparse.ArgumentParser(prog="python -m cgd.evaluate", description=__doc__.split("\n\n")[0])
+    p = Parser(prog="python -m cgd.evaluate", description=__doc__.split("\n\n")[0])
     p.add_argument("--dataset", default="mnist", choices=("mnist", "fashion-mnist"))
     p.add_argument("--methods", default="cg-ddpm", help=f"comma-separated, of {', '.join(METHODS)}")
     p.add_argument("--scales", default="0,1,2,4,10", help="comma-separated (CFG: w)")

@@ -21,6 +21,7 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
+from cgd.cliutil import Parser
 from cgd.cliutil import number, run
 from cgd.data import load_dataset
 from cgd.device import pick_device
@@ -55,7 +56,7 @@ def classifier_accuracy_by_t(classifier, data, schedule, ts, *, n: int = 1000, s
 
 
 def main(argv=None) -> int:
-    p = argparse.ArgumentParser(prog="python -m cgd.quality", description="Measure and record the shipped models.")
+    p = Parser(prog="python -m cgd.quality", description="Measure and record the shipped models.")
     p.add_argument("--dataset", default="mnist", choices=("mnist", "fashion-mnist"))
     p.add_argument("--n", default="500", help="samples per guided setting")
     p.add_argument("--steps", default="25")

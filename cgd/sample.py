@@ -20,6 +20,7 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
+from cgd.cliutil import Parser
 from cgd.cliutil import number as _number
 from cgd.cliutil import run
 from cgd.data import DATASETS
@@ -49,7 +50,7 @@ def image_grid(images: np.ndarray, cols: int | None = None, pad: int = 2) -> np.
 
 
 def main(argv=None) -> int:
-    p = argparse.ArgumentParser(prog="python -m cgd.sample", description="Guided sampling of images.")
+    p = Parser(prog="python -m cgd.sample", description="Guided sampling of images.")
     p.add_argument("--dataset", default="mnist", choices=sorted(DATASETS))
     p.add_argument("--method", default="cg-ddim", choices=METHODS)
     p.add_argument("--label", default="0", help="class index, or 'none' (unguided p(x))")

@@ -26,6 +26,7 @@ import torch.distributed as dist
 import torch.nn.functional as F
 from tqdm import tqdm
 
+from cgd.cliutil import Parser
 from cgd.checkpoint import atomic_write, save_model
 from cgd.data import DATASETS, load_dataset
 from cgd.errors import CGDError
@@ -100,7 +101,7 @@ def build(args, device="cpu"):
 
 
 def main(argv=None) -> int:
-    p = argparse.ArgumentParser(prog="python -m cgd.train", description="Train the image models.")
+    p = Parser(prog="python -m cgd.train", description="Train the image models.")
     p.add_argument("model", choices=("diffusion", "classifier", "judge"))
     p.add_argument("--dataset", default="mnist", choices=sorted(DATASETS))
     p.add_argument("--data-root", default=None)

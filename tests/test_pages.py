@@ -202,3 +202,18 @@ def test_fidelity_page_live_run_needs_reference(tiny_root, tmp_path, monkeypatch
     assert at.warning and "cgd.evaluate" in at.warning[0].value
     at.button(key="live_go").click().run()
     assert not at.exception and at.error and "--make-reference" in at.error[0].value
+
+
+@pytest.mark.parametrize("damage", ["truncated", "wrong-kind"])
+def test_image_page_answers_a_damaged_checkpoint(tiny_root, tmp_path, monkeypatch, damage):
+    import shutil
+
+    folder = tmp_path / "mnist"
+    shutil.copytree(tiny_root / "mnist", folder)
+    unet = folder / "unet.safetensors"
+    data = unet.read_bytes()
+    unet.write_bytes(data[: len(data) // 3] if damage == "truncated" else (folder / "judge.safetensors").read_bytes())
+    monkeypatch.setenv("CGD_CHECKPOINTS", str(tmp_path))
+    at = page("3_Image_generation.py").run()
+    assert not at.exception
+    assert at.error and "unet.safetensors" in at.error[0].value

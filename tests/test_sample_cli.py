@@ -37,12 +37,45 @@ def test_every_method_writes_uint8_and_png(ckpt, tmp_path, method):
 @pytest.mark.parametrize("extra,match", [
     (["--scale", "nan"], "finite"), (["--label", "10"], "outside"), (["--steps", "0"], "steps"),
     (["--n", "0"], "n must"), (["--seed", "-1"], "seed"), (["--checkpoint", "/nonexistent.safetensors"], "not found"),
+    (["--scale", "-1"], "between 0 and"), (["--scale", "1e6"], "between 0 and"), (["--scale", "inf"], "finite"),
+    (["--seed", str(2**64)], "seed"), (["--n", "100000"], "n must"), (["--n", "-3"], "n must"),
+    (["--label", "-1"], "outside"), (["--label", "2.5"], "whole number"), (["--steps", "5000"], "steps"),
+    (["--method", "magic"], "invalid choice"), (["--dataset", "imagenet"], "invalid choice"),
 ])
 def test_bad_input_is_one_line(ckpt, tmp_path, capsys, extra, match):
-    assert main(["--checkpoint-dir", str(ckpt), "--steps", "2", "--n", "2",
-                 "--out-npy", str(tmp_path / "x.npy")] + extra) == 2
+    try:
+        code = main(["--checkpoint-dir", str(ckpt), "--steps", "2", "--n", "2",
+                     "--out-npy", str(tmp_path / "x.npy")] + extra)
+    except SystemExit as e:  # argparse's own refusals (bad choices) exit through the parser
+        code = e.code
+    assert code == 2
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and match in err, err
+    assert not (tmp_path / "x.npy").exists()
+
+
+@pytest.mark.parametrize("damage, match", [
+    ("empty", "is empty"), ("truncated", "not a readable safetensors"), ("garbage", "not a readable safetensors"),
+    ("wrong-kind", "holds a 'classifier' model"),
+])
+def test_damaged_checkpoint_is_one_line(ckpt, tmp_path, capsys, damage, match):
+    bad = tmp_path / "unet.safetensors"
+    good = (ckpt / "unet.safetensors").read_bytes()
+    bad.write_bytes({"empty": b"", "truncated": good[: len(good) // 2], "garbage": b"\x00\x01not a model" * 50,
+                     "wrong-kind": (ckpt / "classifier.safetensors").read_bytes()}[damage])
+    assert main(["--checkpoint-dir", str(ckpt), "--checkpoint", str(bad), "--method", "cond", "--steps", "2",
+                 "--n", "2"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and match in err, err
+
+
+@pytest.mark.parametrize("extra", [["--scale", "0"], ["--steps", "1"]])
+def test_edge_values_that_are_valid_run(ckpt, tmp_path, extra):
+    out = tmp_path / "x.npy"
+    assert main(["--checkpoint-dir", str(ckpt), "--method", "cg-ddim", "--steps", "2", "--n", "2",
+                 "--out-npy", str(out)] + extra) == 0
+    x = np.load(out)
+    assert x.shape == (2, 28, 28) and x.dtype == np.uint8
 
 
 def test_missing_classifier_says_so(ckpt, tmp_path, capsys):

@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
+from cgd.cliutil import Parser
 from cgd.cliutil import number as _number
 from cgd.cliutil import run
 from cgd.errors import CGDError
@@ -27,7 +28,7 @@ TOY_METHODS = ("cg-ddpm", "cg-ddim", "cfg", "cond+cg", "cond", "uncond")
 
 
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m cgd.toy", description="Guided sampling on 2D Gaussian mixtures.")
+    p = Parser(prog="python -m cgd.toy", description="Guided sampling on 2D Gaussian mixtures.")
     sub = p.add_subparsers(dest="cmd", required=True)
     s = sub.add_parser("sample", help="draw guided samples and save them as [n, 2] float32 .npy")
     s.add_argument("--mixture", default="three_blobs", help="preset name or path to a mixture JSON file")
