@@ -32,6 +32,8 @@ from cgd.data import DATASETS, load_dataset
 from cgd.errors import CGDError
 from cgd.nn.judge import Judge, JudgeConfig
 from cgd.nn.unet import ClassifierConfig, EncoderClassifier, UNet, UNetConfig
+from cgd.losses import LAMBDA_VLB, vlb_term
+from cgd.samplers import ModelOutput
 from cgd.schedule import make_schedule
 from cgd.device import describe, pick_device
 from cgd.trainer import TrainConfig, train, weights_digest, world
@@ -52,7 +54,12 @@ def diffusion_loss(data, schedule, batch: int, p_uncond: float, num_classes: int
         x_t = a.sqrt() * x0 + (1 - a).sqrt() * noise
         drop = torch.rand(batch, generator=gen) < p_uncond
         y = torch.where(drop, torch.full_like(y, num_classes), y)
-        return F.mse_loss(model(x_t.to(device), t.to(device), y.to(device)), noise.to(device))
+        x_t, noise = x_t.to(device), noise.to(device)
+        out = model(x_t, t.to(device), y.to(device))
+        if isinstance(out, ModelOutput):  # learned variance: the hybrid loss (IDDPM)
+            vlb = vlb_term(schedule, x0.to(device), x_t, t.to(device), out.eps, out.v)
+            return F.mse_loss(out.eps, noise) + LAMBDA_VLB * vlb.mean()
+        return F.mse_loss(out, noise)
 
     return loss_fn
 
@@ -91,7 +98,7 @@ def build(args, device="cpu"):
     common = dict(image_size=info.size, in_channels=info.channels, model_channels=args.channels,
                   attention_resolutions=attn, num_classes=len(info.classes), schedule=args.schedule)
     if args.model == "diffusion":
-        model = UNet(UNetConfig(**common))
+        model = UNet(UNetConfig(**common, learn_sigma=args.learn_sigma))
         return model, "unet", diffusion_loss(data, schedule, args.batch, args.p_uncond, len(info.classes), device)
     if args.model == "classifier":
         model = EncoderClassifier(ClassifierConfig(**common))
@@ -111,6 +118,7 @@ def main(argv=None) -> int:
     p.add_argument("--channels", type=int, default=32)
     p.add_argument("--p-uncond", type=float, default=0.1, help="label dropout for classifier-free guidance")
     p.add_argument("--schedule", default="linear", choices=("linear", "cosine"))
+    p.add_argument("--learn-sigma", action="store_true", help="learned variance, hybrid loss (improved DDPM)")
     p.add_argument("--ema-decay", type=float, default=0.999)
     p.add_argument("--ckpt-every", type=int, default=250)
     p.add_argument("--seed", type=int, default=0)

@@ -71,3 +71,18 @@ def test_torchrun_two_gloo_ranks_end_with_identical_weights(tmp_path):
                  "--device", "cpu", "--out", str(single)]) == 0
     assert json.loads(single.with_suffix(".json").read_text())["rank_weight_sha256"][0] != a
     load_model(out, "judge")
+
+
+def test_learned_variance_trains_with_the_hybrid_loss_and_samples(tmp_path):
+    from cgd.models import load_image_models, sample_images
+    from cgd.pipeline import SampleRequest
+
+    _tiny_mnist(tmp_path)
+    out = tmp_path / "mnist" / "unet.safetensors"
+    assert main(["diffusion", "--data-root", str(tmp_path), "--steps", "3", "--batch", "4", "--channels", "16",
+                 "--learn-sigma", "--device", "cpu", "--out", str(out)]) == 0
+    net = load_model(out, "unet")
+    assert net.cfg.learn_sigma
+    models = load_image_models("mnist", root=tmp_path, need=("unet",))
+    x = sample_images(models, SampleRequest(method="cond", label=1, steps=3, n=2, variance="learned"))
+    assert x.shape == (2, 1, 28, 28) and torch.isfinite(x).all()
