@@ -217,3 +217,12 @@ def test_image_page_answers_a_damaged_checkpoint(tiny_root, tmp_path, monkeypatc
     at = page("3_Image_generation.py").run()
     assert not at.exception
     assert at.error and "unet.safetensors" in at.error[0].value
+
+
+def test_2d_page_learned_models_train_once_with_progress(monkeypatch):
+    monkeypatch.setenv("CGD_TOY_TRAIN_STEPS", "100")
+    for _ in range(2):  # the second session finds the shared models
+        at = page("1_Guidance_in_2D.py").run()
+        [r for r in at.radio if "learned" in r.options][0].set_value("learned").run()
+        no_errors(at)
+        assert len(values(chart(at, "samples")["data"][2]["x"])) == 1000

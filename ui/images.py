@@ -7,6 +7,8 @@ Models live in ``st.cache_resource`` (one read-only copy for every user); result
 from __future__ import annotations
 
 import io
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass
 
 import numpy as np
@@ -39,13 +41,49 @@ class ImageResult:
     judge_conf: np.ndarray | None  # p(y | x_0) by the judge
 
 
-@st.cache_data(max_entries=64, ttl=3600, show_spinner=False)
+class _LRU:
+    """A small thread-safe LRU of results shared by all sessions.
+
+    Not ``st.cache_data``: that one records the elements a cached function draws (here the
+    per-step progress) and replays them on a hit, which fails for placeholders drawn elsewhere.
+    """
+
+    def __init__(self, size: int):
+        self.size, self.items, self.lock = size, OrderedDict(), threading.Lock()
+
+    def get(self, key):
+        with self.lock:
+            if key in self.items:
+                self.items.move_to_end(key)
+                return self.items[key]
+        return None
+
+    def put(self, key, value):
+        with self.lock:
+            self.items[key] = value
+            self.items.move_to_end(key)
+            while len(self.items) > self.size:
+                self.items.popitem(last=False)
+
+
+@st.cache_resource
+def _results() -> _LRU:
+    return _LRU(64)
+
+
 def generate(dataset: str, root: str, request: SampleRequest, _on_step=None) -> ImageResult:
+    """Sample (or fetch the shared cached result of) one request; ``_on_step`` sees each step."""
+    key = (dataset, root, request)
+    hit = _results().get(key)
+    if hit is not None:
+        return hit
     m = models(dataset, root)
     x0 = sample_images(m, request, callback=_on_step)
     conf = confidences(m, x0, request.label) if request.label is not None else {}
     as_np = {k: v.numpy() for k, v in conf.items()}
-    return ImageResult(to_uint8(x0), as_np.get("classifier"), as_np.get("judge"))
+    result = ImageResult(to_uint8(x0), as_np.get("classifier"), as_np.get("judge"))
+    _results().put(key, result)
+    return result
 
 
 def preview(x0_hat: torch.Tensor, k: int = 8) -> np.ndarray:

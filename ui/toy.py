@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import threading
+from collections import OrderedDict
 
 import streamlit as st
 
@@ -19,12 +22,35 @@ def preset_json(name: str) -> str:
     return json.dumps(load_mixture(presets()[name]).to_dict())
 
 
-@st.cache_resource(max_entries=8, show_spinner=False)
-def learned(mixture_json: str, steps: int = ToyTrainConfig.steps, _progress=None):
-    """Small MLPs trained on the mixture; shared by every user, never modified after training."""
-    mixture = Mixture.from_json(mixture_json)
-    cfg = ToyTrainConfig(steps=steps, classifier_steps=min(ToyTrainConfig.classifier_steps, steps))
-    return learned_models(mixture, SCHEDULE, cfg, callback=_progress)
+@st.cache_resource
+def _learned_store() -> dict:
+    return {"lock": threading.Lock(), "models": OrderedDict(), "locks": {}}
+
+
+def learned(mixture_json: str, _progress=None):
+    """Small MLPs trained on the mixture, once per mixture, shared by every user (never modified after).
+
+    Kept in a shared store rather than behind ``st.cache_resource`` directly: the progress callback
+    draws into the caller's page, which a cached function must not do. A per-mixture lock makes
+    concurrent users wait for one training instead of starting their own.
+    """
+    store = _learned_store()
+    with store["lock"]:
+        if mixture_json in store["models"]:
+            return store["models"][mixture_json]
+        key_lock = store["locks"].setdefault(mixture_json, threading.Lock())
+    with key_lock:
+        with store["lock"]:
+            if mixture_json in store["models"]:
+                return store["models"][mixture_json]
+        steps = int(os.environ.get("CGD_TOY_TRAIN_STEPS", ToyTrainConfig.steps))
+        cfg = ToyTrainConfig(steps=steps, classifier_steps=min(ToyTrainConfig.classifier_steps, steps))
+        trained = learned_models(Mixture.from_json(mixture_json), SCHEDULE, cfg, callback=_progress)
+        with store["lock"]:
+            store["models"][mixture_json] = trained
+            while len(store["models"]) > 8:
+                store["models"].popitem(last=False)
+        return trained
 
 
 def models(mixture_json: str, kind: str, _progress=None):

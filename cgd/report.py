@@ -1,0 +1,87 @@
+"""Plots and tables of the shipped results: ``python -m cgd.report [--results results] [--out docs]``.
+
+Writes ``docs/results_DATASET.png`` (FID, IS, precision, recall, judge accuracy against the
+scale, one curve per method) and prints markdown tables of every record.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from cgd.cliutil import Parser, run
+from cgd.results import RESULTS_DIR, load_records, paper_analogue, sweep
+
+METRICS = [("fid", "FID (judge features) ↓"), ("inception_score", "IS (judge) ↑"), ("precision", "precision ↑"),
+           ("recall", "recall ↑"), ("judge_accuracy", "judge accuracy ↑"), ("classifier_accuracy", "guiding classifier acc.")]
+
+
+def plot(records: list, dataset: str, out: Path) -> Path:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    methods = sorted({r["method"] for r in records if r["dataset"] == dataset})
+    fig, axes = plt.subplots(2, 3, figsize=(13, 7))
+    for ax, (key, title) in zip(axes.flat, METRICS):
+        for m in methods:
+            pts = [r for r in sweep(records, dataset, m) if r.get(key) is not None]
+            if len(pts) > 1:
+                ax.plot([r["scale"] for r in pts], [r[key] for r in pts], "o-", label=m)
+            elif pts:
+                ax.axhline(pts[0][key], ls=":", color="grey", label=f"{m} (s=0)")
+        ax.set_title(title)
+        ax.set_xlabel("scale s (CFG: w)")
+        ax.grid(alpha=0.3)
+    axes.flat[0].legend(fontsize=8)
+    fig.suptitle(f"{dataset}: guidance scale against fidelity and diversity")
+    fig.tight_layout()
+    path = out / f"results_{dataset}.png"
+    fig.savefig(path, dpi=90)
+    plt.close(fig)
+    return path
+
+
+def table(records: list, dataset: str) -> str:
+    rows = ["| method | scale | n | FID | IS | precision | recall | judge acc. | classifier acc. |",
+            "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
+    for m in sorted({r["method"] for r in records if r["dataset"] == dataset}):
+        for r in sweep(records, dataset, m):
+            ca = "" if r.get("classifier_accuracy") is None else f"{r['classifier_accuracy']:.3f}"
+            rows.append(f"| {m} | {r['scale']:g} | {r['n']} | {r['fid']:.2f} | {r['inception_score']:.2f} | "
+                        f"{r['precision']:.3f} | {r['recall']:.3f} | {r['judge_accuracy']:.3f} | {ca} |")
+    return "\n".join(rows)
+
+
+def paper_table(records: list, dataset: str) -> str:
+    rows = ["| conditional | guidance | scale | paper FID | paper IS | paper P | paper R | our FID | our IS | our P | our R |",
+            "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
+    fmt = lambda v, f: "—" if v is None else format(v, f)  # noqa: E731
+    for r in paper_analogue(records, dataset):
+        rows.append(f"| {r['conditional']} | {r['guidance']} | {r['scale']} | {r['paper FID']} | {r['paper IS']} | "
+                    f"{r['paper P']} | {r['paper R']} | {fmt(r['our FID'], '.2f')} | {fmt(r['our IS'], '.2f')} | "
+                    f"{fmt(r['our P'], '.3f')} | {fmt(r['our R'], '.3f')} |")
+    return "\n".join(rows)
+
+
+def main(argv=None) -> int:
+    p = Parser(prog="python -m cgd.report", description="Plots and tables of results/*.json.")
+    p.add_argument("--results", default=str(RESULTS_DIR))
+    p.add_argument("--out", default=str(Path(__file__).resolve().parents[1] / "docs"))
+    return run(_run, p.parse_args(argv))
+
+
+def _run(args) -> int:
+    records = load_records(Path(args.results))
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    for ds in sorted({r["dataset"] for r in records}):
+        print(f"## {ds}\n\n![]({plot(records, ds, out).name})\n\n{table(records, ds)}\n\n{paper_table(records, ds)}\n")
+    if not records:
+        print("no results found")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
