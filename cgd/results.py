@@ -38,14 +38,26 @@ def load_records(folder: Optional[Path] = None) -> list:
     return out
 
 
+# the unguided run that is each guided method's scale 0 (same labels and noise in cgd.evaluate)
+ANCHOR = {"cg-ddpm": "uncond", "cg-ddim": "uncond", "cfg": "cond", "cond+cg": "cond"}
+
+
 def sweep(records: list, dataset: str, method: str) -> list:
-    """The records of one method on one dataset, by scale (the largest n per scale wins)."""
+    """The records of one method on one dataset, by scale (the largest n per scale wins).
+
+    A guided method without its own scale-0 record gets its anchor's (uncond or cond), which
+    draws the same samples.
+    """
     best = {}
     for r in records:
         if r.get("dataset") == dataset and r.get("method") == method:
             s = float(r["scale"])
             if s not in best or r["n"] > best[s]["n"]:
                 best[s] = r
+    if best and 0.0 not in best and method in ANCHOR:
+        anchor = sweep(records, dataset, ANCHOR[method])
+        if anchor:
+            best[0.0] = dict(anchor[0], method=method, scale=0.0)
     return [best[s] for s in sorted(best)]
 
 
