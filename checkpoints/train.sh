@@ -14,7 +14,7 @@ for ds in "${@:-mnist fashion-mnist}"; do
       --ckpt-every 250 --threads "$THREADS" --out "$out/judge.safetensors" --state runs/$ds1/judge.state.pt --resume
     [ -f "$out/classifier.safetensors" ] || $PY -m cgd.train classifier --dataset "$ds1" --steps 3000 --batch 64 --lr 1e-3 \
       --ckpt-every 250 --threads "$THREADS" --out "$out/classifier.safetensors" --state runs/$ds1/classifier.state.pt --resume
-    [ -f "$out/unet.safetensors" ] || $PY -m cgd.train diffusion --dataset "$ds1" --steps 4000 --batch 64 --lr 5e-4 \
+    [ -f "$out/unet.safetensors" ] || $PY -m cgd.train diffusion --dataset "$ds1" --steps 3000 --batch 64 --lr 5e-4 \
       --ckpt-every 100 --threads "$THREADS" --out "$out/unet.safetensors" --state runs/$ds1/unet.state.pt --resume
   done
 done

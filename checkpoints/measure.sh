@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Measures the shipped models of a dataset after training: reference statistics, the sweeps of
+# results/DATASET_sweep.json (the paper's table and the scale sweeps) and checkpoints/DATASET/quality.json.
+#   bash checkpoints/measure.sh mnist [N] [SEED]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PY=${PY:-.venv/bin/python}
+ds=${1:-mnist}; n=${2:-500}; seed=${3:-0}
+out=results/${ds}_sweep.json
+common=(--dataset "$ds" --n "$n" --steps 25 --seed "$seed" --out "$out")
+[ -f "checkpoints/$ds/reference.npz" ] || $PY -m cgd.evaluate --dataset "$ds" --make-reference
+$PY -m cgd.evaluate "${common[@]}" --methods uncond,cond --scales 0
+$PY -m cgd.evaluate "${common[@]}" --methods cg-ddpm --scales 1,2,4,10
+$PY -m cgd.evaluate "${common[@]}" --methods cfg --scales 0.5,1,2,4
+$PY -m cgd.evaluate "${common[@]}" --methods cond+cg --scales 1,10
+$PY -m cgd.evaluate "${common[@]}" --methods cg-ddim --scales 4
+$PY -m cgd.quality --dataset "$ds" --n "$n" --steps 25 --seed "$seed"
