@@ -111,8 +111,11 @@ def train(model: torch.nn.Module, loss_fn: Callable, cfg: TrainConfig, state_pat
             torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
         opt.step()
         with torch.no_grad():
+            # EMA with warm-up: the decay grows to cfg.ema_decay as (1 + step) / (10 + step), so the
+            # random initial weights do not linger (0.999^1000 would still hold 37% of them)
+            decay = min(cfg.ema_decay, (1.0 + step) / (10.0 + step))
             for e, p in zip(ema.parameters(), model.parameters()):
-                e.lerp_(p, 1.0 - cfg.ema_decay)
+                e.lerp_(p, 1.0 - decay)
             for e, b in zip(ema.buffers(), model.buffers()):
                 e.copy_(b)
         step += 1

@@ -1,5 +1,6 @@
 """The trainer: resume continues at the same step with the same loss curve; bad state refused."""
 
+import copy
 import pytest
 import torch
 
@@ -38,3 +39,20 @@ def test_corrupt_state_is_refused(tmp_path):
     p.write_bytes(b"not a checkpoint")
     with pytest.raises(InputError, match="cannot resume"):
         train(_model(), _loss, TrainConfig(steps=2), p, resume=True)
+
+
+def test_ema_warm_up_forgets_the_initial_weights(tmp_path):
+    torch.manual_seed(0)
+    model = torch.nn.Linear(4, 1)
+    init = copy.deepcopy(model.state_dict())
+    target = torch.ones(1, 4)
+
+    def loss_fn(m, gen):
+        return ((m.weight - target) ** 2).sum() + (m.bias ** 2).sum()
+
+    cfg = TrainConfig(steps=200, lr=0.05, ema_decay=0.999, ckpt_every=1000)
+    model, ema, _ = train(model, loss_fn, cfg, tmp_path / "s.pt")
+    moved = (model.weight - init["weight"]).abs().sum()
+    lag = (ema.weight - model.weight).abs().sum()
+    # without warm-up 0.999^200 = 82% of the initial weights would remain in the EMA
+    assert lag < 0.1 * moved
