@@ -25,6 +25,7 @@ import torch.nn.functional as F
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from cgd.device import pin_threads  # noqa: E402
 from cgd.models import checkpoint_root, load_image_models, sample_images  # noqa: E402
 from cgd.nn.unet import AttentionBlock, ClassifierConfig, EncoderClassifier, UNet, UNetConfig  # noqa: E402
 from cgd.pipeline import SampleRequest  # noqa: E402
@@ -214,7 +215,7 @@ def main():
     p.add_argument("--quick", action="store_true", help="fewer repeats (about two minutes)")
     p.add_argument("--threads", type=int, default=os.cpu_count())
     args = p.parse_args()
-    torch.set_num_threads(args.threads)
+    pin_threads(args.threads)  # also in the compute thread that runs the image samplers
     print(json.dumps({"name": "machine", "value": None, "threads": torch.get_num_threads(),
                       "torch": torch.__version__, "checkpoints": str(checkpoint_root())}), flush=True)
     models = bench_images(args.quick)

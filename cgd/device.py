@@ -20,6 +20,28 @@ def pick_device(preference: str = "auto") -> torch.device:
     return torch.device(preference)
 
 
+_PINNED_THREADS: int | None = None
+
+
+def pin_threads(n: int) -> int:
+    """Fix torch's intra-op thread count for the whole process (the app calls this once).
+
+    Floating-point results depend on how many threads split a reduction, and OpenMP keeps the
+    count per calling thread: a thread that torch did not set up may run with another count and
+    so give other bits. ``use_pinned_threads`` re-applies this count in whichever thread computes.
+    """
+    global _PINNED_THREADS
+    _PINNED_THREADS = max(1, int(n))
+    torch.set_num_threads(_PINNED_THREADS)
+    return _PINNED_THREADS
+
+
+def use_pinned_threads() -> None:
+    """Apply the pinned thread count in the calling thread (no-op when nothing was pinned)."""
+    if _PINNED_THREADS is not None and torch.get_num_threads() != _PINNED_THREADS:
+        torch.set_num_threads(_PINNED_THREADS)
+
+
 def autocast(device: torch.device | str, enabled: bool):
     """bf16 autocast on CPU or CUDA when enabled, a no-op context otherwise."""
     device = torch.device(device)

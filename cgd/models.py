@@ -14,6 +14,7 @@ from typing import Callable, Optional
 
 import torch
 
+from cgd import compute
 from cgd.checkpoint import load_model
 from cgd.data import DATASETS, DatasetInfo
 from cgd.errors import InputError
@@ -25,7 +26,7 @@ __all__ = ["CHECKPOINT_ROOT", "checkpoint_root", "available_datasets", "ImageMod
 
 CHECKPOINT_ROOT = Path(__file__).resolve().parents[1] / "checkpoints"
 # per method: the scale the README recommends (CFG: w); measured in checkpoints/*/quality.json
-RECOMMENDED_SCALE = {"uncond": 0.0, "cond": 0.0, "cg-ddpm": 4.0, "cg-ddim": 8.0, "cfg": 2.0, "cond+cg": 1.0}
+RECOMMENDED_SCALE = {"uncond": 0.0, "cond": 0.0, "cg-ddpm": 10.0, "cg-ddim": 8.0, "cfg": 2.0, "cond+cg": 1.0}
 CLASSIFIER_METHODS = ("cg-ddpm", "cg-ddim", "cond+cg")
 FILES = {"unet": "unet.safetensors", "classifier": "classifier.safetensors", "judge": "judge.safetensors"}
 
@@ -91,9 +92,10 @@ def sample_images(models: ImageModels, request: SampleRequest, *, callback: Opti
         raise InputError(f"method {request.method!r} needs the noisy classifier checkpoint")
     if request.x0_mode is None:
         request = SampleRequest(**{**request.__dict__, "x0_mode": "clip"})
-    return guided_sample(models.unet, models.classifier, models.schedule, request, shape=models.shape,
-                         num_classes=models.num_classes, device=models.device, callback=callback, x_T=x_T,
-                         labels=labels)
+    # one compute thread for every caller: the same seed gives the same bits, however many ask at once
+    return compute.run(guided_sample, models.unet, models.classifier, models.schedule, request, shape=models.shape,
+                       num_classes=models.num_classes, device=models.device, callback=callback, x_T=x_T,
+                       labels=labels)
 
 
 @torch.no_grad()

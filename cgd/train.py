@@ -35,7 +35,7 @@ from cgd.nn.unet import ClassifierConfig, EncoderClassifier, UNet, UNetConfig
 from cgd.losses import LAMBDA_VLB, vlb_term
 from cgd.samplers import ModelOutput
 from cgd.schedule import make_schedule
-from cgd.device import describe, pick_device
+from cgd.device import describe, pick_device, pin_threads
 from cgd.trainer import TrainConfig, train, weights_digest, world
 
 
@@ -133,7 +133,7 @@ def main(argv=None) -> int:
         if args.steps < 1 or args.batch < 1 or args.ckpt_every < 1:
             raise CGDError("steps, batch and ckpt-every must be positive")
         if args.threads:
-            torch.set_num_threads(args.threads)
+            pin_threads(args.threads)
         device = pick_device(args.device)
         if distributed:
             local = int(os.environ.get("LOCAL_RANK", "0"))

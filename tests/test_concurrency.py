@@ -1,14 +1,27 @@
 """Shared models, many users: the same seed gives bit-identical images alone or with others at once."""
 
+import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 
+import pytest
 import torch
 
+from cgd import compute
+from cgd.device import pin_threads
 from cgd.models import load_image_models, sample_images
 from cgd.pipeline import SampleRequest
 
 
-def test_same_seed_same_images_alone_or_eight_at_once(tiny_root, monkeypatch):
+@pytest.fixture
+def pinned():
+    """The app pins torch's thread count once per process (ui.common.setup); so does this test."""
+    before = torch.get_num_threads()
+    yield pin_threads(2)
+    pin_threads(before)
+
+
+def test_same_seed_same_images_alone_or_eight_at_once(tiny_root, monkeypatch, pinned):
     monkeypatch.setenv("CGD_CHECKPOINTS", str(tiny_root))
     models = load_image_models("mnist")  # one read-only copy, as in st.cache_resource
     before = {k: v.clone() for k, v in models.classifier.state_dict().items()}
@@ -24,3 +37,45 @@ def test_same_seed_same_images_alone_or_eight_at_once(tiny_root, monkeypatch):
     for k, v in models.classifier.state_dict().items():  # the shared weights were never written
         assert torch.equal(v, before[k]), k
     assert all(p.grad is None for p in models.classifier.parameters())
+
+
+def _steps(n, callback=None, delay=0.0, done=None):
+    done = [] if done is None else done
+    for i in range(n):
+        time.sleep(delay)
+        done.append(i)
+        if callback is not None:
+            callback({"i": i, "thread": threading.current_thread().name})
+    return done
+
+
+def test_compute_thread_relays_progress_to_the_caller():
+    seen = []
+    assert compute.run(_steps, 3, callback=lambda e: seen.append((e, threading.current_thread().name))) == [0, 1, 2]
+    assert [e["i"] for e, _ in seen] == [0, 1, 2]
+    assert all(e["thread"].startswith("cgd-compute") for e, _ in seen)  # ran on the compute thread
+    assert all(name == threading.current_thread().name for _, name in seen)  # reported in ours
+
+
+def test_a_caller_that_stops_cancels_its_run_and_frees_the_thread():
+    class Stop(Exception):
+        pass
+
+    def stop_at_two(event):
+        if event["i"] == 2:
+            raise Stop
+
+    progress = []
+    with pytest.raises(Stop):
+        compute.run(_steps, 1000, callback=stop_at_two, delay=0.01, done=progress)
+    # one run at a time: when the next one is done, the cancelled one has ended, at its next step
+    assert compute.run(_steps, 2) == [0, 1]
+    assert len(progress) < 10
+
+
+def test_errors_of_the_run_reach_the_caller():
+    def broken(callback=None):
+        raise ValueError("bad input")
+
+    with pytest.raises(ValueError, match="bad input"):
+        compute.run(broken)

@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+import pytest
 import torch
 
 from cgd.data import save_splits
@@ -45,10 +46,19 @@ def _data(root):
                                     rng.integers(0, 10, 64).astype(np.uint8))}, root)
 
 
-def test_sigkill_during_checkpoint_write_then_resume(tmp_path):
+@pytest.fixture
+def restore_threads():
+    before = torch.get_num_threads()
+    yield
+    torch.set_num_threads(before)
+
+
+def test_sigkill_during_checkpoint_write_then_resume(tmp_path, restore_threads):
     _data(tmp_path)
+    # one thread in every run: how many threads split a reduction changes the last bits, and the
+    # killed run (a child process) and the resumed one (this process) must do the same arithmetic
     args = ["diffusion", "--data-root", str(tmp_path), "--batch", "4", "--channels", "16", "--steps", "6",
-            "--ckpt-every", "2", "--device", "cpu"]
+            "--ckpt-every", "2", "--device", "cpu", "--threads", "1"]
     killed_out = tmp_path / "killed.safetensors"
     marker = tmp_path / "writing"
     env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(ROOT)}

@@ -6,8 +6,8 @@ import contextlib
 import os
 
 import streamlit as st
-import torch
 
+from cgd.device import pin_threads
 from cgd.errors import CGDError
 
 _THREADS_SET = False
@@ -18,13 +18,14 @@ def setup(title: str, icon: str = "🧭") -> None:
 
     Many users share one server process; every rerun runs in its own thread, so torch's own
     intra-op parallelism is capped (``CGD_TORCH_THREADS``, default half the cores) to keep
-    concurrent reruns from oversubscribing the CPU.
+    concurrent reruns from oversubscribing the CPU. Image sampling runs on one compute thread
+    (``cgd.compute``) with this same count, so a seed gives the same bits for every user.
     """
     global _THREADS_SET
     st.set_page_config(page_title=f"{title} · Classifier Guidance Lab", page_icon=icon, layout="wide")
     if not _THREADS_SET:
         threads = int(os.environ.get("CGD_TORCH_THREADS", max(1, (os.cpu_count() or 2) // 2)))
-        torch.set_num_threads(max(1, threads))
+        pin_threads(threads)
         _THREADS_SET = True
 
 
