@@ -79,3 +79,12 @@ def test_errors_of_the_run_reach_the_caller():
 
     with pytest.raises(ValueError, match="bad input"):
         compute.run(broken)
+
+
+def test_the_callers_autocast_and_grad_mode_hold_on_the_compute_thread():
+    def probe(callback=None):
+        return torch.is_grad_enabled(), torch.is_autocast_enabled("cpu"), (torch.ones(2, 2) @ torch.ones(2, 2)).dtype
+
+    assert compute.run(probe) == (True, False, torch.float32)
+    with torch.no_grad(), torch.autocast("cpu", dtype=torch.bfloat16):
+        assert compute.run(probe) == (False, True, torch.bfloat16)
