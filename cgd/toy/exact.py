@@ -7,6 +7,8 @@ They have the same interfaces as the learned networks:
 
 from __future__ import annotations
 
+import threading
+
 import torch
 from torch import nn
 
@@ -17,18 +19,45 @@ __all__ = ["ExactEps", "ExactClassifier"]
 
 
 class _ExactBase(nn.Module):
-    def __init__(self, mixture: Mixture, schedule: NoiseSchedule):
+    def __init__(self, mixture: Mixture, schedule: NoiseSchedule, memo: threading.local | None = None):
         super().__init__()
         self.mixture = mixture
+        # the last (x_t, t) -> unconditional score of this thread, shared by an eps net and a
+        # classifier built together: a guided step asks both at the same x_t and t
+        self._memo = memo if memo is not None else threading.local()
         self.num_classes = mixture.num_classes
         self.register_buffer("alpha_bar", schedule.alpha_bar.clone(), persistent=False)
+        self._table = mixture.component_terms(schedule.alpha_bar.cpu())  # [T, K] each, float64
+
+    @staticmethod
+    def _index(t: torch.Tensor):
+        """t[0] (0-d) when the batch shares one step (samplers), else t ``[B]``."""
+        t = t.cpu()
+        if t.numel() and (t.stride(0) == 0 or bool(torch.eq(*torch.aminmax(t)))):
+            return t[0]
+        return t
 
     def _ab(self, t: torch.Tensor):
-        """alpha_bar at t: a 0-d tensor when the batch shares one step (samplers), else ``[B]``."""
-        t = t.cpu()
-        if t.numel() and bool((t == t[0]).all()):
-            return self.alpha_bar.cpu()[t[0]]
-        return self.alpha_bar.cpu()[t]
+        """alpha_bar at t: a 0-d tensor when the batch shares one step, else ``[B]``."""
+        return self.alpha_bar.cpu()[self._index(t)]
+
+    def _scores(self, x_t, t, y):
+        """(unconditional, conditional or None) exact scores at (x_t, t)."""
+        memo = getattr(self._memo, "last", None)
+        if memo is not None and memo[0] is x_t and memo[1] == x_t._version and memo[2] is t:
+            terms, uncond = memo[3], memo[4]
+            if y is None:
+                return uncond, None
+        else:
+            terms = {k: v[self._index(t)] for k, v in self._table.items()}
+            uncond = None
+        if uncond is None or y is not None:
+            pair = self.mixture.scores_from_terms(x_t, terms, y, uncond=uncond)
+            uncond = pair[0]
+        else:
+            pair = (uncond, None)
+        self._memo.last = (x_t, x_t._version, t, terms, uncond)
+        return pair
 
 
 class ExactEps(_ExactBase):
@@ -36,7 +65,7 @@ class ExactEps(_ExactBase):
 
     def forward(self, x_t: torch.Tensor, t: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
         ab = self._ab(t)
-        score = self.mixture.score(x_t, ab, y)
+        score = self._scores(x_t, t, y)[1 if y is not None else 0]
         c = (1.0 - ab).sqrt().to(x_t)
         return -(c.unsqueeze(1) if c.ndim else c) * score
 
@@ -53,4 +82,5 @@ class ExactClassifier(_ExactBase):
         :func:`cgd.guidance.classifier_grad` uses it instead of autograd when present; a test
         checks the two agree.
         """
-        return self.mixture.class_score_gap(x_t, self._ab(t), y)
+        uncond, cond = self._scores(x_t, t, y)
+        return cond - uncond

@@ -180,34 +180,72 @@ class Mixture:
 
         y: None, an int, or ``[B] long`` where the value C (null label) means unconditional.
         """
-        return self._scores(x, alpha_bar, y)[1 if y is not None else 0]
+        return self.scores_from_terms(x, self.component_terms(alpha_bar), y)[1 if y is not None else 0]
 
     def class_score_gap(self, x, alpha_bar, y) -> torch.Tensor:
         """grad log p_t(x | y) - grad log p_t(x) = grad log p_t(y | x), from one pass over the components."""
-        uncond, cond = self._scores(x, alpha_bar, y)
+        uncond, cond = self.scores_from_terms(x, self.component_terms(alpha_bar), y)
         return cond - uncond
 
-    def _scores(self, x, alpha_bar, y=None):
-        """(unconditional score, class-conditional score or None), sharing the component terms."""
+    def component_terms(self, alpha_bar) -> dict:
+        """What the scores need of each noised component, for alpha_bar (scalar, [B] or a table [T]).
+
+        Returns float64 tensors of shape ``[..., K]``: the noised mean (m0, m1), the inverse
+        covariance entries (ia, ib, ic: Sigma_k^-1 = [[ia, ib], [ib, ic]]) and
+        const = log w_k - log det(2 pi Sigma_k) / 2. Precomputing them over a whole schedule
+        leaves only [K, B] arithmetic per step.
+        """
         means, covs = self.noised(alpha_bar)
-        means, covs = means.to(x), covs.to(x)
-        d = x[:, None, :] - means  # [B, K, 2]
         a, b, c = covs[..., 0, 0], covs[..., 0, 1], covs[..., 1, 1]
         det = a * c - b * b
-        sx = (c * d[..., 0] - b * d[..., 1]) / det  # Sigma_k^{-1} (x - m_k)
-        sy = (a * d[..., 1] - b * d[..., 0]) / det
-        quad = d[..., 0] * sx + d[..., 1] * sy
-        lp = torch.log(self.weights.to(x)) - 0.5 * quad - 0.5 * torch.log(det) - LOG_2PI  # [B, K]
+        const = torch.log(self.weights) - 0.5 * torch.log(det) - LOG_2PI
+        return {"m0": means[..., 0], "m1": means[..., 1], "ia": c / det, "ib": -b / det, "ic": a / det,
+                "const": const}
 
-        def combine(r):
-            return -torch.stack([(r * sx).sum(1), (r * sy).sum(1)], dim=1)
+    def scores_from_terms(self, x, terms: dict, y=None, *, uncond=None):
+        """(unconditional score, class-conditional score or None) ``[B, 2]`` from :meth:`component_terms`.
 
-        uncond = combine(torch.softmax(lp, dim=1))
+        Terms of shape [K] (one alpha_bar for the batch) or [B, K]. Works in a [K, B] layout, so
+        every sum and softmax over the few components runs along contiguous rows of B.
+        ``uncond``: the unconditional score at the same (x, terms) when already known.
+        """
+        def rows(v):  # [K] -> [K, 1]; [B, K] -> [K, B]; in x's dtype
+            v = v.to(x)
+            return v[:, None] if v.ndim == 1 else v.T
+
+        m0, m1, ia, ib, ic, const = (rows(terms[k]) for k in ("m0", "m1", "ia", "ib", "ic", "const"))
+        d0, d1 = x[:, 0] - m0, x[:, 1] - m1  # [K, B]
+        sx, sy = ia * d0 + ib * d1, ib * d0 + ic * d1  # Sigma_k^{-1} (x - m_k)
+        lp = const - 0.5 * (d0 * sx + d1 * sy)  # log w_k N(x; m_k, Sigma_k), [K, B]
+
+        def combine(keep=None):  # -sum_k r_k Sigma_k^{-1} (x - m_k), r = responsibilities (softmax over k)
+            top = (lp if keep is None else lp.masked_fill(~keep, -math.inf)).amax(0, keepdim=True)
+            # exp of far-negative numbers hits slow subnormal paths: floor at -80 (weight < 2e-35)
+            r = torch.exp((lp - top).clamp_min_(-80.0))
+            if keep is not None:
+                r = r * keep
+            r = r * r.sum(0, keepdim=True).reciprocal_()
+            return -torch.stack([(r * sx).sum(0), (r * sy).sum(0)], dim=1)
+
+        if uncond is None:
+            uncond = combine()
         if y is None:
             return uncond, None
-        y = torch.as_tensor(y, device=x.device).reshape(-1, 1)
-        keep = (self.labels.to(x.device)[None, :] == y) | (y == self.num_classes)
-        return uncond, combine(torch.softmax(lp.masked_fill(~keep, -math.inf), dim=1))
+        y = torch.as_tensor(y, device=x.device).reshape(-1)
+        labels = self.labels.to(x.device)[:, None]
+        if y.numel() == 1 or y.stride(0) == 0 or _all_equal(y):  # one label for the batch: a [K, 1] mask
+            y0 = int(y[0])
+            if y0 == self.num_classes:
+                return uncond, uncond
+            keep = labels == y0
+        else:
+            keep = (labels == y[None]) | (y[None] == self.num_classes)  # [K, B]
+        return uncond, combine(keep)
+
+
+def _all_equal(v: torch.Tensor) -> bool:
+    lo, hi = torch.aminmax(v)
+    return bool(lo == hi)
 
 
 def _numbers(value, what: str, ndim: int) -> torch.Tensor:

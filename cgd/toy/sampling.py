@@ -6,6 +6,8 @@ from typing import Callable, Optional
 
 import torch
 
+import threading
+
 from cgd.pipeline import SampleRequest, guided_sample
 from cgd.schedule import NoiseSchedule, make_schedule
 from cgd.toy.exact import ExactClassifier, ExactEps
@@ -22,7 +24,8 @@ def default_schedule() -> NoiseSchedule:
 
 def exact_models(mixture: Mixture, schedule: NoiseSchedule):
     """(eps-network, classifier) computed in closed form from the mixture."""
-    return ExactEps(mixture, schedule), ExactClassifier(mixture, schedule)
+    memo = threading.local()  # the pair shares its last unconditional score (one per thread)
+    return ExactEps(mixture, schedule, memo), ExactClassifier(mixture, schedule, memo)
 
 
 def learned_models(mixture: Mixture, schedule: NoiseSchedule, train_cfg: ToyTrainConfig = ToyTrainConfig(),
