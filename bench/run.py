@@ -28,7 +28,7 @@ sys.path.insert(0, str(ROOT))
 from cgd.device import pin_threads  # noqa: E402
 from cgd.models import checkpoint_root, load_image_models, sample_images  # noqa: E402
 from cgd.nn.unet import AttentionBlock, ClassifierConfig, EncoderClassifier, UNet, UNetConfig  # noqa: E402
-from cgd.pipeline import SampleRequest  # noqa: E402
+from cgd.pipeline import SampleRequest, guided_sample  # noqa: E402
 from cgd.schedule import make_schedule  # noqa: E402
 
 
@@ -165,9 +165,28 @@ def bench_unet_peak(models, quick: bool):
     emit("unet_gflops_fp32_batch64", flops / dt / 1e9, "GFLOP/s", flops_per_image=flops / 64)
     emit("unet_fraction_of_peak", flops / dt / peak, "fraction", 0.30, better="higher",
          peak="max(fp32, bf16) matmul measured here")
+    return peak
 
 
-def bench_toy(quick: bool):
+def counted_flops(fn) -> int:
+    """FLOPs of fn() counted by torch (matmuls and convolutions, forward and backward), in this thread."""
+    from torch.utils.flop_counter import FlopCounterMode
+
+    with FlopCounterMode(display=False) as fc:
+        fn()
+    return fc.get_total_flops()
+
+
+def image_floor(models, peak: float):
+    """The fastest 16x25 guided DDIM run could be: its counted FLOPs at the measured matmul peak."""
+    req = SampleRequest(method="cg-ddim", label=3, scale=4.0, steps=1, n=16, seed=0, x0_mode="clip")
+    per_step = counted_flops(lambda: guided_sample(models.unet, models.classifier, models.schedule, req,
+                                                   shape=models.shape, num_classes=models.num_classes))
+    emit("mnist_cg_ddim_16x25_floor_s", 25 * per_step / peak, "s", gflop=25 * per_step / 1e9,
+         note="counted FLOPs / measured matmul peak: no run on this machine can beat it")
+
+
+def bench_toy(quick: bool, peak: float):
     from cgd.toy.mixture import load_mixture
     from cgd.toy.sampling import default_schedule, exact_models, toy_sample
 
@@ -182,6 +201,10 @@ def bench_toy(quick: bool):
     learned = learned_models(mix, sched, ToyTrainConfig(steps=50, classifier_steps=50))  # speed only: weights do not matter
     dt = best_of(lambda: toy_sample(mix, req, models=learned, schedule=sched), 1 if quick else 3)
     emit("toy_learned_10k_x1000_cpu_s", dt, "s", 1.5)
+    one = dataclasses.replace(req, steps=1)
+    flops = 1000 * counted_flops(lambda: toy_sample(mix, one, models=learned, schedule=sched))
+    emit("toy_learned_10k_x1000_floor_s", flops / peak, "s", gflop=flops / 1e9,
+         note="counted FLOPs / measured matmul peak")
 
 
 def bench_page(quick: bool):
@@ -219,8 +242,9 @@ def main():
     print(json.dumps({"name": "machine", "value": None, "threads": torch.get_num_threads(),
                       "torch": torch.__version__, "checkpoints": str(checkpoint_root())}), flush=True)
     models = bench_images(args.quick)
-    bench_unet_peak(models, args.quick)
-    bench_toy(args.quick)
+    peak = bench_unet_peak(models, args.quick)
+    image_floor(models, peak)
+    bench_toy(args.quick, peak)
     bench_page(args.quick)
     bench_cuda()
 

@@ -1,7 +1,8 @@
 """Plots and tables of the shipped results: ``python -m cgd.report [--results results] [--out docs]``.
 
 Writes ``docs/results_DATASET.png`` (FID, IS, precision, recall, judge accuracy against the
-scale, one curve per method) and prints markdown tables of every record.
+scale, one curve per method) and prints markdown tables of every record, and the spread over
+seeds of the settings that ``results/spread/*.json`` repeats with other seeds.
 """
 
 from __future__ import annotations
@@ -65,6 +66,28 @@ def paper_table(records: list, dataset: str) -> str:
     return "\n".join(rows)
 
 
+def spread_table(records: list, extra: list, dataset: str) -> str:
+    """Mean and standard deviation over seeds of the configurations measured with several seeds."""
+    import statistics
+
+    groups = {}
+    for r in records + extra:
+        if r.get("dataset") == dataset:
+            key = (r["method"], float(r["scale"]), r["n"], r["steps"])
+            groups.setdefault(key, {})[r.get("seed")] = r
+    rows = ["| method | scale | n | seeds | FID | IS | precision | recall | judge acc. |",
+            "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
+    for (method, scale, n, _), by_seed in sorted(groups.items()):
+        if len(by_seed) < 2:
+            continue
+        cells = []
+        for key in ("fid", "inception_score", "precision", "recall", "judge_accuracy"):
+            v = [r[key] for r in by_seed.values()]
+            cells.append(f"{statistics.mean(v):.3f} ± {statistics.stdev(v):.3f}")
+        rows.append(f"| {method} | {scale:g} | {n} | {len(by_seed)} | " + " | ".join(cells) + " |")
+    return "\n".join(rows) if len(rows) > 2 else ""
+
+
 def main(argv=None) -> int:
     p = Parser(prog="python -m cgd.report", description="Plots and tables of results/*.json.")
     p.add_argument("--results", default=str(RESULTS_DIR))
@@ -76,8 +99,12 @@ def _run(args) -> int:
     records = load_records(Path(args.results))
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
+    extra = load_records(Path(args.results) / "spread")  # the same settings with other seeds
     for ds in sorted({r["dataset"] for r in records}):
         print(f"## {ds}\n\n![]({plot(records, ds, out).name})\n\n{table(records, ds)}\n\n{paper_table(records, ds)}\n")
+        spread = spread_table(records, extra, ds)
+        if spread:
+            print(f"Spread over seeds (mean ± standard deviation):\n\n{spread}\n")
     if not records:
         print("no results found")
     return 0
