@@ -28,7 +28,7 @@ sys.path.insert(0, str(ROOT))
 from cgd.device import pin_threads  # noqa: E402
 from cgd.models import checkpoint_root, load_image_models, sample_images  # noqa: E402
 from cgd.nn.unet import AttentionBlock, ClassifierConfig, EncoderClassifier, UNet, UNetConfig  # noqa: E402
-from cgd.pipeline import SampleRequest, guided_sample  # noqa: E402
+from cgd.pipeline import SampleRequest  # noqa: E402
 from cgd.schedule import make_schedule  # noqa: E402
 
 
@@ -168,22 +168,31 @@ def bench_unet_peak(models, quick: bool):
     return peak
 
 
-def counted_flops(fn) -> int:
-    """FLOPs of fn() counted by torch (matmuls and convolutions, forward and backward), in this thread."""
+def guided_step_flops(net, classifier, x, t, y) -> int:
+    """FLOPs of one classifier-guided step, counted by torch: the eps network's forward plus the
+    classifier's forward and input-gradient backward (a private copy, weights frozen)."""
+    import copy
+
     from torch.utils.flop_counter import FlopCounterMode
 
-    with FlopCounterMode(display=False) as fc:
-        fn()
-    return fc.get_total_flops()
+    with FlopCounterMode(display=False) as fc, torch.no_grad():
+        net(x, t, y)
+    clf = copy.deepcopy(classifier).requires_grad_(False)
+    x_in = x.detach().clone().requires_grad_(True)
+    with FlopCounterMode(display=False) as fc2:
+        torch.log_softmax(clf(x_in, t).float(), -1).gather(1, y[:, None]).sum().backward()
+    return fc.get_total_flops(), fc2.get_total_flops()
 
 
 def image_floor(models, peak: float):
     """The fastest 16x25 guided DDIM run could be: its counted FLOPs at the measured matmul peak."""
-    req = SampleRequest(method="cg-ddim", label=3, scale=4.0, steps=1, n=16, seed=0, x0_mode="clip")
-    per_step = counted_flops(lambda: guided_sample(models.unet, models.classifier, models.schedule, req,
-                                                   shape=models.shape, num_classes=models.num_classes))
-    emit("mnist_cg_ddim_16x25_floor_s", 25 * per_step / peak, "s", gflop=25 * per_step / 1e9,
+    x, t, y = torch.randn(16, *models.shape), torch.full((16,), 500), torch.full((16,), 3)
+    net, clf = guided_step_flops(models.unet, models.classifier, x, t, y)
+    flops = 25 * (net + clf)
+    emit("mnist_cg_ddim_16x25_floor_s", flops / peak, "s", gflop=flops / 1e9,
          note="counted FLOPs / measured matmul peak: no run on this machine can beat it")
+    emit("guidance_flop_ratio", (net + clf) / net, "x",
+         note="FLOPs of a guided step over an unguided one: the least guidance_overhead_ratio can be")
 
 
 def bench_toy(quick: bool, peak: float):
@@ -201,8 +210,8 @@ def bench_toy(quick: bool, peak: float):
     learned = learned_models(mix, sched, ToyTrainConfig(steps=50, classifier_steps=50))  # speed only: weights do not matter
     dt = best_of(lambda: toy_sample(mix, req, models=learned, schedule=sched), 1 if quick else 3)
     emit("toy_learned_10k_x1000_cpu_s", dt, "s", 1.5)
-    one = dataclasses.replace(req, steps=1)
-    flops = 1000 * counted_flops(lambda: toy_sample(mix, one, models=learned, schedule=sched))
+    x, t, y = torch.randn(10_000, 2), torch.full((10_000,), 500), torch.full((10_000,), 1)
+    flops = 1000 * sum(guided_step_flops(learned[0], learned[1], x, t, y))
     emit("toy_learned_10k_x1000_floor_s", flops / peak, "s", gflop=flops / 1e9,
          note="counted FLOPs / measured matmul peak")
 
