@@ -171,9 +171,14 @@ class Mixture:
     def class_log_joint(self, x, alpha_bar) -> torch.Tensor:
         """log p_t(x, y) for every class: ``[B, C]``; log-softmax of it is log p_t(y | x)."""
         lp = self.component_log_prob(x, alpha_bar)
-        onehot = torch.nn.functional.one_hot(self.labels, self.num_classes).to(x.device, torch.bool)
-        masked = lp[:, :, None].masked_fill(~onehot[None], -math.inf)  # [B, K, C]
-        return torch.logsumexp(masked, 1)
+        lp_rows = lp.T.contiguous()  # [K, B]: reductions over the few components run along rows
+        labels = self.labels.tolist()
+        out = []
+        for y in range(self.num_classes):  # log sum_k exp over class y's own components
+            rows = lp_rows[[k for k, c in enumerate(labels) if c == y]]
+            top = rows.amax(0)
+            out.append(top + torch.log(torch.exp(rows - top).sum(0)))
+        return torch.stack(out, dim=1)
 
     def score(self, x, alpha_bar, y: int | torch.Tensor | None = None) -> torch.Tensor:
         """Exact grad_x log p_t(x) (or log p_t(x | y) per sample): ``[B, 2]``.
