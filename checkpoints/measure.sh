@@ -13,5 +13,5 @@ $PY -m cgd.evaluate "${common[@]}" --methods uncond,cond --scales 0
 $PY -m cgd.evaluate "${common[@]}" --methods cg-ddpm --scales 1,2,4,10
 $PY -m cgd.evaluate "${common[@]}" --methods cfg --scales 0.5,1,2,4
 $PY -m cgd.evaluate "${common[@]}" --methods cond+cg --scales 1,10
-$PY -m cgd.evaluate "${common[@]}" --methods cg-ddim --scales 4,8
+$PY -m cgd.evaluate "${common[@]}" --methods cg-ddim --scales 4,8,16
 $PY -m cgd.quality --dataset "$ds" --n "$n" --steps 25 --seed "$seed"

@@ -4,8 +4,6 @@ import streamlit as st
 
 from cgd.pipeline import SampleRequest
 from cgd.toy.mixture import Mixture, presets
-from cgd.toy.views import class_posterior_grid, snapshot_steps
-from cgd import figures
 from ui import toy
 from ui.common import answer_errors, setup
 
@@ -60,38 +58,36 @@ with answer_errors():
             toy.learned(mixture_json, _progress=lambda d: bar.progress(min(1.0, d["step"] / d["steps"]),
                                                                        text=f"{d['model']} step {d['step']}"))
             status.update(label="Small networks ready", state="complete")
-    run = toy.guided_run(mixture_json, kind, request)
-    dens = toy.densities(mixture_json, int(label), float(exponent))
+    title = f"{n} samples, {method}, {knob}={scale:g}"
+    fig_samples = toy.samples_fig(mixture_json, kind, request, float(exponent), title)
+    recorded = [s.t for s in toy.guided_run(mixture_json, kind, request).snapshots]
 
 st.latex(r"\text{tilted: } p_s(x\mid y) \propto p(x)\,p(y\mid x)^{%s}" % f"{exponent:g}"
          + (r"\;=\;p(x\mid y)\,p(y\mid x)^{%s}" % f"{exponent - 1:g}" if method in ("cfg", "cond+cg") else ""))
 left, right = st.columns(2)
 with left:
-    st.plotly_chart(figures.samples_figure(dens, run.samples, label=int(label), scale=exponent,
-                                           title=f"{n} samples, {method}, {knob}={scale:g}"), key="samples")
+    st.plotly_chart(fig_samples, key="samples")
     st.caption("Blue: exact p(x|y). Red dashed: exact p(x)·p(y|x)^s. At s = 1 guided sampling with exact "
                "models draws p(x|y); at s ≠ 1 the samples do not follow the red contours exactly — "
                "the guided reverse process is not the diffusion of the tilted density.")
 with right:
-    recorded = [s.t for s in run.snapshots]
     t_pick = st.select_slider("Time scrubber: step t", options=recorded, value=recorded[len(recorded) // 2])
-    snap = run.snapshots[recorded.index(t_pick)]
-    xs, post = class_posterior_grid(mixture, int(label), snap.alpha_bar, box=(dens.xs[0], dens.xs[-1]))
-    gain = figures.arrow_gain(snap.shift, dens.xs[-1] - dens.xs[0])
-    st.plotly_chart(figures.step_figure(xs, post, snap, label=int(label), gain=gain,
-                                        title=f"step i={snap.i}, t={snap.t}, Σ={snap.var:.3g}"), key="step")
+    with answer_errors():
+        fig_step = toy.step_fig(mixture_json, kind, request, int(t_pick))
+    st.plotly_chart(fig_step, key="step")
     st.caption("Grey: x_t. Black: unguided means μ. Red: the guidance shift (sΣg for the mean-shift form; "
                "the change of the mean for the ε forms), magnified when tiny. Background: exact p_t(y|x).")
 
 st.subheader("From noise to samples")
-st.plotly_chart(figures.trajectory_figure(run.path, [s.t for s in run.snapshots], dens.xs[0], dens.xs[-1], grid=dens),
-                key="trajectory")
+if st.toggle("Animate the run from noise to samples", value=True, key="animate",
+             help="Plotly animation of the first 300 points over the recorded steps"):
+    with answer_errors():
+        st.plotly_chart(toy.trajectory_fig(mixture_json, kind, request), key="trajectory")
 
 st.subheader(f"What the scale does (same seed, {knob} from 0 to 10)")
 scales = (0.0, 0.5, 1.0, 2.0, 3.0, 5.0, 7.5, 10.0)
 with answer_errors():
     sweep_req = SampleRequest(**{**request.__dict__, "scale": 0.0, "n": min(int(n), 1000), "steps": min(int(steps), 100)})
-    points = toy.sweep(mixture_json, kind, sweep_req, scales)
-st.plotly_chart(figures.sweep_figure(points, label=int(label), knob=knob), key="sweep")
+    st.plotly_chart(toy.sweep_fig(mixture_json, kind, sweep_req, scales, knob), key="sweep")
 st.caption("Share: samples whose Bayes class under the exact p(y|x) is y. Spread: standard deviation of the "
            "samples. Larger scales make samples more typical of y and less diverse.")

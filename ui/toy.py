@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import threading
@@ -9,11 +10,12 @@ from collections import OrderedDict
 
 import streamlit as st
 
+from cgd import figures
 from cgd.pipeline import SampleRequest
 from cgd.toy.learned import ToyTrainConfig
 from cgd.toy.mixture import Mixture, load_mixture, presets
 from cgd.toy.sampling import default_schedule, exact_models, learned_models
-from cgd.toy.views import density_grid, extent, run_guided, sweep_scales
+from cgd.toy.views import class_posterior_grid, density_grid, extent, run_guided, sweep_scales
 
 SCHEDULE = default_schedule()
 
@@ -60,23 +62,60 @@ def models(mixture_json: str, kind: str, _progress=None):
     return exact_models(mixture, SCHEDULE)
 
 
-@st.cache_data(max_entries=256, show_spinner=False)
+# Shared, read-only results: st.cache_resource hands every session the same object (no pickled copy
+# per rerun, which for a recorded run and its figures costs more than drawing them). Nothing below
+# mutates what it returns, and the pages only pass these objects to st.plotly_chart, which copies.
+
+@st.cache_resource(max_entries=256, show_spinner=False)
 def guided_run(mixture_json: str, kind: str, request: SampleRequest, record: int = 20, keep: int = 300):
     mixture = Mixture.from_json(mixture_json)
     return run_guided(mixture, request, models=models(mixture_json, kind), schedule=SCHEDULE,
                       record=record, keep=keep)
 
 
-@st.cache_data(max_entries=128, show_spinner=False)
+@st.cache_resource(max_entries=128, show_spinner=False)
 def densities(mixture_json: str, label: int, exponent: float):
     return density_grid(Mixture.from_json(mixture_json), label, exponent)
 
 
-@st.cache_data(max_entries=64, show_spinner=False)
+@st.cache_resource(max_entries=64, show_spinner=False)
 def sweep(mixture_json: str, kind: str, request: SampleRequest, scales: tuple):
     mixture = Mixture.from_json(mixture_json)
     return sweep_scales(mixture, request, scales, models=models(mixture_json, kind), schedule=SCHEDULE)
 
 
+@st.cache_resource(max_entries=256, show_spinner=False)
+def samples_fig(mixture_json: str, kind: str, request: SampleRequest, exponent: float, title: str):
+    """Guided samples over p(x|y) and the tilted density (built once per inputs, shared)."""
+    run = guided_run(mixture_json, kind, request)
+    dens = densities(mixture_json, request.label, exponent)
+    return figures.samples_figure(dens, run.samples, label=request.label, scale=exponent, title=title)
+
+
+@st.cache_resource(max_entries=512, show_spinner=False)
+def step_fig(mixture_json: str, kind: str, request: SampleRequest, t: int):
+    """One recorded reverse step of the run over the exact p_t(y|x) at that step."""
+    run = guided_run(mixture_json, kind, request)
+    snap = next(s for s in run.snapshots if s.t == t)
+    lo, hi = box(mixture_json)
+    xs, post = class_posterior_grid(Mixture.from_json(mixture_json), request.label, snap.alpha_bar, box=(lo, hi))
+    gain = figures.arrow_gain(snap.shift, hi - lo)
+    return figures.step_figure(xs, post, snap, label=request.label, gain=gain,
+                               title=f"step i={snap.i}, t={snap.t}, Σ={snap.var:.3g}")
+
+
+@st.cache_resource(max_entries=256, show_spinner=False)
+def trajectory_fig(mixture_json: str, kind: str, request: SampleRequest):
+    run = guided_run(mixture_json, kind, request)
+    dens = densities(mixture_json, request.label, 1.0)
+    return figures.trajectory_figure(run.path, [s.t for s in run.snapshots], dens.xs[0], dens.xs[-1], grid=dens)
+
+
+@st.cache_resource(max_entries=64, show_spinner=False)
+def sweep_fig(mixture_json: str, kind: str, request: SampleRequest, scales: tuple, knob: str):
+    return figures.sweep_figure(sweep(mixture_json, kind, request, scales), label=request.label, knob=knob)
+
+
+@functools.lru_cache(maxsize=64)
 def box(mixture_json: str):
     return extent(Mixture.from_json(mixture_json))
