@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+
 import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
@@ -10,6 +12,19 @@ __all__ = ["samples_figure", "step_figure", "trajectory_figure", "sweep_figure",
            "image_grid_figure", "arrow_gain"]
 
 BLUE, RED, GREY, GREEN = "#1f77b4", "#d62728", "#7f7f7f", "#2ca02c"
+
+
+def _f4(a) -> dict:
+    """A float array as plotly's typed-array spec (float32, base64), encoded once.
+
+    Plotly otherwise re-encodes every numpy array (as float64) each time a figure is serialised,
+    i.e. on every rerun of a page that shows a cached figure; float32 halves the bytes sent.
+    """
+    a = np.ascontiguousarray(a, dtype="<f4")
+    spec = {"dtype": "f4", "bdata": base64.b64encode(a.tobytes()).decode("ascii")}
+    if a.ndim == 2:
+        spec["shape"] = f"{a.shape[0]}, {a.shape[1]}"
+    return spec
 
 
 def _square(fig: go.Figure, lo: float, hi: float, height: int = 480) -> go.Figure:
@@ -22,7 +37,7 @@ def _square(fig: go.Figure, lo: float, hi: float, height: int = 480) -> go.Figur
 
 def _contour(xs, z, color, name, dash="solid"):
     levels = np.quantile(z[z > z.max() * 1e-3], [0.5, 0.8, 0.95]) if (z > 0).any() else [0]
-    return go.Contour(x=xs, y=xs, z=z, name=name, showscale=False, showlegend=True,
+    return go.Contour(x=_f4(xs), y=_f4(xs), z=_f4(z), name=name, showscale=False, showlegend=True,
                       contours=dict(coloring="lines", start=float(levels[0]), end=float(levels[-1]),
                                     size=float(max((levels[-1] - levels[0]) / 2, 1e-12))),
                       line=dict(color=color, width=2, dash=dash), colorscale=[[0, color], [1, color]],
@@ -35,7 +50,7 @@ def samples_figure(grid, samples: np.ndarray, *, label: int, scale: float, title
     fig = go.Figure()
     fig.add_trace(_contour(xs, grid.cond, BLUE, f"p(x | y={label})"))
     fig.add_trace(_contour(xs, grid.tilted, RED, f"p(x) p(y={label} | x)^{scale:g}", dash="dash"))
-    fig.add_trace(go.Scattergl(x=samples[:, 0], y=samples[:, 1], mode="markers", name="guided samples",
+    fig.add_trace(go.Scattergl(x=_f4(samples[:, 0]), y=_f4(samples[:, 1]), mode="markers", name="guided samples",
                                marker=dict(size=3, color="black", opacity=0.45)))
     fig.update_layout(title=title)
     return _square(fig, xs[0], xs[-1])
@@ -59,18 +74,18 @@ def arrow_gain(shift: np.ndarray, box_width: float, target: float = 0.06) -> flo
 def step_figure(xs, post, snap, *, label: int, gain: float = 1.0, title: str = "") -> go.Figure:
     """One reverse step: heat map of p_t(y|x), the x_t cloud, unguided means mu and arrows mu -> mu + shift."""
     fig = go.Figure()
-    fig.add_trace(go.Heatmap(x=xs, y=xs, z=post, zmin=0, zmax=1, colorscale="Blues", opacity=0.6,
+    fig.add_trace(go.Heatmap(x=_f4(xs), y=_f4(xs), z=_f4(post), zmin=0, zmax=1, colorscale="Blues", opacity=0.6,
                              colorbar=dict(title=f"p_t(y={label}|x)", len=0.8), hoverinfo="skip"))
-    fig.add_trace(go.Scattergl(x=snap.x_t[:, 0], y=snap.x_t[:, 1], mode="markers", name="x_t",
+    fig.add_trace(go.Scattergl(x=_f4(snap.x_t[:, 0]), y=_f4(snap.x_t[:, 1]), mode="markers", name="x_t",
                                marker=dict(size=4, color=GREY, opacity=0.6)))
-    fig.add_trace(go.Scattergl(x=snap.mu[:, 0], y=snap.mu[:, 1], mode="markers", name="μ (unguided mean)",
+    fig.add_trace(go.Scattergl(x=_f4(snap.mu[:, 0]), y=_f4(snap.mu[:, 1]), mode="markers", name="μ (unguided mean)",
                                marker=dict(size=4, color="black")))
     tips = snap.mu + gain * snap.shift
     seg = np.full((3 * len(tips), 2), np.nan)
     seg[0::3], seg[1::3] = snap.mu, tips
     name = "guidance shift" + (f" ×{gain:g}" if gain != 1 else "")
-    fig.add_trace(go.Scattergl(x=seg[:, 0], y=seg[:, 1], mode="lines", name=name, line=dict(color=RED, width=1.5)))
-    fig.add_trace(go.Scattergl(x=tips[:, 0], y=tips[:, 1], mode="markers", showlegend=False,
+    fig.add_trace(go.Scattergl(x=_f4(seg[:, 0]), y=_f4(seg[:, 1]), mode="lines", name=name, line=dict(color=RED, width=1.5)))
+    fig.add_trace(go.Scattergl(x=_f4(tips[:, 0]), y=_f4(tips[:, 1]), mode="markers", showlegend=False,
                                marker=dict(size=3, color=RED)))
     fig.update_layout(title=title)
     return _square(fig, xs[0], xs[-1])
@@ -79,7 +94,7 @@ def step_figure(xs, post, snap, *, label: int, gain: float = 1.0, title: str = "
 def trajectory_figure(path: np.ndarray, steps: list, lo: float, hi: float, *, grid=None) -> go.Figure:
     """Animation (plotly frames) of the points from noise (first frame) to samples (last)."""
     def scatter(p):
-        return go.Scatter(x=p[:, 0], y=p[:, 1], mode="markers", marker=dict(size=4, color=RED, opacity=0.7),
+        return go.Scatter(x=_f4(p[:, 0]), y=_f4(p[:, 1]), mode="markers", marker=dict(size=4, color=RED, opacity=0.7),
                           name="x_t")
 
     names = [f"t={t}" for t in steps] + ["x_0"]

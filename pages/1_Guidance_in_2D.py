@@ -79,7 +79,7 @@ with right:
                "the change of the mean for the ε forms), magnified when tiny. Background: exact p_t(y|x).")
 
 st.subheader("From noise to samples")
-if st.toggle("Animate the run from noise to samples", value=True, key="animate",
+if st.toggle("Animate the run from noise to samples", value=False, key="animate",
              help="Plotly animation of the first 300 points over the recorded steps"):
     with answer_errors():
         st.plotly_chart(toy.trajectory_fig(mixture_json, kind, request), key="trajectory")

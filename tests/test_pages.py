@@ -52,8 +52,12 @@ def test_2d_page_shows_step_trajectory_and_sweep():
     at = page("1_Guidance_in_2D.py").run()
     step = chart(at, "step")
     assert step["data"][0]["type"] == "heatmap"
+    assert not [e for e in at.get("plotly_chart") if "trajectory" in e.proto.id]  # animation on demand
+    at.toggle(key="animate").set_value(True).run()
     traj = chart(at, "trajectory")
     assert len(traj["frames"]) == 21
+    first, last = (np.array(values(traj["frames"][k]["data"][0]["x"])) for k in (0, -1))
+    assert first.shape == last.shape == (300,) and first.std() > last.std()  # noise contracts onto the data
     sweep = chart(at, "sweep")
     share = values(sweep["data"][0]["y"])
     assert share[-1] > share[0]  # larger scale: more samples of class y
