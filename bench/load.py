@@ -39,6 +39,12 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def cpu_s(pid: int) -> float:
+    """User + system CPU seconds of a process so far (all its threads)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def rss_mib(pid: int) -> float:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmRSS:"):
@@ -186,14 +192,15 @@ def main():
         asyncio.run(wave(url, args.page, 1, 1, 999, args.timeout))  # warm the caches and imports
         print(json.dumps({"name": "server_rss_mib_warm", "value": round(rss_mib(server.pid), 1)}), flush=True)
         for w in range(args.waves):
-            t0 = time.perf_counter()
+            t0, c0, s0 = time.perf_counter(), time.process_time(), cpu_s(server.pid)
             times, errors = asyncio.run(wave(url, args.page, args.sessions, args.rounds, w, args.timeout))
-            wall = time.perf_counter() - t0
+            wall, client_cpu, server_cpu = time.perf_counter() - t0, time.process_time() - c0, cpu_s(server.pid) - s0
             time.sleep(args.ttl + 3)  # let the disconnected sessions expire
             print(json.dumps({"name": f"load_{args.page}", "wave": w + 1, "sessions": args.sessions,
                               "requests": len(times), "p50_s": round(pct(times, 0.5), 3),
                               "p95_s": round(pct(times, 0.95), 3), "max_s": round(max(times, default=float("nan")), 3),
                               "errors": len(errors), "first_errors": errors[:3], "wall_s": round(wall, 1),
+                              "server_cpu_s": round(server_cpu, 1), "client_cpu_s": round(client_cpu, 1),
                               "server_rss_mib": round(rss_mib(server.pid), 1)}), flush=True)
     finally:
         server.terminate()

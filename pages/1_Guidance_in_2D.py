@@ -30,7 +30,7 @@ with st.sidebar:
             mixture_json = Mixture.from_json(up.getvalue()).to_dict()
             import json
             mixture_json = json.dumps(mixture_json)
-    mixture = Mixture.from_json(mixture_json)
+    mixture = toy.mixture_of(mixture_json)
     label = st.selectbox("Class y", list(range(mixture.num_classes)))
     method_name = st.radio("Method", list(METHODS))
     method = METHODS[method_name]

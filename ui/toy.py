@@ -19,7 +19,20 @@ from cgd.toy.views import class_posterior_grid, density_grid, extent, run_guided
 
 SCHEDULE = default_schedule()
 
+# One 2D sampling run at a time, whichever session asks. A run is ~100 steps of small torch ops,
+# each releasing the GIL; 60 sessions running them at once on 2 cores spent most of their CPU
+# handing the GIL and the caches back and forth (bench/load.py: 128 s of server CPU for the
+# first wave). Queued on this lock, the same runs finish one after another.
+_RUN_LOCK = threading.Lock()
 
+
+@functools.lru_cache(maxsize=64)
+def mixture_of(mixture_json: str) -> Mixture:
+    """The parsed, validated mixture of a JSON text (parsed once; never modified)."""
+    return Mixture.from_json(mixture_json)
+
+
+@functools.lru_cache(maxsize=32)
 def preset_json(name: str) -> str:
     return json.dumps(load_mixture(presets()[name]).to_dict())
 
@@ -56,10 +69,9 @@ def learned(mixture_json: str, _progress=None):
 
 
 def models(mixture_json: str, kind: str, _progress=None):
-    mixture = Mixture.from_json(mixture_json)
     if kind == "learned":
         return learned(mixture_json, _progress=_progress)
-    return exact_models(mixture, SCHEDULE)
+    return exact_models(mixture_of(mixture_json), SCHEDULE)
 
 
 # Shared, read-only results: st.cache_resource hands every session the same object (no pickled copy
@@ -68,20 +80,22 @@ def models(mixture_json: str, kind: str, _progress=None):
 
 @st.cache_resource(max_entries=256, show_spinner=False)
 def guided_run(mixture_json: str, kind: str, request: SampleRequest, record: int = 20, keep: int = 300):
-    mixture = Mixture.from_json(mixture_json)
-    return run_guided(mixture, request, models=models(mixture_json, kind), schedule=SCHEDULE,
-                      record=record, keep=keep)
+    net_clf = models(mixture_json, kind)
+    with _RUN_LOCK:
+        return run_guided(mixture_of(mixture_json), request, models=net_clf, schedule=SCHEDULE,
+                          record=record, keep=keep)
 
 
 @st.cache_resource(max_entries=128, show_spinner=False)
 def densities(mixture_json: str, label: int, exponent: float):
-    return density_grid(Mixture.from_json(mixture_json), label, exponent)
+    return density_grid(mixture_of(mixture_json), label, exponent)
 
 
 @st.cache_resource(max_entries=64, show_spinner=False)
 def sweep(mixture_json: str, kind: str, request: SampleRequest, scales: tuple):
-    mixture = Mixture.from_json(mixture_json)
-    return sweep_scales(mixture, request, scales, models=models(mixture_json, kind), schedule=SCHEDULE)
+    net_clf = models(mixture_json, kind)
+    with _RUN_LOCK:
+        return sweep_scales(mixture_of(mixture_json), request, scales, models=net_clf, schedule=SCHEDULE)
 
 
 @st.cache_resource(max_entries=256, show_spinner=False)
@@ -98,7 +112,7 @@ def step_fig(mixture_json: str, kind: str, request: SampleRequest, t: int):
     run = guided_run(mixture_json, kind, request)
     snap = next(s for s in run.snapshots if s.t == t)
     lo, hi = box(mixture_json)
-    xs, post = class_posterior_grid(Mixture.from_json(mixture_json), request.label, snap.alpha_bar, box=(lo, hi))
+    xs, post = class_posterior_grid(mixture_of(mixture_json), request.label, snap.alpha_bar, box=(lo, hi))
     gain = figures.arrow_gain(snap.shift, hi - lo)
     return figures.step_figure(xs, post, snap, label=request.label, gain=gain,
                                title=f"step i={snap.i}, t={snap.t}, Σ={snap.var:.3g}")
@@ -118,4 +132,4 @@ def sweep_fig(mixture_json: str, kind: str, request: SampleRequest, scales: tupl
 
 @functools.lru_cache(maxsize=64)
 def box(mixture_json: str):
-    return extent(Mixture.from_json(mixture_json))
+    return extent(mixture_of(mixture_json))
