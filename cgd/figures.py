@@ -27,6 +27,11 @@ def _f4(a) -> dict:
     return spec
 
 
+def _xy(points) -> dict:
+    """``x=`` and ``y=`` of a trace from points ``[m, 2]``, each as a float32 typed array."""
+    return dict(x=_f4(points[:, 0]), y=_f4(points[:, 1]))
+
+
 def _square(fig: go.Figure, lo: float, hi: float, height: int = 480) -> go.Figure:
     fig.update_xaxes(range=[lo, hi], constrain="domain")
     fig.update_yaxes(range=[lo, hi], scaleanchor="x", scaleratio=1)
@@ -37,7 +42,8 @@ def _square(fig: go.Figure, lo: float, hi: float, height: int = 480) -> go.Figur
 
 def _contour(xs, z, color, name, dash="solid"):
     levels = np.quantile(z[z > z.max() * 1e-3], [0.5, 0.8, 0.95]) if (z > 0).any() else [0]
-    return go.Contour(x=_f4(xs), y=_f4(xs), z=_f4(z), name=name, showscale=False, showlegend=True,
+    axis = _f4(xs)
+    return go.Contour(x=axis, y=axis, z=_f4(z), name=name, showscale=False, showlegend=True,
                       contours=dict(coloring="lines", start=float(levels[0]), end=float(levels[-1]),
                                     size=float(max((levels[-1] - levels[0]) / 2, 1e-12))),
                       line=dict(color=color, width=2, dash=dash), colorscale=[[0, color], [1, color]],
@@ -50,7 +56,7 @@ def samples_figure(grid, samples: np.ndarray, *, label: int, scale: float, title
     fig = go.Figure()
     fig.add_trace(_contour(xs, grid.cond, BLUE, f"p(x | y={label})"))
     fig.add_trace(_contour(xs, grid.tilted, RED, f"p(x) p(y={label} | x)^{scale:g}", dash="dash"))
-    fig.add_trace(go.Scattergl(x=_f4(samples[:, 0]), y=_f4(samples[:, 1]), mode="markers", name="guided samples",
+    fig.add_trace(go.Scattergl(**_xy(samples), mode="markers", name="guided samples",
                                marker=dict(size=3, color="black", opacity=0.45)))
     fig.update_layout(title=title)
     return _square(fig, xs[0], xs[-1])
@@ -74,18 +80,19 @@ def arrow_gain(shift: np.ndarray, box_width: float, target: float = 0.06) -> flo
 def step_figure(xs, post, snap, *, label: int, gain: float = 1.0, title: str = "") -> go.Figure:
     """One reverse step: heat map of p_t(y|x), the x_t cloud, unguided means mu and arrows mu -> mu + shift."""
     fig = go.Figure()
-    fig.add_trace(go.Heatmap(x=_f4(xs), y=_f4(xs), z=_f4(post), zmin=0, zmax=1, colorscale="Blues", opacity=0.6,
+    axis = _f4(xs)
+    fig.add_trace(go.Heatmap(x=axis, y=axis, z=_f4(post), zmin=0, zmax=1, colorscale="Blues", opacity=0.6,
                              colorbar=dict(title=f"p_t(y={label}|x)", len=0.8), hoverinfo="skip"))
-    fig.add_trace(go.Scattergl(x=_f4(snap.x_t[:, 0]), y=_f4(snap.x_t[:, 1]), mode="markers", name="x_t",
+    fig.add_trace(go.Scattergl(**_xy(snap.x_t), mode="markers", name="x_t",
                                marker=dict(size=4, color=GREY, opacity=0.6)))
-    fig.add_trace(go.Scattergl(x=_f4(snap.mu[:, 0]), y=_f4(snap.mu[:, 1]), mode="markers", name="μ (unguided mean)",
+    fig.add_trace(go.Scattergl(**_xy(snap.mu), mode="markers", name="μ (unguided mean)",
                                marker=dict(size=4, color="black")))
     tips = snap.mu + gain * snap.shift
     seg = np.full((3 * len(tips), 2), np.nan)
     seg[0::3], seg[1::3] = snap.mu, tips
     name = "guidance shift" + (f" ×{gain:g}" if gain != 1 else "")
-    fig.add_trace(go.Scattergl(x=_f4(seg[:, 0]), y=_f4(seg[:, 1]), mode="lines", name=name, line=dict(color=RED, width=1.5)))
-    fig.add_trace(go.Scattergl(x=_f4(tips[:, 0]), y=_f4(tips[:, 1]), mode="markers", showlegend=False,
+    fig.add_trace(go.Scattergl(**_xy(seg), mode="lines", name=name, line=dict(color=RED, width=1.5)))
+    fig.add_trace(go.Scattergl(**_xy(tips), mode="markers", showlegend=False,
                                marker=dict(size=3, color=RED)))
     fig.update_layout(title=title)
     return _square(fig, xs[0], xs[-1])
@@ -94,7 +101,7 @@ def step_figure(xs, post, snap, *, label: int, gain: float = 1.0, title: str = "
 def trajectory_figure(path: np.ndarray, steps: list, lo: float, hi: float, *, grid=None) -> go.Figure:
     """Animation (plotly frames) of the points from noise (first frame) to samples (last)."""
     def scatter(p):
-        return go.Scatter(x=_f4(p[:, 0]), y=_f4(p[:, 1]), mode="markers", marker=dict(size=4, color=RED, opacity=0.7),
+        return go.Scatter(**_xy(p), mode="markers", marker=dict(size=4, color=RED, opacity=0.7),
                           name="x_t")
 
     names = [f"t={t}" for t in steps] + ["x_0"]
