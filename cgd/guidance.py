@@ -31,6 +31,7 @@ from cgd.schedule import NoiseSchedule, coef
 __all__ = [
     "MAX_SCALE",
     "check_scale",
+    "is_zero_scale",
     "check_labels",
     "classifier_grad",
     "make_mean_shift",
@@ -42,8 +43,18 @@ __all__ = [
 MAX_SCALE = 1000.0
 
 
-def check_scale(scale, *, name: str = "scale", maximum: float = MAX_SCALE) -> float:
-    """A guidance scale must be a finite number in [0, maximum]."""
+def check_scale(scale, *, name: str = "scale", maximum: float = MAX_SCALE):
+    """A guidance scale must be a finite number in [0, maximum].
+
+    A 1-D tensor is one scale per sample (a batch of copies of one run at several scales); it is
+    checked element by element and returned as a float64 tensor, a number as a float.
+    """
+    if torch.is_tensor(scale) and scale.ndim == 1 and not scale.is_complex():
+        s = scale.detach().double()
+        bad = ~torch.isfinite(s) | (s < 0.0) | (s > maximum)
+        if bool(bad.any()):
+            check_scale(float(s[bad][0]), name=name, maximum=maximum)  # raises the one-line message
+        return s
     try:
         s = float(scale)
     except (TypeError, ValueError):
@@ -53,6 +64,18 @@ def check_scale(scale, *, name: str = "scale", maximum: float = MAX_SCALE) -> fl
     if not 0.0 <= s <= maximum:
         raise InputError(f"{name} must be between 0 and {maximum:g}, got {s:g}")
     return s
+
+
+def is_zero_scale(scale) -> bool:
+    """True when a checked scale (float or per-sample tensor) is 0 everywhere: no guidance at all."""
+    return bool((scale == 0.0).all()) if torch.is_tensor(scale) else scale == 0.0
+
+
+def _scale_like(scale, x: torch.Tensor):
+    """A checked scale ready to multiply ``x: [B, ...]``: the float, or the ``[B]`` tensor as ``[B, 1, ...]``."""
+    if torch.is_tensor(scale):
+        return scale.to(device=x.device, dtype=x.dtype).reshape(-1, *([1] * (x.ndim - 1)))
+    return scale
 
 
 def check_labels(y, num_classes: int, batch: int, device=None, *, allow_null: bool = False) -> torch.Tensor:
@@ -100,8 +123,10 @@ def classifier_grad(classifier: Callable, x: torch.Tensor, t: torch.Tensor, y: t
     return g.to(x.dtype)
 
 
-def make_mean_shift(classifier: Callable, y: torch.Tensor, scale: float, *, at: str = "x_t") -> Callable:
+def make_mean_shift(classifier: Callable, y: torch.Tensor, scale: float | torch.Tensor, *, at: str = "x_t") -> Callable:
     """The mean-shift hook shift = s Sigma g for :func:`cgd.samplers.sample_ddpm` (Algorithm 1).
+
+    scale: a number, or ``[B]`` float, one per sample (see :func:`check_scale`).
 
     at='x_t': g = grad log p(y | x_t, t) at the current state and step (guided-diffusion's code).
     at='mu':  g = grad log p(y | x, t_next) at x = mu, the point the first-order Taylor expansion
@@ -113,14 +138,14 @@ def make_mean_shift(classifier: Callable, y: torch.Tensor, scale: float, *, at: 
         raise InputError(f"gradient point must be 'x_t' or 'mu', got {at!r}")
 
     def mean_shift(*, x_t, t, mu, var, t_next):
-        if scale == 0.0:
+        if is_zero_scale(scale):
             return torch.zeros_like(mu)
         if at == "x_t":
             g = classifier_grad(classifier, x_t, t, y)
         else:
             t_mu = torch.full_like(t, max(int(t_next), 0))
             g = classifier_grad(classifier, mu, t_mu, y)
-        return scale * var * g
+        return _scale_like(scale, g) * var * g
 
     return mean_shift
 
@@ -134,7 +159,7 @@ def conditional_model_fn(net: Callable, y: torch.Tensor) -> Callable:
     return model_fn
 
 
-def classifier_guided_eps(model_fn: Callable, classifier: Callable, y: torch.Tensor, scale: float,
+def classifier_guided_eps(model_fn: Callable, classifier: Callable, y: torch.Tensor, scale: float | torch.Tensor,
                           schedule: NoiseSchedule) -> Callable:
     """eps form of classifier guidance (Algorithm 2): eps_hat = eps - s sqrt(1 - alpha_bar_t) g.
 
@@ -146,16 +171,16 @@ def classifier_guided_eps(model_fn: Callable, classifier: Callable, y: torch.Ten
 
     def guided(x_t, t):
         out = _as_output(model_fn(x_t, t))
-        if scale == 0.0:
+        if is_zero_scale(scale):
             return ModelOutput(out.eps, out.v, out.eps)
         g = classifier_grad(classifier, x_t, t, y)
-        eps_hat = out.eps - scale * coef(sqrt_one_minus_ab[t.cpu()], x_t) * g
+        eps_hat = out.eps - _scale_like(scale, x_t) * coef(sqrt_one_minus_ab[t.cpu()], x_t) * g
         return ModelOutput(eps_hat, out.v, out.eps)
 
     return guided
 
 
-def cfg_model_fn(net: Callable, y: torch.Tensor, w: float, null_label: int) -> Callable:
+def cfg_model_fn(net: Callable, y: torch.Tensor, w: float | torch.Tensor, null_label: int) -> Callable:
     """Classifier-free guidance: eps_tilde = (1 + w) eps(z, c) - w eps(z, null) (Ho & Salimans eq. 6).
 
     The conditional and unconditional passes run as one batch of 2B. w = 0 is the conditional
@@ -164,13 +189,14 @@ def cfg_model_fn(net: Callable, y: torch.Tensor, w: float, null_label: int) -> C
     w = check_scale(w, name="w")
 
     def guided(x_t, t):
-        if w == 0.0:
+        if is_zero_scale(w):
             out = _as_output(net(x_t, t, y))
             return ModelOutput(out.eps, out.v, out.eps)
         null = torch.full_like(y, null_label)
         both = _as_output(net(torch.cat([x_t, x_t]), torch.cat([t, t]), torch.cat([y, null])))
         eps_c, eps_u = both.eps.chunk(2)
         v = None if both.v is None else both.v.chunk(2)[0]
-        return ModelOutput((1.0 + w) * eps_c - w * eps_u, v, eps_c)
+        w_ = _scale_like(w, eps_c)
+        return ModelOutput((1.0 + w_) * eps_c - w_ * eps_u, v, eps_c)
 
     return guided

@@ -19,13 +19,13 @@ cond+cg     conditional net + mean shift s Sigma g      ddpm
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable, Optional
+from typing import Callable, Optional, Sequence
 
 import torch
 
 from cgd.errors import InputError
 from cgd.guidance import (cfg_model_fn, check_labels, check_scale, classifier_guided_eps,
-                          conditional_model_fn, make_mean_shift)
+                          conditional_model_fn, is_zero_scale, make_mean_shift)
 from cgd.samplers import sample_ddim, sample_ddpm
 from cgd.schedule import NoiseSchedule, check_steps
 
@@ -100,26 +100,51 @@ def guided_sample(
     callback: Optional[Callable[[dict], None]] = None,
     x_T: Optional[torch.Tensor] = None,
     labels: Optional[torch.Tensor] = None,
+    scales: Optional[Sequence[float]] = None,
 ) -> torch.Tensor:
     """Sample ``request.n`` points of ``shape`` (per sample) with the requested guidance.
 
     net(x_t, t, y) -> eps with null label ``num_classes``; classifier(x_t, t) -> logits.
     labels: optional ``[n] long``, one class per sample (evaluation draws them at random); it
     replaces ``request.label``, which must then be set (any class) for the guided methods.
-    Returns ``x_0: [n, *shape]``. All randomness comes from ``torch.Generator(seed)`` on ``device``.
+    scales: run the request once per scale, as one batch of ``len(scales) * n`` with common random
+    numbers: x_T and every step's noise are drawn for ``n`` samples and repeated, so rows
+    ``k*n .. (k+1)*n - 1`` are the run at ``scales[k]`` (what a separate run of that scale with the same
+    seed draws, up to float rounding). ``request.scale`` is then ignored.
+    Returns ``x_0: [n, *shape]`` (``[len(scales) * n, *shape]`` with ``scales``). All randomness comes
+    from ``torch.Generator(seed)`` on ``device``.
     """
     r = request.validated(num_classes, schedule.T)
     device = torch.device(device)
     gen = torch.Generator(device=device).manual_seed(r.seed)
+    copies, scale = 1, r.scale
+    if scales is not None:
+        knob = "w" if r.method == "cfg" else "scale"
+        values = [check_scale(s, name=knob) for s in scales]
+        if not 1 <= len(values) <= MAX_BATCH // r.n:
+            raise InputError(f"between 1 and {MAX_BATCH // r.n} scales fit a batch of {r.n}, got {len(values)}")
+        copies = len(values)
+        scale = torch.tensor(values, dtype=torch.float64, device=device).repeat_interleave(r.n)
+
+    def tiled(z):  # one draw for n samples, the same for every copy
+        return z.repeat(copies, *([1] * (z.ndim - 1))) if copies > 1 else z
+
     if x_T is None:
         x_T = torch.randn((r.n, *shape), generator=gen, device=device, dtype=dtype)
+    x_T = tiled(x_T)
+
+    def shared_noise(like):
+        return tiled(torch.randn((r.n, *shape), generator=gen, device=device, dtype=like.dtype))
+
+    noise_sampler = shared_noise if copies > 1 else None
     null = torch.full((r.n,), num_classes, dtype=torch.long, device=device)
     y = null if r.label is None else torch.full((r.n,), r.label, dtype=torch.long, device=device)
     if labels is not None and r.label is not None:
         y = check_labels(labels, num_classes, r.n, device)
+    null, y = tiled(null), tiled(y)
     grid = schedule.grid(r.steps)
 
-    guided = r.label is not None and not (r.method in ("cg-ddpm", "cg-ddim") and r.scale == 0.0)
+    guided = r.label is not None and not (r.method in ("cg-ddpm", "cg-ddim") and is_zero_scale(scale))
     if r.method in ("cg-ddpm", "cg-ddim", "cond+cg") and guided and classifier is None:
         raise InputError(f"method {r.method!r} needs a classifier")
 
@@ -129,15 +154,16 @@ def guided_sample(
     elif r.method == "cond":
         model_fn = conditional_model_fn(net, y)
     elif r.method == "cfg":
-        model_fn = cfg_model_fn(net, y, r.scale, num_classes)
+        model_fn = cfg_model_fn(net, y, scale, num_classes)
     elif r.method == "cg-ddim":
-        model_fn = classifier_guided_eps(conditional_model_fn(net, null), classifier, y, r.scale, schedule)
+        model_fn = classifier_guided_eps(conditional_model_fn(net, null), classifier, y, scale, schedule)
     else:  # cg-ddpm, cond+cg: the mean-shift form
         base = null if r.method == "cg-ddpm" else y
         model_fn = conditional_model_fn(net, base)
-        mean_shift = make_mean_shift(classifier, y, r.scale, at=r.gradient_at)
+        mean_shift = make_mean_shift(classifier, y, scale, at=r.gradient_at)
 
     if r.sampler == "ddpm":
         return sample_ddpm(model_fn, x_T, grid, generator=gen, callback=callback, mean_shift=mean_shift,
-                           variance=r.variance, x0_mode=r.x0_mode)
-    return sample_ddim(model_fn, x_T, grid, generator=gen, callback=callback, eta=r.eta, x0_mode=r.x0_mode)
+                           noise_sampler=noise_sampler, variance=r.variance, x0_mode=r.x0_mode)
+    return sample_ddim(model_fn, x_T, grid, generator=gen, callback=callback, eta=r.eta,
+                       noise_sampler=noise_sampler, x0_mode=r.x0_mode)

@@ -8,6 +8,8 @@
   space, or ``[B, 2]`` for the 2D toy world).
 * ``grid``: a :class:`cgd.schedule.SamplingGrid`; ``i`` indexes it, ``t = grid.timesteps[i]``.
 * ``generator``: every random draw goes through it (same seed, same samples).
+* ``noise_sampler(x) -> z``: draws a step's noise like ``x`` (default: ``randn`` through
+  ``generator``); k-diffusion's hook, here used to share the noise between batched copies.
 * ``callback(info)``: called after every step with a dict holding
   ``i, t, x_t, x0_hat, eps_hat, mu, var, shift, x_next``; ``mu`` is the
   *unguided* mean of the step, ``var`` its variance Sigma and ``shift`` how far
@@ -95,6 +97,7 @@ def sample_ddpm(
     generator: Optional[torch.Generator] = None,
     callback: Optional[Callable[[dict], None]] = None,
     mean_shift: Optional[Callable] = None,
+    noise_sampler: Optional[Callable[[torch.Tensor], torch.Tensor]] = None,
     variance: str = "small",
     x0_mode: Optional[str] = None,
     check_every: Optional[int] = None,
@@ -110,6 +113,7 @@ def sample_ddpm(
     log_beta_tilde = torch.log(torch.cat([beta_tilde[:-1], beta_tilde[-2:-1]])) if len(grid) > 1 else torch.log(betas)
     if check_every is None:
         check_every = 1 if x.device.type == "cpu" else 10
+    noise_sampler = noise_sampler or (lambda like: _noise_like(like, generator))
     x_t = x
     n = len(grid)
     for i in range(n):
@@ -155,7 +159,7 @@ def sample_ddpm(
         # 6. draw x_{t-1} ~ N(mu + shift, Sigma); the last step returns the mean
         x_next = mu_unguided + shift
         if i + 1 < n:
-            x_next = x_next + var.sqrt() * _noise_like(x_t, generator)
+            x_next = x_next + var.sqrt() * noise_sampler(x_t)
         if (i + 1) % check_every == 0 or i + 1 == n:
             _check_finite(x_next, i, t)
         if callback is not None:
@@ -174,6 +178,7 @@ def sample_ddim(
     generator: Optional[torch.Generator] = None,
     callback: Optional[Callable[[dict], None]] = None,
     eta: float = 0.0,
+    noise_sampler: Optional[Callable[[torch.Tensor], torch.Tensor]] = None,
     x0_mode: Optional[str] = None,
     check_every: Optional[int] = None,
 ) -> torch.Tensor:
@@ -184,6 +189,7 @@ def sample_ddim(
     """
     if check_every is None:
         check_every = 1 if x.device.type == "cpu" else 10
+    noise_sampler = noise_sampler or (lambda like: _noise_like(like, generator))
     x_t = x
     n = len(grid)
     for i in range(n):
@@ -212,7 +218,7 @@ def sample_ddim(
         # 4. x_prev = mean + sigma z
         x_next = mean
         if eta > 0 and i + 1 < n:
-            x_next = x_next + coef(sigma, x_t) * _noise_like(x_t, generator)
+            x_next = x_next + coef(sigma, x_t) * noise_sampler(x_t)
         if (i + 1) % check_every == 0 or i + 1 == n:
             _check_finite(x_next, i, t)
         if callback is not None:

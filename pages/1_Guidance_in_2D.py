@@ -37,7 +37,7 @@ with st.sidebar:
     kind = st.radio("Models", ["exact", "learned"], horizontal=True,
                     help="exact: closed-form ε and p_t(y|x); learned: small MLPs trained here (~25 s, once)")
     knob = "w" if method == "cfg" else "s"
-    scale = st.slider(f"Guidance scale {knob}", 0.0, 10.0, 1.0, 0.1, key="scale")
+    scale = st.slider(f"Guidance scale {knob}", toy.SCALE_MIN, toy.SCALE_MAX, 1.0, toy.SCALE_STEP, key="scale")
     steps = st.select_slider("Sampling steps", [10, 25, 50, 100, 250, 1000], value=100)
     n = st.select_slider("Samples", [200, 500, 1000, 2000, 5000], value=1000)
     seed = st.number_input("Seed", 0, 2**31 - 1, 0)

@@ -232,3 +232,62 @@ def test_thresholding():
     torch.testing.assert_close(dyn[0], torch.tensor([0.5 / 3, -1.0]))
     torch.testing.assert_close(dyn[1], x0[1])  # inside [-1, 1]: unchanged
     assert threshold_x0(x0, None) is x0
+
+
+@pytest.mark.parametrize("method,kw", [("cg-ddpm", {}), ("cg-ddpm", {"gradient_at": "mu"}), ("cg-ddim", {"eta": 0.5}),
+                                       ("cfg", {}), ("cfg", {"sampler": "ddim"}), ("cond+cg", {})])
+def test_scales_batch_is_each_scale_run_on_its_own(method, kw):
+    """One batch over several scales (common random numbers) gives every scale's own run."""
+    scales = (0.0, 0.5, 2.0, 6.0)
+    req = SampleRequest(method=method, label=1, steps=40, n=50, seed=7, **kw)
+    both = toy_sample(MIX, req, scales=scales)
+    assert both.shape == (len(scales) * 50, 2)
+    for k, s in enumerate(scales):
+        alone = toy_sample(MIX, SampleRequest(**{**req.__dict__, "scale": s}))
+        torch.testing.assert_close(both[k * 50:(k + 1) * 50], alone, rtol=1e-5, atol=1e-5)
+    # different scales really differ (the copies are not one run repeated)
+    assert (both[:50] - both[-50:]).abs().max() > 0.1
+
+
+def test_scales_batch_with_a_network_matches_separate_runs():
+    """The same with a (random) MLP classifier through autograd, where batch size changes the kernels."""
+    torch.manual_seed(0)
+    clf = ToyClassifier(ToyNetConfig(MIX.num_classes, hidden=32, depth=2))
+    net, _ = exact_models(MIX, SCHED)
+    req = SampleRequest(method="cg-ddpm", label=0, steps=20, n=30, seed=1)
+    both = toy_sample(MIX, req, models=(net, clf), scales=(1.0, 3.0))
+    for k, s in enumerate((1.0, 3.0)):
+        alone = toy_sample(MIX, SampleRequest(**{**req.__dict__, "scale": s}), models=(net, clf))
+        torch.testing.assert_close(both[k * 30:(k + 1) * 30], alone, rtol=1e-4, atol=1e-4)
+
+
+@pytest.mark.parametrize("scales", [(), (1.0, float("nan")), (1.0, -2.0), ("x",), tuple(range(30))])
+def test_bad_scale_lists_are_refused(scales):
+    with pytest.raises(InputError):
+        toy_sample(MIX, SampleRequest(method="cg-ddim", label=0, steps=5, n=4000), scales=scales)
+
+
+def test_per_sample_scale_tensor_is_checked_element_by_element():
+    torch.testing.assert_close(check_scale(torch.tensor([0.0, 2.5])), torch.tensor([0.0, 2.5], dtype=torch.float64))
+    for bad in ([1.0, float("nan")], [1.0, -2.0], [2e3, 1.0]):
+        with pytest.raises(InputError, match="scale must"):
+            check_scale(torch.tensor(bad))
+
+
+def test_noise_sampler_draws_every_step_but_the_last():
+    drawn = []
+
+    def zeros(like):
+        drawn.append(tuple(like.shape))
+        return torch.zeros_like(like)
+
+    x = torch.randn(6, 2)
+    net, _ = exact_models(MIX, SCHED)
+    model_fn = conditional_model_fn(net, torch.full((6,), 3))
+    quiet = sample_ddpm(model_fn, x, SCHED.grid(10), noise_sampler=zeros)
+    assert drawn == [(6, 2)] * 9
+    noisy = sample_ddpm(model_fn, x, SCHED.grid(10), generator=torch.Generator().manual_seed(0))
+    assert (quiet - noisy).abs().max() > 1e-3  # the hook's zeros replaced real noise
+    drawn.clear()
+    sample_ddim(model_fn, x, SCHED.grid(10), eta=1.0, noise_sampler=zeros)
+    assert drawn == [(6, 2)] * 9

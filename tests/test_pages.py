@@ -48,6 +48,36 @@ def test_2d_page_scale_moves_the_samples():
     assert any(r"p(y\mid x)^{4}" in l.value for l in at.latex)
 
 
+def test_2d_page_shows_the_run_of_the_slider_value_from_its_batched_chunk():
+    """The page samples neighbouring slider values in one batch; each is still its own scale's run."""
+    from cgd.pipeline import SampleRequest
+    from cgd.toy.mixture import load_mixture
+    from cgd.toy.views import run_guided
+    from ui.toy import scale_chunk
+
+    at = page("1_Guidance_in_2D.py").run()
+    at.slider(key="scale").set_value(2.3).run()
+    no_errors(at)
+    assert len(scale_chunk(2.3, 1000, "exact")) > 1  # the page's default n: batched with neighbours
+    shown = np.array([values(chart(at, "samples")["data"][2][k]) for k in "xy"]).T
+    alone = run_guided(load_mixture("overlapping"),
+                       SampleRequest(method="cg-ddpm", label=0, scale=2.3, steps=100, n=1000, seed=0)).samples
+    np.testing.assert_allclose(shown, alone.astype(np.float32), atol=1e-5)
+
+
+def test_scale_chunks_hold_the_value_and_stay_on_the_slider():
+    from ui.toy import SCALE_STEP, scale_chunk
+
+    chunk = scale_chunk(2.3000000000000003, 1000, "exact")  # what a browser may send for 23 steps of 0.1
+    assert 2.3 in chunk and len(chunk) == 20 and chunk == tuple(sorted(chunk))
+    assert all(abs(v / SCALE_STEP - round(v / SCALE_STEP)) < 1e-9 for v in chunk)
+    assert scale_chunk(10.0, 1000, "exact")[-1] == 10.0 and scale_chunk(0.0, 200, "exact")[0] == 0.0
+    assert len(scale_chunk(0.0, 200, "exact")) == 100
+    assert scale_chunk(2.3, 1000, "learned") == (2.3,)  # the learned MLPs gain nothing from batching
+    assert scale_chunk(2.35, 1000, "exact") == (2.35,)  # off the slider: alone
+    assert scale_chunk(4.0, 20_000, "exact") == (4.0,)
+
+
 def test_2d_page_shows_step_trajectory_and_sweep():
     at = page("1_Guidance_in_2D.py").run()
     step = chart(at, "step")

@@ -7,7 +7,8 @@ import torch
 from cgd.pipeline import SampleRequest
 from cgd.toy.mixture import load_mixture, presets
 from cgd.toy.sampling import default_schedule
-from cgd.toy.views import class_posterior_grid, density_grid, run_guided, snapshot_steps, sweep_scales
+from cgd.toy.views import (class_posterior_grid, density_grid, run_guided, run_guided_scales, snapshot_steps,
+                            sweep_scales)
 
 MIX = load_mixture(presets()["three_blobs"])
 OVERLAP = load_mixture(presets()["overlapping"])  # classes overlap: the scale matters
@@ -69,3 +70,16 @@ def test_arrow_gain_is_a_round_factor_that_never_overshoots():
     assert g == 50.0
     assert arrow_gain(np.array([[1.0, 0.0]]), 6.0) == 1.0
     assert arrow_gain(np.zeros((3, 2)), 6.0) == 1.0
+
+
+def test_runs_at_several_scales_in_one_batch_are_the_separate_runs():
+    req = SampleRequest(method="cg-ddpm", label=1, steps=30, n=40, seed=5)
+    runs = run_guided_scales(OVERLAP, req, (0.0, 1.5, 4.0), record=4, keep=10)
+    for s, run in zip((0.0, 1.5, 4.0), runs):
+        alone = run_guided(OVERLAP, SampleRequest(**{**req.__dict__, "scale": s}), record=4, keep=10)
+        np.testing.assert_allclose(run.samples, alone.samples, atol=1e-5)
+        np.testing.assert_allclose(run.path, alone.path, atol=1e-5)
+        assert [sn.t for sn in run.snapshots] == [sn.t for sn in alone.snapshots]
+        for a, b in zip(run.snapshots, alone.snapshots):
+            np.testing.assert_allclose(a.shift, b.shift, atol=1e-5)
+    assert np.abs(runs[0].samples - runs[2].samples).max() > 0.1

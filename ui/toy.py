@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import json
 import os
@@ -11,13 +12,22 @@ from collections import OrderedDict
 import streamlit as st
 
 from cgd import figures
+from cgd.errors import NonFiniteError
 from cgd.pipeline import SampleRequest
 from cgd.toy.learned import ToyTrainConfig
 from cgd.toy.mixture import Mixture, load_mixture, presets
 from cgd.toy.sampling import default_schedule, exact_models, learned_models
-from cgd.toy.views import class_posterior_grid, density_grid, extent, run_guided, sweep_scales
+from cgd.toy.views import class_posterior_grid, density_grid, extent, run_guided, run_guided_scales, sweep_scales
 
 SCHEDULE = default_schedule()
+
+# The 2D page's scale slider: 0 to 10 in steps of 0.1.
+SCALE_MIN, SCALE_MAX, SCALE_STEP = 0.0, 10.0, 0.1
+# With the exact models a 1000-point, 100-step run costs ~90 ms, nearly all of it per-op overhead
+# that does not grow with the batch: 20 slider values sampled together (one batch of 20k points,
+# common random numbers) cost ~0.37 s. So a new scale brings its neighbours on the slider with it.
+# The learned MLPs are compute-bound: batching saves them nothing, and they run one scale at a time.
+CHUNK_POINTS = {"exact": 20_000, "learned": 0}
 
 # One 2D sampling run at a time, whichever session asks. A run is ~100 steps of small torch ops,
 # each releasing the GIL; 60 sessions running them at once on 2 cores spent most of their CPU
@@ -78,12 +88,50 @@ def models(mixture_json: str, kind: str, _progress=None):
 # per rerun, which for a recorded run and its figures costs more than drawing them). Nothing below
 # mutates what it returns, and the pages only pass these objects to st.plotly_chart, which copies.
 
-@st.cache_resource(max_entries=256, show_spinner=False)
-def guided_run(mixture_json: str, kind: str, request: SampleRequest, record: int = 20, keep: int = 300):
+def scale_chunk(scale: float, n: int, kind: str) -> tuple:
+    """The slider values sampled in one batch with ``scale`` (``(scale,)`` alone when off the slider).
+
+    Slider values are taken at their canonical ``round(k * SCALE_STEP, 10)`` (a value the browser
+    sends as 2.3000000000000003 is 2.3 here).
+    """
+    k = round(scale / SCALE_STEP)
+    last = round((SCALE_MAX - SCALE_MIN) / SCALE_STEP)
+    size = CHUNK_POINTS.get(kind, 0) // max(int(n), 1)
+    if size < 2 or not 0 <= k <= last or abs(k * SCALE_STEP - scale) > 1e-9:
+        return (scale,)
+    first = (k // size) * size
+    return tuple(round(SCALE_MIN + j * SCALE_STEP, 10) for j in range(first, min(first + size, last + 1)))
+
+
+@st.cache_resource(max_entries=12, show_spinner=False)
+def _chunk_runs(mixture_json: str, kind: str, base: SampleRequest, scales: tuple, record: int, keep: int):
+    """One batched run at every scale of a chunk; None when some scale of it diverges."""
+    net_clf = models(mixture_json, kind)
+    with _RUN_LOCK:
+        try:
+            return run_guided_scales(mixture_of(mixture_json), base, scales, models=net_clf, schedule=SCHEDULE,
+                                     record=record, keep=keep)
+        except NonFiniteError:
+            return None  # each scale then runs on its own, and only the diverging one reports it
+
+
+@st.cache_resource(max_entries=128, show_spinner=False)
+def _single_run(mixture_json: str, kind: str, request: SampleRequest, record: int, keep: int):
     net_clf = models(mixture_json, kind)
     with _RUN_LOCK:
         return run_guided(mixture_of(mixture_json), request, models=net_clf, schedule=SCHEDULE,
                           record=record, keep=keep)
+
+
+def guided_run(mixture_json: str, kind: str, request: SampleRequest, record: int = 20, keep: int = 300):
+    """The recorded run of ``request`` (shared; from its slider chunk's batched run when there is one)."""
+    chunk = scale_chunk(request.scale, request.n, kind)
+    if len(chunk) > 1:
+        base = dataclasses.replace(request, scale=0.0)
+        runs = _chunk_runs(mixture_json, kind, base, chunk, record, keep)
+        if runs is not None:
+            return runs[min(range(len(chunk)), key=lambda j: abs(chunk[j] - request.scale))]
+    return _single_run(mixture_json, kind, request, record, keep)
 
 
 @st.cache_resource(max_entries=128, show_spinner=False)

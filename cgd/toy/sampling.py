@@ -36,9 +36,13 @@ def learned_models(mixture: Mixture, schedule: NoiseSchedule, train_cfg: ToyTrai
 
 
 def toy_sample(mixture: Mixture, request: SampleRequest, *, models=None, schedule: Optional[NoiseSchedule] = None,
-               callback: Optional[Callable[[dict], None]] = None, dtype=torch.float32) -> torch.Tensor:
-    """Draw ``request.n`` guided samples ``[n, 2]``; models default to the exact ones."""
+               callback: Optional[Callable[[dict], None]] = None, dtype=torch.float32,
+               scales: Optional[tuple] = None) -> torch.Tensor:
+    """Draw ``request.n`` guided samples ``[n, 2]``; models default to the exact ones.
+
+    scales: one run per scale in one batch, ``[len(scales) * n, 2]`` (see :func:`cgd.pipeline.guided_sample`).
+    """
     schedule = schedule or default_schedule()
     net, clf = models if models is not None else exact_models(mixture, schedule)
     return guided_sample(net, clf, schedule, request, shape=(2,), num_classes=mixture.num_classes,
-                         callback=callback, dtype=dtype)
+                         callback=callback, dtype=dtype, scales=scales)

@@ -25,7 +25,7 @@ from cgd.toy.mixture import Mixture
 from cgd.toy.sampling import default_schedule, exact_models, toy_sample
 
 __all__ = ["extent", "DensityGrid", "density_grid", "class_posterior_grid", "Snapshot", "GuidedRun",
-           "run_guided", "snapshot_steps", "sweep_scales", "SweepPoint"]
+           "run_guided", "run_guided_scales", "snapshot_steps", "sweep_scales", "SweepPoint"]
 
 
 def extent(mixture: Mixture, margin: float = 3.5) -> tuple:
@@ -110,26 +110,45 @@ def snapshot_steps(steps: int, count: int) -> list:
 def run_guided(mixture: Mixture, request: SampleRequest, *, models=None, schedule: Optional[NoiseSchedule] = None,
                record: int = 20, keep: int = 300) -> GuidedRun:
     """Sample with guidance and record ``record`` steps of the first ``keep`` points."""
+    return run_guided_scales(mixture, request, (request.scale,), models=models, schedule=schedule,
+                             record=record, keep=keep)[0]
+
+
+def run_guided_scales(mixture: Mixture, request: SampleRequest, scales, *, models=None,
+                      schedule: Optional[NoiseSchedule] = None, record: int = 20, keep: int = 300) -> tuple:
+    """:func:`run_guided` at each of ``scales`` in one batched run (``request.scale`` is ignored).
+
+    The copies share x_T and every step's noise (common random numbers), so copy k is the run that
+    ``run_guided`` makes at ``scales[k]`` with the same seed; one batch of ``len(scales) * n`` points
+    costs far less than the separate runs, whose per-step cost is mostly fixed overhead.
+    Returns one :class:`GuidedRun` per scale.
+    """
     schedule = schedule or default_schedule()
     models = models or exact_models(mixture, schedule)
     r = request.validated(mixture.num_classes, schedule.T)
     grid = schedule.grid(r.steps)
     want = set(snapshot_steps(r.steps, record))
-    snaps = []
+    m = min(keep, r.n)
+    rows = [slice(k * r.n, k * r.n + m) for k in range(len(scales))]
+    snaps = [[] for _ in scales]
 
     def callback(d):
-        if d["i"] in want:
-            m = min(keep, d["x_t"].shape[0])
+        if d["i"] in want and m > 0:
             var = d["var"]
             var = float(var.flatten()[0]) if torch.is_tensor(var) else float(var)
-            snaps.append(Snapshot(d["i"], d["t"], float(grid.alpha_bar[d["i"]]), var,
-                                  d["x_t"][:m].double().numpy(), d["mu"][:m].double().numpy(),
-                                  d["shift"][:m].double().numpy()))
+            x_t, mu, shift = (d[k].double().numpy() for k in ("x_t", "mu", "shift"))
+            for k, rows_k in enumerate(rows):
+                snaps[k].append(Snapshot(d["i"], d["t"], float(grid.alpha_bar[d["i"]]), var,
+                                         x_t[rows_k], mu[rows_k], shift[rows_k]))
 
-    x0 = toy_sample(mixture, r, models=models, schedule=schedule, callback=callback)
+    x0 = toy_sample(mixture, r, models=models, schedule=schedule, callback=callback, scales=tuple(scales))
     samples = x0.double().numpy()
-    path = np.stack([s.x_t for s in snaps] + [samples[: snaps[0].x_t.shape[0]]])
-    return GuidedRun(samples, tuple(snaps), path)
+    runs = []
+    for k in range(len(scales)):
+        own = samples[k * r.n:(k + 1) * r.n]
+        path = np.stack([s.x_t for s in snaps[k]] + [own[:m]])
+        runs.append(GuidedRun(own, tuple(snaps[k]), path))
+    return tuple(runs)
 
 
 @dataclass(frozen=True)
@@ -146,11 +165,11 @@ def sweep_scales(mixture: Mixture, request: SampleRequest, scales, *, models=Non
     schedule = schedule or default_schedule()
     models = models or exact_models(mixture, schedule)
     out = []
-    for s in scales:
-        r = SampleRequest(**{**request.__dict__, "scale": float(s)})
-        x0 = toy_sample(mixture, r, models=models, schedule=schedule).double()
+    runs = run_guided_scales(mixture, request, tuple(scales), models=models, schedule=schedule, record=2, keep=0)
+    y = request.label
+    for s, run in zip(scales, runs):
+        x0 = torch.from_numpy(run.samples)
         log_post = torch.log_softmax(mixture.class_log_joint(x0, 1.0), 1)
-        y = request.label
         share = float((log_post.argmax(1) == y).double().mean())
         spread = math.sqrt(float(x0.var(0).mean()))
         out.append(SweepPoint(float(s), share, spread, float(log_post[:, y].mean())))
