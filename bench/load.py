@@ -45,6 +45,18 @@ def cpu_s(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def children(pid: int) -> list:
+    """Pids of the processes whose parent is ``pid`` (the app's worker process and its helpers)."""
+    out = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            if int(stat.read_text().rsplit(")", 1)[1].split()[1]) == pid:
+                out.append(int(stat.parent.name))
+        except (OSError, ValueError, IndexError):
+            continue
+    return out
+
+
 def rss_mib(pid: int) -> float:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmRSS:"):
@@ -193,15 +205,19 @@ def main():
         print(json.dumps({"name": "server_rss_mib_warm", "value": round(rss_mib(server.pid), 1)}), flush=True)
         for w in range(args.waves):
             t0, c0, s0 = time.perf_counter(), time.process_time(), cpu_s(server.pid)
+            w0 = {k: cpu_s(k) for k in children(server.pid)}
             times, errors = asyncio.run(wave(url, args.page, args.sessions, args.rounds, w, args.timeout))
             wall, client_cpu, server_cpu = time.perf_counter() - t0, time.process_time() - c0, cpu_s(server.pid) - s0
+            kids = children(server.pid)
+            worker_cpu = sum(cpu_s(k) - w0.get(k, 0.0) for k in kids)
             time.sleep(args.ttl + 3)  # let the disconnected sessions expire
             print(json.dumps({"name": f"load_{args.page}", "wave": w + 1, "sessions": args.sessions,
                               "requests": len(times), "p50_s": round(pct(times, 0.5), 3),
                               "p95_s": round(pct(times, 0.95), 3), "max_s": round(max(times, default=float("nan")), 3),
                               "errors": len(errors), "first_errors": errors[:3], "wall_s": round(wall, 1),
                               "server_cpu_s": round(server_cpu, 1), "client_cpu_s": round(client_cpu, 1),
-                              "server_rss_mib": round(rss_mib(server.pid), 1)}), flush=True)
+                              "worker_cpu_s": round(worker_cpu, 1), "server_rss_mib": round(rss_mib(server.pid), 1),
+                              "worker_rss_mib": round(sum(rss_mib(k) for k in kids), 1)}), flush=True)
     finally:
         server.terminate()
         try:

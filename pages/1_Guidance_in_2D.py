@@ -3,7 +3,7 @@
 import streamlit as st
 
 from cgd.pipeline import SampleRequest
-from cgd.toy.mixture import Mixture, presets
+from cgd.toy.mixture import Mixture
 from ui import toy
 from ui.common import answer_errors, setup
 
@@ -19,7 +19,8 @@ METHODS = {"CG-DDPM (mean shift sΣg)": "cg-ddpm", "CG-DDIM (ε form)": "cg-ddim
 with st.sidebar:
     source = st.radio("Mixture", ["preset", "upload JSON"], horizontal=True)
     if source == "preset":
-        name = st.selectbox("Preset", sorted(presets()), index=sorted(presets()).index("overlapping"))
+        names = toy.preset_names()
+        name = st.selectbox("Preset", names, index=names.index("overlapping"))
         mixture_json = toy.preset_json(name)
     else:
         up = st.file_uploader("Mixture file (toy_data format)", type=["json"], max_upload_size=1)

@@ -17,7 +17,8 @@ from cgd.pipeline import SampleRequest
 from cgd.toy.learned import ToyTrainConfig
 from cgd.toy.mixture import Mixture, load_mixture, presets
 from cgd.toy.sampling import default_schedule, exact_models, learned_models
-from cgd.toy.views import class_posterior_grid, density_grid, extent, run_guided, run_guided_scales, sweep_scales
+from cgd.toy.views import class_posterior_grid, extent, log_grid, run_guided, run_guided_scales, sweep_scales
+from ui import worker
 
 SCHEDULE = default_schedule()
 
@@ -29,10 +30,11 @@ SCALE_MIN, SCALE_MAX, SCALE_STEP = 0.0, 10.0, 0.1
 # The learned MLPs are compute-bound: batching saves them nothing, and they run one scale at a time.
 CHUNK_POINTS = {"exact": 20_000, "learned": 0}
 
-# One 2D sampling run at a time, whichever session asks. A run is ~100 steps of small torch ops,
-# each releasing the GIL; 60 sessions running them at once on 2 cores spent most of their CPU
-# handing the GIL and the caches back and forth (bench/load.py: 128 s of server CPU for the
-# first wave). Queued on this lock, the same runs finish one after another.
+# Runs with the exact models go to one worker process (ui/worker.py), off this server's GIL.
+# Runs with the learned MLPs stay here, one at a time, whichever session asks: a run is ~100 steps of
+# small torch ops, each releasing the GIL, and 60 sessions running them at once on 2 cores spent most
+# of their CPU handing the GIL and the caches back and forth (bench/load.py: 128 s of server CPU for
+# the first wave). Queued on this lock, the same runs finish one after another.
 _RUN_LOCK = threading.Lock()
 
 
@@ -40,6 +42,12 @@ _RUN_LOCK = threading.Lock()
 def mixture_of(mixture_json: str) -> Mixture:
     """The parsed, validated mixture of a JSON text (parsed once; never modified)."""
     return Mixture.from_json(mixture_json)
+
+
+@functools.lru_cache(maxsize=1)
+def preset_names() -> tuple:
+    """The preset mixtures' names, sorted (``toy_data/`` is read once per server)."""
+    return tuple(sorted(presets()))
 
 
 @functools.lru_cache(maxsize=32)
@@ -103,47 +111,72 @@ def scale_chunk(scale: float, n: int, kind: str) -> tuple:
     return tuple(round(SCALE_MIN + j * SCALE_STEP, 10) for j in range(first, min(first + size, last + 1)))
 
 
-@st.cache_resource(max_entries=12, show_spinner=False)
-def _chunk_runs(mixture_json: str, kind: str, base: SampleRequest, scales: tuple, record: int, keep: int):
-    """One batched run at every scale of a chunk; None when some scale of it diverges."""
+def _run(mixture_json: str, kind: str, exact_task: tuple, local_task):
+    """``exact_task`` = (function of ui.worker, args...) in the worker process for the exact models;
+    ``local_task(models)`` here, under the run lock, for the learned ones (or with the worker off)."""
+    if kind == "exact" and worker.enabled():
+        return worker.call(*exact_task)
     net_clf = models(mixture_json, kind)
     with _RUN_LOCK:
-        try:
-            return run_guided_scales(mixture_of(mixture_json), base, scales, models=net_clf, schedule=SCHEDULE,
-                                     record=record, keep=keep)
-        except NonFiniteError:
-            return None  # each scale then runs on its own, and only the diverging one reports it
+        return local_task(net_clf)
+
+
+def _runs(mixture_json: str, kind: str, base: SampleRequest, scales: tuple, record: int, keep: int) -> tuple:
+    """The recorded runs of ``base`` at each of ``scales``, sampled in one batch."""
+    return _run(mixture_json, kind, (worker.exact_runs, mixture_json, base, scales, record, keep),
+                lambda net_clf: run_guided_scales(mixture_of(mixture_json), base, scales, models=net_clf,
+                                                  schedule=SCHEDULE, record=record, keep=keep))
+
+
+@st.cache_resource(max_entries=12, show_spinner=False)
+def _chunk_runs(mixture_json: str, kind: str, base: SampleRequest, scales: tuple, record: int, keep: int):
+    return _runs(mixture_json, kind, base, scales, record, keep)  # ~20 runs each: fewer entries
 
 
 @st.cache_resource(max_entries=128, show_spinner=False)
 def _single_run(mixture_json: str, kind: str, request: SampleRequest, record: int, keep: int):
-    net_clf = models(mixture_json, kind)
-    with _RUN_LOCK:
-        return run_guided(mixture_of(mixture_json), request, models=net_clf, schedule=SCHEDULE,
-                          record=record, keep=keep)
+    return _runs(mixture_json, kind, request, (request.scale,), record, keep)[0]
 
 
 def guided_run(mixture_json: str, kind: str, request: SampleRequest, record: int = 20, keep: int = 300):
     """The recorded run of ``request`` (shared; from its slider chunk's batched run when there is one)."""
     chunk = scale_chunk(request.scale, request.n, kind)
     if len(chunk) > 1:
-        base = dataclasses.replace(request, scale=0.0)
-        runs = _chunk_runs(mixture_json, kind, base, chunk, record, keep)
-        if runs is not None:
+        try:
+            runs = _chunk_runs(mixture_json, kind, dataclasses.replace(request, scale=0.0), chunk, record, keep)
             return runs[min(range(len(chunk)), key=lambda j: abs(chunk[j] - request.scale))]
+        except NonFiniteError:
+            pass  # some scale of the chunk diverges: this one runs alone, and only a diverging one says so
     return _single_run(mixture_json, kind, request, record, keep)
+
+
+# Density grids: 100 x 100 cells (two contour grids of 100^2 float32 make most of a samples
+# figure's 0.14 MB, which Streamlit hashes and sends on every rerun).
+GRID_RES = 100
+
+
+@st.cache_resource(max_entries=64, show_spinner=False)
+def _log_grid(mixture_json: str, label: int):
+    return log_grid(mixture_of(mixture_json), label, res=GRID_RES, box=box(mixture_json))
 
 
 @st.cache_resource(max_entries=128, show_spinner=False)
 def densities(mixture_json: str, label: int, exponent: float):
-    return density_grid(mixture_of(mixture_json), label, exponent)
+    """p(x|y), p(x) and the tilted density of ``exponent`` (the grid's logs are computed once per class)."""
+    return _log_grid(mixture_json, label).tilt(exponent)
+
+
+@st.cache_resource(max_entries=512, show_spinner=False)
+def posterior(mixture_json: str, label: int, alpha_bar: float):
+    """``(xs, p_t(y|x))`` on the grid at the noise level ``alpha_bar`` (shared by every scale)."""
+    return class_posterior_grid(mixture_of(mixture_json), label, alpha_bar, box=box(mixture_json))
 
 
 @st.cache_resource(max_entries=64, show_spinner=False)
 def sweep(mixture_json: str, kind: str, request: SampleRequest, scales: tuple):
-    net_clf = models(mixture_json, kind)
-    with _RUN_LOCK:
-        return sweep_scales(mixture_of(mixture_json), request, scales, models=net_clf, schedule=SCHEDULE)
+    return _run(mixture_json, kind, (worker.exact_sweep, mixture_json, request, scales),
+                lambda net_clf: sweep_scales(mixture_of(mixture_json), request, scales, models=net_clf,
+                                             schedule=SCHEDULE))
 
 
 @st.cache_resource(max_entries=256, show_spinner=False)
@@ -160,7 +193,7 @@ def step_fig(mixture_json: str, kind: str, request: SampleRequest, t: int):
     run = guided_run(mixture_json, kind, request)
     snap = next(s for s in run.snapshots if s.t == t)
     lo, hi = box(mixture_json)
-    xs, post = class_posterior_grid(mixture_of(mixture_json), request.label, snap.alpha_bar, box=(lo, hi))
+    xs, post = posterior(mixture_json, request.label, snap.alpha_bar)
     gain = figures.arrow_gain(snap.shift, hi - lo)
     return figures.step_figure(xs, post, snap, label=request.label, gain=gain,
                                title=f"step i={snap.i}, t={snap.t}, Σ={snap.var:.3g}")

@@ -24,7 +24,7 @@ from cgd.schedule import NoiseSchedule
 from cgd.toy.mixture import Mixture
 from cgd.toy.sampling import default_schedule, exact_models, toy_sample
 
-__all__ = ["extent", "DensityGrid", "density_grid", "class_posterior_grid", "Snapshot", "GuidedRun",
+__all__ = ["extent", "DensityGrid", "LogGrid", "log_grid", "density_grid", "class_posterior_grid", "Snapshot", "GuidedRun",
            "run_guided", "run_guided_scales", "snapshot_steps", "sweep_scales", "SweepPoint"]
 
 
@@ -54,22 +54,44 @@ class DensityGrid:
     marginal: np.ndarray  # p(x)
 
 
-def density_grid(mixture: Mixture, label: int, scale: float, *, res: int = 120,
-                 box: Optional[tuple] = None) -> DensityGrid:
-    """Exact p(x|y), p(x) and the tilted density p(x) p(y|x)^s at t = 0."""
+@dataclass(frozen=True)
+class LogGrid:
+    """``log p(x)`` and ``log p(y | x)`` at t = 0 on a res x res grid (flattened ``[res * res]``).
+
+    Everything :class:`DensityGrid` shows for one class, before the scale: :meth:`tilt` makes the
+    densities of any scale from it in a few array operations.
+    """
+
+    xs: np.ndarray
+    log_px: np.ndarray
+    log_post: np.ndarray
+
+    def tilt(self, scale: float) -> DensityGrid:
+        """p(x|y) = p(x) p(y|x), the tilted p(x) p(y|x)^s and p(x), each normalised over the grid cells."""
+        res = len(self.xs)
+        cell = (self.xs[1] - self.xs[0]) ** 2
+
+        def normalised(logd):
+            p = np.exp(logd - logd.max())
+            return (p / (p.sum() * cell)).reshape(res, res)
+
+        return DensityGrid(self.xs, normalised(self.log_px + self.log_post),
+                           normalised(self.log_px + scale * self.log_post), normalised(self.log_px))
+
+
+def log_grid(mixture: Mixture, label: int, *, res: int = 120, box: Optional[tuple] = None) -> LogGrid:
+    """Exact log p(x) and log p(y | x) at t = 0 on the plotting grid."""
     lo, hi = box or extent(mixture)
     xs, pts = _grid(lo, hi, res)
     log_joint = mixture.class_log_joint(pts, 1.0)  # log p(x, y) [N, C]
     log_px = torch.logsumexp(log_joint, 1)
-    log_post = log_joint[:, label] - log_px  # log p(y | x)
-    cell = (xs[1] - xs[0]) ** 2
+    return LogGrid(xs, log_px.numpy(), (log_joint[:, label] - log_px).numpy())
 
-    def normalised(logd):
-        p = torch.exp(logd - torch.logsumexp(logd, 0)) / cell
-        return p.reshape(res, res).numpy()
 
-    return DensityGrid(xs, normalised(log_joint[:, label]), normalised(log_px + scale * log_post),
-                       normalised(log_px))
+def density_grid(mixture: Mixture, label: int, scale: float, *, res: int = 120,
+                 box: Optional[tuple] = None) -> DensityGrid:
+    """Exact p(x|y), p(x) and the tilted density p(x) p(y|x)^s at t = 0."""
+    return log_grid(mixture, label, res=res, box=box).tilt(scale)
 
 
 def class_posterior_grid(mixture: Mixture, label: int, alpha_bar: float, *, res: int = 80,
