@@ -19,6 +19,7 @@ from cgd.toy.mixture import Mixture, load_mixture, presets
 from cgd.toy.sampling import default_schedule, exact_models, learned_models
 from cgd.toy.views import class_posterior_grid, extent, log_grid, run_guided, run_guided_scales, sweep_scales
 from ui import worker
+from ui.shared import shared_cache
 
 SCHEDULE = default_schedule()
 
@@ -92,7 +93,7 @@ def models(mixture_json: str, kind: str, _progress=None):
     return exact_models(mixture_of(mixture_json), SCHEDULE)
 
 
-# Shared, read-only results: st.cache_resource hands every session the same object (no pickled copy
+# Shared, read-only results: shared_cache hands every session the same object (no pickled copy
 # per rerun, which for a recorded run and its figures costs more than drawing them). Nothing below
 # mutates what it returns, and the pages only pass these objects to st.plotly_chart, which copies.
 
@@ -128,12 +129,12 @@ def _runs(mixture_json: str, kind: str, base: SampleRequest, scales: tuple, reco
                                                   schedule=SCHEDULE, record=record, keep=keep))
 
 
-@st.cache_resource(max_entries=12, show_spinner=False)
+@shared_cache(12)
 def _chunk_runs(mixture_json: str, kind: str, base: SampleRequest, scales: tuple, record: int, keep: int):
     return _runs(mixture_json, kind, base, scales, record, keep)  # ~20 runs each: fewer entries
 
 
-@st.cache_resource(max_entries=128, show_spinner=False)
+@shared_cache(128)
 def _single_run(mixture_json: str, kind: str, request: SampleRequest, record: int, keep: int):
     return _runs(mixture_json, kind, request, (request.scale,), record, keep)[0]
 
@@ -155,31 +156,31 @@ def guided_run(mixture_json: str, kind: str, request: SampleRequest, record: int
 GRID_RES = 100
 
 
-@st.cache_resource(max_entries=64, show_spinner=False)
+@shared_cache(64)
 def _log_grid(mixture_json: str, label: int):
     return log_grid(mixture_of(mixture_json), label, res=GRID_RES, box=box(mixture_json))
 
 
-@st.cache_resource(max_entries=128, show_spinner=False)
+@shared_cache(128)
 def densities(mixture_json: str, label: int, exponent: float):
     """p(x|y), p(x) and the tilted density of ``exponent`` (the grid's logs are computed once per class)."""
     return _log_grid(mixture_json, label).tilt(exponent)
 
 
-@st.cache_resource(max_entries=512, show_spinner=False)
+@shared_cache(512)
 def posterior(mixture_json: str, label: int, alpha_bar: float):
     """``(xs, p_t(y|x))`` on the grid at the noise level ``alpha_bar`` (shared by every scale)."""
     return class_posterior_grid(mixture_of(mixture_json), label, alpha_bar, box=box(mixture_json))
 
 
-@st.cache_resource(max_entries=64, show_spinner=False)
+@shared_cache(64)
 def sweep(mixture_json: str, kind: str, request: SampleRequest, scales: tuple):
     return _run(mixture_json, kind, (worker.exact_sweep, mixture_json, request, scales),
                 lambda net_clf: sweep_scales(mixture_of(mixture_json), request, scales, models=net_clf,
                                              schedule=SCHEDULE))
 
 
-@st.cache_resource(max_entries=256, show_spinner=False)
+@shared_cache(256)
 def samples_fig(mixture_json: str, kind: str, request: SampleRequest, exponent: float, title: str):
     """Guided samples over p(x|y) and the tilted density (built once per inputs, shared)."""
     run = guided_run(mixture_json, kind, request)
@@ -187,7 +188,7 @@ def samples_fig(mixture_json: str, kind: str, request: SampleRequest, exponent: 
     return figures.samples_figure(dens, run.samples, label=request.label, scale=exponent, title=title)
 
 
-@st.cache_resource(max_entries=512, show_spinner=False)
+@shared_cache(512)
 def step_fig(mixture_json: str, kind: str, request: SampleRequest, t: int):
     """One recorded reverse step of the run over the exact p_t(y|x) at that step."""
     run = guided_run(mixture_json, kind, request)
@@ -199,14 +200,14 @@ def step_fig(mixture_json: str, kind: str, request: SampleRequest, t: int):
                                title=f"step i={snap.i}, t={snap.t}, Σ={snap.var:.3g}")
 
 
-@st.cache_resource(max_entries=256, show_spinner=False)
+@shared_cache(256)
 def trajectory_fig(mixture_json: str, kind: str, request: SampleRequest):
     run = guided_run(mixture_json, kind, request)
     dens = densities(mixture_json, request.label, 1.0)
     return figures.trajectory_figure(run.path, [s.t for s in run.snapshots], dens.xs[0], dens.xs[-1], grid=dens)
 
 
-@st.cache_resource(max_entries=64, show_spinner=False)
+@shared_cache(64)
 def sweep_fig(mixture_json: str, kind: str, request: SampleRequest, scales: tuple, knob: str):
     return figures.sweep_figure(sweep(mixture_json, kind, request, scales), label=request.label, knob=knob)
 
