@@ -137,11 +137,14 @@ def guided_sample(
         return tiled(torch.randn((r.n, *shape), generator=gen, device=device, dtype=like.dtype))
 
     noise_sampler = shared_noise if copies > 1 else None
-    null = torch.full((r.n,), num_classes, dtype=torch.long, device=device)
-    y = null if r.label is None else torch.full((r.n,), r.label, dtype=torch.long, device=device)
+
+    def one_label(c):  # [copies * n] long, a stride-0 view: the models need not scan it
+        return torch.tensor(c, dtype=torch.long, device=device).expand(copies * r.n)
+
+    null = one_label(num_classes)
+    y = null if r.label is None else one_label(r.label)
     if labels is not None and r.label is not None:
-        y = check_labels(labels, num_classes, r.n, device)
-    null, y = tiled(null), tiled(y)
+        y = tiled(check_labels(labels, num_classes, r.n, device))
     grid = schedule.grid(r.steps)
 
     guided = r.label is not None and not (r.method in ("cg-ddpm", "cg-ddim") and is_zero_scale(scale))

@@ -85,7 +85,8 @@ def _check_finite(x: torch.Tensor, i: int, t: int) -> None:
 
 
 def _timestep_batch(t: int, x: torch.Tensor) -> torch.Tensor:
-    return torch.full((x.shape[0],), int(t), dtype=torch.long, device=x.device)
+    """``t: [B] long``, one training step for the whole batch (a stride-0 view: nothing to scan)."""
+    return torch.tensor(int(t), dtype=torch.long, device=x.device).expand(x.shape[0])
 
 
 @torch.no_grad()

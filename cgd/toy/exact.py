@@ -27,7 +27,15 @@ class _ExactBase(nn.Module):
         self._memo = memo if memo is not None else threading.local()
         self.num_classes = mixture.num_classes
         self.register_buffer("alpha_bar", schedule.alpha_bar.clone(), persistent=False)
-        self._table = mixture.component_terms(schedule.alpha_bar.cpu())  # [T, K] each, float64
+        self._tables = {torch.float64: mixture.component_terms(schedule.alpha_bar.cpu())}  # [T, K] each
+
+    def _table(self, dtype: torch.dtype) -> dict:
+        """The per-step component terms in ``dtype`` (converted once per dtype, not once per call)."""
+        table = self._tables.get(dtype)
+        if table is None:
+            table = {k: v.to(dtype) for k, v in self._tables[torch.float64].items()}
+            self._tables = {**self._tables, dtype: table}  # replaced whole: safe for concurrent readers
+        return table
 
     @staticmethod
     def _index(t: torch.Tensor):
@@ -49,7 +57,8 @@ class _ExactBase(nn.Module):
             if y is None:
                 return uncond, None
         else:
-            terms = {k: v[self._index(t)] for k, v in self._table.items()}
+            idx = self._index(t)
+            terms = {k: v[idx] for k, v in self._table(x_t.dtype).items()}
             uncond = None
         if uncond is None or y is not None:
             pair = self.mixture.scores_from_terms(x_t, terms, y, uncond=uncond)
