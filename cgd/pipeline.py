@@ -105,12 +105,13 @@ def guided_sample(
     """Sample ``request.n`` points of ``shape`` (per sample) with the requested guidance.
 
     net(x_t, t, y) -> eps with null label ``num_classes``; classifier(x_t, t) -> logits.
+    x_T: optional start ``[n, *shape]`` (default: drawn from the seed).
     labels: optional ``[n] long``, one class per sample (evaluation draws them at random); it
     replaces ``request.label``, which must then be set (any class) for the guided methods.
     scales: run the request once per scale, as one batch of ``len(scales) * n`` with common random
     numbers: x_T and every step's noise are drawn for ``n`` samples and repeated, so rows
     ``k*n .. (k+1)*n - 1`` are the run at ``scales[k]`` (what a separate run of that scale with the same
-    seed draws, up to float rounding). ``request.scale`` is then ignored.
+    seed draws, up to float rounding). ``request.scale`` is then ignored; x_T and labels are repeated.
     Returns ``x_0: [n, *shape]`` (``[len(scales) * n, *shape]`` with ``scales``). All randomness comes
     from ``torch.Generator(seed)`` on ``device``.
     """
