@@ -25,9 +25,9 @@ SCHEDULE = default_schedule()
 
 # The 2D page's scale slider: 0 to 10 in steps of 0.1.
 SCALE_MIN, SCALE_MAX, SCALE_STEP = 0.0, 10.0, 0.1
-# With the exact models a 1000-point, 100-step run costs ~90 ms, nearly all of it per-op overhead
-# that does not grow with the batch: 20 slider values sampled together (one batch of 20k points,
-# common random numbers) cost ~0.37 s. So a new scale brings its neighbours on the slider with it.
+# With the exact models a 1000-point, 100-step run costs ~67 ms, most of it per-op overhead that
+# does not grow with the batch: 20 slider values sampled together (one batch of 20k points, common
+# random numbers) cost ~0.18 s (bench/run.py). So a new scale brings its neighbours on the slider.
 # The learned MLPs are compute-bound: batching saves them nothing, and they run one scale at a time.
 CHUNK_POINTS = {"exact": 20_000, "learned": 0}
 
