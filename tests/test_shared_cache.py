@@ -54,3 +54,17 @@ def test_errors_are_not_cached():
     with pytest.raises(RuntimeError):
         flaky(7)
     assert flaky(7) == 7 and attempts == [7, 7]
+
+
+def test_underscore_keywords_reach_the_computation_but_not_the_key():
+    calls, seen = [], []
+
+    @shared_cache(2)
+    def train(x, *, _progress=None):
+        calls.append(x)
+        _progress(x)
+        return x * 10
+
+    assert train(3, _progress=seen.append) == 30
+    assert train(3, _progress=lambda v: seen.append(-v)) == 30  # same key: the first result, no call
+    assert calls == [3] and seen == [3]

@@ -17,7 +17,12 @@ __all__ = ["shared_cache"]
 
 
 def shared_cache(maxsize: int):
-    """Decorator: cache ``fn(*args, **kwargs)`` (hashable arguments) for every thread, LRU-bounded."""
+    """Decorator: cache ``fn(*args, **kwargs)`` (hashable arguments) for every thread, LRU-bounded.
+
+    Keyword arguments whose names start with ``_`` are passed on but are not part of the key
+    (Streamlit's convention for its caches): e.g. a progress callback, used by whichever caller
+    computes the value while the others wait for it.
+    """
     if maxsize < 1:
         raise ValueError("maxsize must be at least 1")
 
@@ -28,7 +33,7 @@ def shared_cache(maxsize: int):
 
         @functools.wraps(fn)
         def cached(*args, **kwargs):
-            key = (args, tuple(sorted(kwargs.items())))
+            key = (args, tuple(sorted((k, v) for k, v in kwargs.items() if not k.startswith("_"))))
             with lock:
                 if key in entries:
                     entries.move_to_end(key)

@@ -7,9 +7,6 @@ import functools
 import json
 import os
 import threading
-from collections import OrderedDict
-
-import streamlit as st
 
 from cgd import figures
 from cgd.errors import NonFiniteError
@@ -17,7 +14,7 @@ from cgd.pipeline import SampleRequest
 from cgd.toy.learned import ToyTrainConfig
 from cgd.toy.mixture import Mixture, load_mixture, presets
 from cgd.toy.sampling import default_schedule, exact_models, learned_models
-from cgd.toy.views import class_posterior_grid, extent, log_grid, run_guided, run_guided_scales, sweep_scales
+from cgd.toy.views import class_posterior_grid, extent, log_grid, run_guided_scales, sweep_scales
 from ui import worker
 from ui.shared import shared_cache
 
@@ -56,35 +53,16 @@ def preset_json(name: str) -> str:
     return json.dumps(load_mixture(presets()[name]).to_dict())
 
 
-@st.cache_resource
-def _learned_store() -> dict:
-    return {"lock": threading.Lock(), "models": OrderedDict(), "locks": {}}
-
-
-def learned(mixture_json: str, _progress=None):
+@shared_cache(8)
+def learned(mixture_json: str, *, _progress=None):
     """Small MLPs trained on the mixture, once per mixture, shared by every user (never modified after).
 
-    Kept in a shared store rather than behind ``st.cache_resource`` directly: the progress callback
-    draws into the caller's page, which a cached function must not do. A per-mixture lock makes
-    concurrent users wait for one training instead of starting their own.
+    ``_progress`` (not part of the cache key) draws the training's progress into the page of the
+    user whose request trains them; users asking meanwhile wait for that one training.
     """
-    store = _learned_store()
-    with store["lock"]:
-        if mixture_json in store["models"]:
-            return store["models"][mixture_json]
-        key_lock = store["locks"].setdefault(mixture_json, threading.Lock())
-    with key_lock:
-        with store["lock"]:
-            if mixture_json in store["models"]:
-                return store["models"][mixture_json]
-        steps = int(os.environ.get("CGD_TOY_TRAIN_STEPS", ToyTrainConfig.steps))
-        cfg = ToyTrainConfig(steps=steps, classifier_steps=min(ToyTrainConfig.classifier_steps, steps))
-        trained = learned_models(Mixture.from_json(mixture_json), SCHEDULE, cfg, callback=_progress)
-        with store["lock"]:
-            store["models"][mixture_json] = trained
-            while len(store["models"]) > 8:
-                store["models"].popitem(last=False)
-        return trained
+    steps = int(os.environ.get("CGD_TOY_TRAIN_STEPS", ToyTrainConfig.steps))
+    cfg = ToyTrainConfig(steps=steps, classifier_steps=min(ToyTrainConfig.classifier_steps, steps))
+    return learned_models(mixture_of(mixture_json), SCHEDULE, cfg, callback=_progress)
 
 
 def models(mixture_json: str, kind: str, _progress=None):
@@ -103,10 +81,10 @@ def scale_chunk(scale: float, n: int, kind: str) -> tuple:
     Slider values are taken at their canonical ``round(k * SCALE_STEP, 10)`` (a value the browser
     sends as 2.3000000000000003 is 2.3 here).
     """
-    k = round(scale / SCALE_STEP)
+    k = round((scale - SCALE_MIN) / SCALE_STEP)
     last = round((SCALE_MAX - SCALE_MIN) / SCALE_STEP)
     size = CHUNK_POINTS.get(kind, 0) // max(int(n), 1)
-    if size < 2 or not 0 <= k <= last or abs(k * SCALE_STEP - scale) > 1e-9:
+    if size < 2 or not 0 <= k <= last or abs(SCALE_MIN + k * SCALE_STEP - scale) > 1e-9:
         return (scale,)
     first = (k // size) * size
     return tuple(round(SCALE_MIN + j * SCALE_STEP, 10) for j in range(first, min(first + size, last + 1)))
