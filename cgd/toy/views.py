@@ -151,17 +151,18 @@ def run_guided_scales(mixture: Mixture, request: SampleRequest, scales, *, model
     grid = schedule.grid(r.steps)
     want = set(snapshot_steps(r.steps, record))
     m = min(keep, r.n)
-    rows = [slice(k * r.n, k * r.n + m) for k in range(len(scales))]
+    kept = torch.cat([torch.arange(k * r.n, k * r.n + m) for k in range(len(scales))])  # first m of each copy
     snaps = [[] for _ in scales]
 
     def callback(d):
         if d["i"] in want and m > 0:
             var = d["var"]
             var = float(var.flatten()[0]) if torch.is_tensor(var) else float(var)
-            x_t, mu, shift = (d[k].double().numpy() for k in ("x_t", "mu", "shift"))
-            for k, rows_k in enumerate(rows):
+            x_t, mu, shift = (d[k][kept].double().numpy() for k in ("x_t", "mu", "shift"))
+            for k in range(len(scales)):
+                own = slice(k * m, (k + 1) * m)
                 snaps[k].append(Snapshot(d["i"], d["t"], float(grid.alpha_bar[d["i"]]), var,
-                                         x_t[rows_k], mu[rows_k], shift[rows_k]))
+                                         x_t[own], mu[own], shift[own]))
 
     x0 = toy_sample(mixture, r, models=models, schedule=schedule, callback=callback, scales=tuple(scales))
     samples = x0.double().numpy()
@@ -187,10 +188,9 @@ def sweep_scales(mixture: Mixture, request: SampleRequest, scales, *, models=Non
     schedule = schedule or default_schedule()
     models = models or exact_models(mixture, schedule)
     out = []
-    runs = run_guided_scales(mixture, request, tuple(scales), models=models, schedule=schedule, record=2, keep=0)
+    x0_all = toy_sample(mixture, request, models=models, schedule=schedule, scales=tuple(scales)).double()
     y = request.label
-    for s, run in zip(scales, runs):
-        x0 = torch.from_numpy(run.samples)
+    for s, x0 in zip(scales, x0_all.reshape(len(scales), -1, 2)):
         log_post = torch.log_softmax(mixture.class_log_joint(x0, 1.0), 1)
         share = float((log_post.argmax(1) == y).double().mean())
         spread = math.sqrt(float(x0.var(0).mean()))
