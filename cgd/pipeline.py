@@ -29,9 +29,29 @@ from cgd.guidance import (cfg_model_fn, check_labels, check_scale, classifier_gu
 from cgd.samplers import sample_ddim, sample_ddpm
 from cgd.schedule import NoiseSchedule, check_steps
 
-__all__ = ["METHODS", "SampleRequest", "guided_sample"]
+__all__ = ["METHODS", "SampleRequest", "guided_sample", "tilt_exponent", "scale_symbol"]
 
 METHODS = ("uncond", "cond", "cg-ddpm", "cg-ddim", "cfg", "cond+cg")
+
+
+def scale_symbol(method: str) -> str:
+    """The knob's name: ``w`` for classifier-free guidance, ``s`` for every classifier-guided method."""
+    return "w" if method == "cfg" else "s"
+
+
+def tilt_exponent(method: str, scale: float) -> float:
+    """k such that the method's guided score at every noise level is the score of p_t(x) p_t(y|x)^k.
+
+    cg-ddpm / cg-ddim: the unconditional score plus s times the classifier's, so k = s.
+    cfg: (1+w) eps(x, y) - w eps(x) is the score of p_t(x|y)^(1+w) p_t(x)^(-w) = p_t(x) p_t(y|x)^(1+w).
+    cond+cg: the conditional score plus s times the classifier's, so k = 1 + s.
+    uncond: k = 0; cond: k = 1. (This is the score at each level; the sampler does *not* draw
+    p(x) p(y|x)^k of the data at k != 1: the 2D page shows the difference.)
+    """
+    if method not in METHODS:
+        raise InputError(f"unknown method {method!r}; choose one of {', '.join(METHODS)}")
+    return {"uncond": 0.0, "cond": 1.0, "cg-ddpm": scale, "cg-ddim": scale, "cfg": 1.0 + scale,
+            "cond+cg": 1.0 + scale}[method]
 MAX_BATCH = 100_000
 
 

@@ -27,7 +27,7 @@ import torch.nn.functional as F
 from tqdm import tqdm
 
 from cgd.cliutil import Parser
-from cgd.checkpoint import atomic_write, save_model
+from cgd.checkpoint import atomic_write, load_model, save_model
 from cgd.data import DATASETS, load_dataset
 from cgd.errors import CGDError
 from cgd.nn.judge import Judge, JudgeConfig
@@ -44,14 +44,11 @@ def diffusion_loss(data, schedule, batch: int, p_uncond: float, num_classes: int
 
     Randomness is drawn on the CPU from the trainer's generator (so resume is exact), then moved.
     """
-    ab = schedule.alpha_bar.float()
-
     def loss_fn(model, gen):
         x0, y = data.batch(torch.randint(0, len(data), (batch,), generator=gen))
         t = torch.randint(0, schedule.T, (batch,), generator=gen)
         noise = torch.randn(x0.shape, generator=gen)
-        a = ab[t].view(-1, 1, 1, 1)
-        x_t = a.sqrt() * x0 + (1 - a).sqrt() * noise
+        x_t = schedule.q_sample(x0, t, noise)
         drop = torch.rand(batch, generator=gen) < p_uncond
         y = torch.where(drop, torch.full_like(y, num_classes), y)
         x_t, noise = x_t.to(device), noise.to(device)
@@ -66,13 +63,10 @@ def diffusion_loss(data, schedule, batch: int, p_uncond: float, num_classes: int
 
 def classifier_loss(data, schedule, batch: int, device="cpu"):
     """Cross-entropy of p_phi(y | x_t, t) on x_t ~ q(x_t | x_0), t uniform over the diffusion's steps."""
-    ab = schedule.alpha_bar.float()
-
     def loss_fn(model, gen):
         x0, y = data.batch(torch.randint(0, len(data), (batch,), generator=gen))
         t = torch.randint(0, schedule.T, (batch,), generator=gen)
-        a = ab[t].view(-1, 1, 1, 1)
-        x_t = a.sqrt() * x0 + (1 - a).sqrt() * torch.randn(x0.shape, generator=gen)
+        x_t = schedule.q_sample(x0, t, torch.randn(x0.shape, generator=gen))
         return F.cross_entropy(model(x_t.to(device), t.to(device)), y.to(device))
 
     return loss_fn
@@ -120,12 +114,21 @@ def main(argv=None) -> int:
     p.add_argument("--schedule", default="linear", choices=("linear", "cosine"))
     p.add_argument("--learn-sigma", action="store_true", help="learned variance, hybrid loss (improved DDPM)")
     p.add_argument("--ema-decay", type=float, default=0.999)
+    p.add_argument("--warmup", type=int, default=0, help="linear learning-rate warm-up steps")
+    p.add_argument("--decay", default="constant", choices=("constant", "cosine"),
+                   help="learning-rate decay to --final-lr-ratio x lr at --steps")
+    p.add_argument("--final-lr-ratio", type=float, default=0.1)
+    p.add_argument("--snapshot-every", type=int, default=0,
+                   help="also export the EMA weights every N steps to SNAPSHOT_DIR/<kind>_stepNNNNNN.safetensors")
+    p.add_argument("--snapshot-dir", default=None, help="default: the --state file's folder")
     p.add_argument("--ckpt-every", type=int, default=250)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--threads", type=int, default=None)
     p.add_argument("--out", required=True, help="exported weights (.safetensors)")
     p.add_argument("--state", default=None, help="training state file (default: OUT with .state.pt)")
     p.add_argument("--resume", action="store_true")
+    p.add_argument("--init", default=None,
+                   help="start from these weights (a checkpoint of the same kind and config); ignored on resume")
     p.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
     args = p.parse_args(argv)
     distributed = int(os.environ.get("WORLD_SIZE", "1")) > 1  # started by torchrun
@@ -144,12 +147,23 @@ def main(argv=None) -> int:
         rank, size = world()
         torch.manual_seed(args.seed)
         model, kind, loss_fn = build(args, device)
+        if args.init:
+            init = load_model(Path(args.init), kind)
+            if init.cfg != model.cfg:
+                raise CGDError(f"--init {args.init} has config {init.cfg}, this run builds {model.cfg}")
+            model.load_state_dict(init.state_dict())
         model.to(device)
         out = Path(args.out)
         out.parent.mkdir(parents=True, exist_ok=True)
         state = Path(args.state) if args.state else out.with_suffix(".state.pt")
         cfg = TrainConfig(steps=args.steps, lr=args.lr, ema_decay=args.ema_decay, ckpt_every=args.ckpt_every,
-                          seed=args.seed)
+                          seed=args.seed, warmup=args.warmup, decay=args.decay,
+                          final_lr_ratio=args.final_lr_ratio, snapshot_every=args.snapshot_every)
+        snap_dir = Path(args.snapshot_dir) if args.snapshot_dir else state.parent
+
+        def snapshot(step, ema_model):
+            snap_dir.mkdir(parents=True, exist_ok=True)
+            save_model(ema_model, snap_dir / f"{kind}_step{step:06d}.safetensors", kind)
         t0 = time.perf_counter()
         bar = None
 
@@ -161,7 +175,8 @@ def main(argv=None) -> int:
             bar.set_postfix(loss=f"{info['loss']:.4f}", refresh=False)
             bar.refresh()
 
-        _, ema, history = train(model, loss_fn, cfg, state, resume=args.resume, callback=progress)
+        _, ema, history = train(model, loss_fn, cfg, state, resume=args.resume, callback=progress,
+                                snapshot=snapshot)
         if bar is not None:
             bar.close()
         digests = [weights_digest(model)]
@@ -173,6 +188,7 @@ def main(argv=None) -> int:
             record = {"kind": kind, "dataset": args.dataset,
                       "command": "python -m cgd.train " + " ".join(sys.argv[1:] if argv is None else argv),
                       "config": dataclasses.asdict(ema.cfg), "train_config": dataclasses.asdict(cfg),
+                      "batch": args.batch, **({"p_uncond": args.p_uncond} if kind == "unet" else {}),
                       "seconds_this_run": round(time.perf_counter() - t0, 1),
                       "hardware": f"{platform.processor() or platform.machine()}, {describe(device)}, "
                                   f"torch {torch.__version__}" + (f", {size} ranks" if size > 1 else ""),

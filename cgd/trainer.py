@@ -27,7 +27,7 @@ import torch.distributed as dist
 from cgd.checkpoint import atomic_write
 from cgd.errors import InputError
 
-__all__ = ["TrainConfig", "train", "world", "weights_digest"]
+__all__ = ["TrainConfig", "lr_at", "train", "world", "weights_digest"]
 
 
 def world() -> tuple:
@@ -56,6 +56,32 @@ class TrainConfig:
     ckpt_every: int = 500
     seed: int = 0
     grad_clip: float = 1.0
+    warmup: int = 0  # linear learning-rate warm-up over this many steps
+    decay: str = "constant"  # "constant", or "cosine": lr falls to lr * final_lr_ratio at ``steps``
+    final_lr_ratio: float = 0.1
+    snapshot_every: int = 0  # hand the EMA model to ``snapshot`` every this many steps (0: never)
+
+    def __post_init__(self):
+        if self.decay not in ("constant", "cosine"):
+            raise InputError(f"decay must be 'constant' or 'cosine', got {self.decay!r}")
+        if self.warmup < 0 or self.snapshot_every < 0 or not 0.0 <= self.final_lr_ratio <= 1.0:
+            raise InputError("warmup and snapshot_every must be >= 0 and final_lr_ratio in [0, 1]")
+
+
+def lr_at(cfg: TrainConfig, step: int) -> float:
+    """Learning rate for optimisation step ``step`` (0-based): linear warm-up, then constant or cosine decay.
+
+    A pure function of the step, so a resumed run follows the same schedule as an uninterrupted one.
+    """
+    import math
+
+    if cfg.warmup and step < cfg.warmup:
+        return cfg.lr * (step + 1) / cfg.warmup
+    if cfg.decay == "constant":
+        return cfg.lr
+    span = max(1, cfg.steps - cfg.warmup)
+    frac = min(1.0, (step - cfg.warmup) / span)
+    return cfg.lr * (cfg.final_lr_ratio + (1.0 - cfg.final_lr_ratio) * 0.5 * (1.0 + math.cos(math.pi * frac)))
 
 
 def _state(model, ema, opt, step, history, gens, cfg) -> dict:
@@ -70,11 +96,13 @@ def _save(path: Path, state: dict) -> None:
 
 
 def train(model: torch.nn.Module, loss_fn: Callable, cfg: TrainConfig, state_path: Path, *, resume: bool = False,
-          callback: Optional[Callable[[dict], None]] = None):
+          callback: Optional[Callable[[dict], None]] = None,
+          snapshot: Optional[Callable[[int, torch.nn.Module], None]] = None):
     """Run ``cfg.steps`` optimisation steps; returns ``(model, ema_model, history)``.
 
     loss_fn(model, generator) draws its own batch from ``generator`` (a CPU torch.Generator
-    whose state is checkpointed) and returns a scalar loss.
+    whose state is checkpointed) and returns a scalar loss. ``snapshot(step, ema_model)`` is called
+    every ``cfg.snapshot_every`` steps on rank 0 (an early EMA model, e.g. for autoguidance).
     """
     state_path = Path(state_path)
     rank, size = world()
@@ -104,6 +132,8 @@ def train(model: torch.nn.Module, loss_fn: Callable, cfg: TrainConfig, state_pat
 
         net = DistributedDataParallel(model)  # broadcasts rank 0's weights, all-reduces gradients
     while step < cfg.steps:
+        for group in opt.param_groups:
+            group["lr"] = lr_at(cfg, step)
         loss = loss_fn(net, gen)
         opt.zero_grad(set_to_none=True)
         loss.backward()
@@ -135,5 +165,7 @@ def train(model: torch.nn.Module, loss_fn: Callable, cfg: TrainConfig, state_pat
                 _save(state_path, _state(model, ema, opt, step, history, gens, cfg))
             if size > 1:
                 dist.barrier()
+        if snapshot is not None and cfg.snapshot_every and step % cfg.snapshot_every == 0 and rank == 0:
+            snapshot(step, ema)
     model.eval()
     return model, ema, history

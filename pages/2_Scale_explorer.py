@@ -3,7 +3,7 @@
 import numpy as np
 import streamlit as st
 
-from cgd import figures
+from ui import figures
 from cgd.toy.scale1d import power_of_gaussian, sharpen, taylor_check
 from cgd.toy.sampling import default_schedule
 from ui.common import answer_errors, setup

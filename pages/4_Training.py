@@ -4,7 +4,7 @@ import time
 
 import streamlit as st
 
-from cgd import figures
+from ui import figures
 from cgd.models import available_datasets, checkpoint_root, quality_record, training_records
 from cgd.toy.learned import ToyTrainConfig, train_toy_models
 from cgd.toy.mixture import Mixture

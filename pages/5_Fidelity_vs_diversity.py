@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from cgd import figures
+from ui import figures
 from cgd.evaluate import REFERENCE_FILE, evaluate_one, load_reference
 from cgd.models import available_datasets, checkpoint_root
 from cgd.results import load_records, paper_analogue, sweep

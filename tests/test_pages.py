@@ -44,8 +44,36 @@ def test_2d_page_scale_moves_the_samples():
     no_errors(at)
     after = chart(at, "samples")
     assert after["data"][2]["x"] != before
-    assert "s=4" in after["layout"]["title"]["text"]
-    assert any(r"p(y\mid x)^{4}" in l.value for l in at.latex)
+    assert "s = 4" in after["layout"]["title"]["text"]
+    assert any(r"p_t(y\mid x)^{4}" in l.value for l in at.latex)
+
+
+def test_2d_page_speaks_in_w_under_cfg_and_names_the_exact_case():
+    at = page("1_Guidance_in_2D.py").run()
+    at.sidebar.radio[1].set_value("CFG (classifier-free, w)").run()
+    no_errors(at)
+    assert at.slider(key="scale").label == "Guidance scale w"
+    at.slider(key="scale").set_value(2.0).run()
+    samples = chart(at, "samples")
+    assert "w = 2" in samples["layout"]["title"]["text"]
+    assert "p(x) p(y=0|x)^3" in [d.get("name") for d in samples["data"]]  # tilt exponent 1 + w
+    assert any("At w = 0 (k = 1)" in c.value for c in at.caption)
+    assert not any("At s = " in c.value for c in at.caption)
+    assert chart(at, "sweep")["layout"]["xaxis2"]["title"]["text"] == "guidance scale w"
+
+
+def test_2d_page_ddpm_and_ddim_part_ways_on_near_and_far():
+    at = page("1_Guidance_in_2D.py").run()
+    at.sidebar.selectbox[0].set_value("near_and_far").run()
+    at.slider(key="scale").set_value(3.0).run()
+    no_errors(at)
+    fig = chart(at, "samplers")
+    ddpm, ddim, tilted = (values(d["y"]) for d in fig["data"])
+    s = values(fig["data"][0]["x"])
+    k = s.index(3.0)
+    # measured on the exact models (docs/results.md): DDIM > DDPM > the tilted density's share
+    assert ddim[k] > ddpm[k] + 0.03 and ddpm[k] > tilted[k] + 0.2
+    assert abs(ddpm[s.index(1.0)] - tilted[s.index(1.0)]) < 0.06  # s = 1: both sample p(x|y)
 
 
 def test_2d_page_shows_the_run_of_the_slider_value_from_its_batched_chunk():
@@ -86,11 +114,14 @@ def test_2d_page_shows_step_trajectory_and_sweep():
     at.toggle(key="animate").set_value(True).run()
     traj = chart(at, "trajectory")
     assert len(traj["frames"]) == 21
-    first, last = (np.array(values(traj["frames"][k]["data"][0]["x"])) for k in (0, -1))
+    first, last = (np.array(values(traj["frames"][k]["data"][-1]["x"])) for k in (0, -1))
     assert first.shape == last.shape == (300,) and first.std() > last.std()  # noise contracts onto the data
+    assert all(f["data"][0]["type"] == "contour" for f in traj["frames"])  # p(x|y) stays while it plays
+    assert traj["layout"]["updatemenus"][0]["buttons"][0]["args"][1]["frame"]["duration"] >= 500  # narratable
     sweep = chart(at, "sweep")
     share = values(sweep["data"][0]["y"])
     assert share[-1] > share[0]  # larger scale: more samples of class y
+    assert sweep["layout"]["shapes"][0]["x0"] == 1.0  # the marker at the slider's value
 
 
 @pytest.mark.parametrize("content, message", [

@@ -62,12 +62,13 @@ def test_larger_scale_is_more_typical_and_less_diverse(method):
     assert pts[2].mean_log_post > pts[1].mean_log_post
 
 
-def test_arrow_gain_is_a_round_factor_that_never_overshoots():
-    from cgd.figures import arrow_gain
+def test_arrow_gain_is_a_round_factor_that_never_overshoots_nor_magnifies_noise():
+    from ui.figures import MAX_ARROW_GAIN, arrow_gain
 
-    shift = np.array([[0.003, 0.0], [0.004, 0.0], [0.005, 0.0]])
-    g = arrow_gain(shift, 6.0)  # wants 0.36 / 0.004 = 90
-    assert g == 50.0
+    shift = np.array([[0.03, 0.0], [0.04, 0.0], [0.05, 0.0]])
+    assert arrow_gain(shift, 6.0) == 5.0  # wants 0.36 / 0.04 = 9: the round factor below it
+    assert arrow_gain(shift / 10, 6.0) == MAX_ARROW_GAIN == 20.0  # wants 90: capped
+    assert arrow_gain(np.full((3, 2), 1e-9), 6.0) == MAX_ARROW_GAIN  # noise is never blown up 10^8 times
     assert arrow_gain(np.array([[1.0, 0.0]]), 6.0) == 1.0
     assert arrow_gain(np.zeros((3, 2)), 6.0) == 1.0
 

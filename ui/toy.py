@@ -8,13 +8,14 @@ import json
 import os
 import threading
 
-from cgd import figures
+from ui import figures
 from cgd.errors import NonFiniteError
 from cgd.pipeline import SampleRequest
 from cgd.toy.learned import ToyTrainConfig
 from cgd.toy.mixture import Mixture, load_mixture, presets
 from cgd.toy.sampling import default_schedule, exact_models, learned_models
-from cgd.toy.views import class_posterior_grid, extent, log_grid, run_guided_scales, sweep_scales
+from cgd.toy.views import (class_posterior_grid, extent, far_component, log_grid, run_guided_scales,
+                           sampler_sweep, sweep_scales)
 from ui import worker
 from ui.shared import shared_cache
 
@@ -146,9 +147,9 @@ def densities(mixture_json: str, label: int, exponent: float):
 
 
 @shared_cache(512)
-def posterior(mixture_json: str, label: int, alpha_bar: float):
-    """``(xs, p_t(y|x))`` on the grid at the noise level ``alpha_bar`` (shared by every scale)."""
-    return class_posterior_grid(mixture_of(mixture_json), label, alpha_bar, box=box(mixture_json))
+def posterior(mixture_json: str, label: int, alpha_bar: float, view: tuple | None = None):
+    """``(xs, p_t(y|x))`` on the grid of ``view`` (default: the mixture's box) at the noise level ``alpha_bar``."""
+    return class_posterior_grid(mixture_of(mixture_json), label, alpha_bar, box=view or box(mixture_json))
 
 
 @shared_cache(64)
@@ -163,7 +164,8 @@ def samples_fig(mixture_json: str, kind: str, request: SampleRequest, exponent: 
     """Guided samples over p(x|y) and the tilted density (built once per inputs, shared)."""
     run = guided_run(mixture_json, kind, request)
     dens = densities(mixture_json, request.label, exponent)
-    return figures.samples_figure(dens, run.samples, label=request.label, scale=exponent, title=title)
+    return figures.samples_figure(dens, run.samples, label=request.label, exponent=exponent,
+                                  method=request.method, title=title)
 
 
 @shared_cache(512)
@@ -172,22 +174,59 @@ def step_fig(mixture_json: str, kind: str, request: SampleRequest, t: int):
     run = guided_run(mixture_json, kind, request)
     snap = next(s for s in run.snapshots if s.t == t)
     lo, hi = box(mixture_json)
-    xs, post = posterior(mixture_json, request.label, snap.alpha_bar)
     gain = figures.arrow_gain(snap.shift, hi - lo)
-    return figures.step_figure(xs, post, snap, label=request.label, gain=gain,
+    view = figures.step_view(snap, gain, lo, hi)
+    xs, post = posterior(mixture_json, request.label, snap.alpha_bar, None if view == (lo, hi) else view)
+    name = "shift sΣg" if request.method in ("cg-ddpm", "cond+cg") else "change of the mean"
+    return figures.step_figure(xs, post, snap, label=request.label, gain=gain, shift_name=name,
                                title=f"step i={snap.i}, t={snap.t}, Σ={snap.var:.3g}")
+
+
+def shift_size(mixture_json: str, kind: str, request: SampleRequest, t: int) -> tuple:
+    """``(median |shift|, median |shift| / box width, arrow gain)`` of the recorded step at ``t``."""
+    import numpy as np
+
+    run = guided_run(mixture_json, kind, request)
+    snap = next(s for s in run.snapshots if s.t == t)
+    lo, hi = box(mixture_json)
+    med = float(np.median(np.linalg.norm(snap.shift, axis=1))) if len(snap.shift) else 0.0
+    return med, med / (hi - lo), figures.arrow_gain(snap.shift, hi - lo)
 
 
 @shared_cache(256)
 def trajectory_fig(mixture_json: str, kind: str, request: SampleRequest):
     run = guided_run(mixture_json, kind, request)
     dens = densities(mixture_json, request.label, 1.0)
-    return figures.trajectory_figure(run.path, [s.t for s in run.snapshots], dens.xs[0], dens.xs[-1], grid=dens)
+    return figures.trajectory_figure(run.path, [s.t for s in run.snapshots], dens.xs[0], dens.xs[-1], grid=dens,
+                                     method=request.method)
 
 
 @shared_cache(64)
-def sweep_fig(mixture_json: str, kind: str, request: SampleRequest, scales: tuple, knob: str):
-    return figures.sweep_figure(sweep(mixture_json, kind, request, scales), label=request.label, knob=knob)
+def sweep_fig(mixture_json: str, kind: str, request: SampleRequest, scales: tuple, knob: str,
+              current: float | None = None):
+    return figures.sweep_figure(sweep(mixture_json, kind, request, scales), label=request.label, knob=knob,
+                                current=current, method=request.method)
+
+
+@shared_cache(32)
+def sampler_points(mixture_json: str, kind: str, request: SampleRequest, scales: tuple):
+    """DDPM vs DDIM classifier guidance against the tilted density, at each scale (``[]``: one component)."""
+    return _run(mixture_json, kind, (worker.exact_sampler_sweep, mixture_json, request, scales),
+                lambda net_clf: sampler_sweep(mixture_of(mixture_json), request, scales, models=net_clf,
+                                              schedule=SCHEDULE))
+
+
+def far_of(mixture_json: str, label: int):
+    return far_component(mixture_of(mixture_json), label)
+
+
+@shared_cache(64)
+def sampler_fig(mixture_json: str, kind: str, request: SampleRequest, scales: tuple, current: float | None = None):
+    pts = sampler_points(mixture_json, kind, request, scales)
+    if not pts:
+        return None
+    return figures.sampler_figure(pts, label=request.label, far=far_of(mixture_json, request.label),
+                                  current=current)
 
 
 @functools.lru_cache(maxsize=64)

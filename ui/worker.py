@@ -26,7 +26,7 @@ import sys
 import threading
 from pathlib import Path
 
-__all__ = ["enabled", "call", "shutdown", "worker_pid", "exact_runs", "exact_sweep"]
+__all__ = ["enabled", "call", "shutdown", "worker_pid", "exact_runs", "exact_sweep", "exact_sampler_sweep"]
 
 ROOT = Path(__file__).resolve().parents[1]
 _HEADER = struct.Struct("<Q")
@@ -141,7 +141,15 @@ def exact_sweep(mixture_json: str, request, scales: tuple) -> list:
     return sweep_scales(mixture, request, scales, models=models, schedule=schedule)
 
 
-_TASKS = {"exact_runs": exact_runs, "exact_sweep": exact_sweep}
+def exact_sampler_sweep(mixture_json: str, request, scales: tuple) -> list:
+    """:func:`cgd.toy.views.sampler_sweep` with the exact models of the mixture."""
+    from cgd.toy.views import sampler_sweep
+
+    mixture, schedule, models = _exact(mixture_json)
+    return sampler_sweep(mixture, request, scales, models=models, schedule=schedule)
+
+
+_TASKS = {"exact_runs": exact_runs, "exact_sweep": exact_sweep, "exact_sampler_sweep": exact_sampler_sweep}
 
 
 def serve() -> None:

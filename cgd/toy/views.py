@@ -25,7 +25,8 @@ from cgd.toy.mixture import Mixture
 from cgd.toy.sampling import default_schedule, exact_models, toy_sample
 
 __all__ = ["extent", "DensityGrid", "LogGrid", "log_grid", "density_grid", "class_posterior_grid", "Snapshot", "GuidedRun",
-           "run_guided", "run_guided_scales", "snapshot_steps", "sweep_scales", "SweepPoint"]
+           "run_guided", "run_guided_scales", "snapshot_steps", "sweep_scales", "SweepPoint", "SamplerPoint",
+           "far_component", "nearest_component", "sampler_sweep"]
 
 
 def extent(mixture: Mixture, margin: float = 3.5) -> tuple:
@@ -195,4 +196,66 @@ def sweep_scales(mixture: Mixture, request: SampleRequest, scales, *, models=Non
         share = float((log_post.argmax(1) == y).double().mean())
         spread = math.sqrt(float(x0.var(0).mean()))
         out.append(SweepPoint(float(s), share, spread, float(log_post[:, y].mean())))
+    return out
+
+
+@dataclass(frozen=True)
+class SamplerPoint:
+    """At one scale: the share of samples in class y's far component for each sampler, and the exact answer."""
+
+    scale: float
+    far_ddpm: float  # cg-ddpm (the reverse SDE, ancestral steps)
+    far_ddim: float  # cg-ddim at eta = 0 (the probability-flow ODE)
+    far_tilted: float  # the tilted density p(x) p(y|x)^s of the data (exact, on a fine grid)
+
+
+def far_component(mixture: Mixture, label: int) -> Optional[int]:
+    """The component of class y where the exact p(y|x) at its mean is highest (the one guidance favours).
+
+    None when class y has a single component (then every sampler puts all of y's samples in it).
+    """
+    own = [k for k, c in enumerate(mixture.labels.tolist()) if c == label]
+    if len(own) < 2:
+        return None
+    log_post = torch.log_softmax(mixture.class_log_joint(mixture.means, 1.0), 1)[:, label]
+    return max(own, key=lambda k: float(log_post[k]))
+
+
+def nearest_component(mixture: Mixture, x: torch.Tensor) -> torch.Tensor:
+    """``[B]`` index of the component with the highest responsibility at t = 0 for each point."""
+    return mixture.component_log_prob(x.double(), 1.0).argmax(1)
+
+
+def sampler_sweep(mixture: Mixture, request: SampleRequest, scales, *, models=None,
+                  schedule: Optional[NoiseSchedule] = None, res: int = 240) -> list:
+    """DDPM against DDIM classifier guidance at each scale, against the tilted density of the data.
+
+    ``request`` gives label, steps, n and seed (its method and scale are ignored). The guided score
+    is the score of p_t(x) p_t(y|x)^s at every level, but those tilted marginals are not the
+    marginals of one diffusion, so the SDE (DDPM) and the ODE (DDIM, eta = 0) driven by the same
+    score field end at different distributions, and neither at p(x) p(y|x)^s.
+    Returns one :class:`SamplerPoint` per scale (an empty list when class y has one component).
+    """
+    far = far_component(mixture, request.label)
+    if far is None:
+        return []
+    schedule = schedule or default_schedule()
+    models = models or exact_models(mixture, schedule)
+    scales = tuple(float(s) for s in scales)
+    shares = {}
+    for method in ("cg-ddpm", "cg-ddim"):
+        req = SampleRequest(**{**request.__dict__, "method": method, "sampler": None, "scale": 0.0,
+                               "gradient_at": "x_t", "eta": 0.0})
+        x0 = toy_sample(mixture, req, models=models, schedule=schedule, scales=scales).double()
+        hit = (nearest_component(mixture, x0) == far).double().reshape(len(scales), -1).mean(1)
+        shares[method] = hit.tolist()
+    lo, hi = extent(mixture)
+    xs, pts = _grid(lo, hi, res)
+    on_far = (nearest_component(mixture, pts) == far).numpy()
+    lg = log_grid(mixture, request.label, res=res, box=(lo, hi))
+    out = []
+    for k, s in enumerate(scales):
+        tilted = lg.tilt(s).tilted.ravel()
+        out.append(SamplerPoint(s, shares["cg-ddpm"][k], shares["cg-ddim"][k],
+                                float(tilted[on_far].sum() / tilted.sum())))
     return out

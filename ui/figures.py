@@ -1,0 +1,275 @@
+"""Plotly figures for the pages: arrays in, ``go.Figure`` out, in one style.
+
+The style, in one place (every page's figures go through :func:`layout`):
+
+* legends sit outside the plotting area, to the right of it (never over data or titles);
+* every axis in use has a title;
+* one colour per method on every page (:data:`METHOD_COLORS`); the 2D densities keep their own
+  two colours (p(x|y) blue, the tilted density red, dashed), which no method uses.
+"""
+
+from __future__ import annotations
+
+import base64
+
+import numpy as np
+import plotly.graph_objects as go
+
+__all__ = ["METHOD_COLORS", "METHOD_LABELS", "layout", "samples_figure", "step_figure", "trajectory_figure",
+           "sweep_figure", "lines_figure", "method_lines_figure", "sampler_figure", "arrow_gain", "MAX_ARROW_GAIN"]
+
+BLUE, RED, GREY, BLACK = "#1f77b4", "#d62728", "#7f7f7f", "#222222"
+COND_DENSITY, TILTED_DENSITY = BLUE, RED
+
+# one colour per method, the same on every page (none of them is the densities' blue or red)
+METHOD_COLORS = {"uncond": "#7f7f7f", "cond": "#e377c2", "cg-ddpm": "#9467bd", "cg-ddim": "#ff7f0e",
+                 "cfg": "#2ca02c", "cond+cg": "#8c564b", "autoguidance": "#17becf"}
+METHOD_LABELS = {"uncond": "unconditional", "cond": "conditional", "cg-ddpm": "CG-DDPM (mean shift sΣg)",
+                 "cg-ddim": "CG-DDIM (ε form)", "cfg": "CFG (w)", "cond+cg": "conditional + CG",
+                 "autoguidance": "autoguidance (w)"}
+# a few extra colours for curves that are not methods (loss curves, powers, ...)
+SERIES = ["#1f77b4", "#d62728", "#17becf", "#bcbd22", "#7f7f7f", "#e377c2"]
+
+LEGEND = dict(x=1.02, xanchor="left", y=1.0, yanchor="top", bgcolor="rgba(255,255,255,0)",
+              font=dict(size=12))
+# square plots of the plane keep their width: the legend goes under the x axis title instead
+LEGEND_BELOW = dict(orientation="h", x=0, xanchor="left", y=-0.12, yanchor="top", bgcolor="rgba(255,255,255,0)",
+                    font=dict(size=12))
+FONT = dict(size=14)
+
+
+def layout(*, title: str = "", xtitle: str | None = None, ytitle: str | None = None, height: int = 360,
+           show_legend: bool = True, right: int = 10, **extra) -> dict:
+    """The one layout of every figure: title on top, axis titles, legend outside to the right."""
+    out = dict(height=height, font=FONT, title=dict(text=title, x=0, xanchor="left", font=dict(size=15)),
+               margin=dict(l=60, r=right, t=50 if title else 20, b=55), showlegend=show_legend,
+               legend=LEGEND, plot_bgcolor="white",
+               xaxis=dict(title=dict(text=xtitle or ""), showgrid=True, gridcolor="#e5e5e5", zeroline=False,
+                          linecolor="#444", mirror=True),
+               yaxis=dict(title=dict(text=ytitle or ""), showgrid=True, gridcolor="#e5e5e5", zeroline=False,
+                          linecolor="#444", mirror=True))
+    for k, v in extra.items():
+        if isinstance(v, dict) and isinstance(out.get(k), dict):
+            out[k] = {**out[k], **v}
+        else:
+            out[k] = v
+    return out
+
+
+def _f4(a) -> dict:
+    """A float array as plotly's typed-array spec (float32, base64), encoded once.
+
+    Plotly otherwise re-encodes every numpy array (as float64) each time a figure is serialised,
+    i.e. on every rerun of a page that shows a cached figure; float32 halves the bytes sent.
+    """
+    a = np.ascontiguousarray(a, dtype="<f4")
+    spec = {"dtype": "f4", "bdata": base64.b64encode(a.tobytes()).decode("ascii")}
+    if a.ndim == 2:
+        spec["shape"] = f"{a.shape[0]}, {a.shape[1]}"
+    return spec
+
+
+def _xy(points) -> dict:
+    """``x=`` and ``y=`` of a trace from points ``[m, 2]``, each as a float32 typed array."""
+    return dict(x=_f4(points[:, 0]), y=_f4(points[:, 1]))
+
+
+def _square(lo: float, hi: float, *, title: str = "", height: int = 560, **extra) -> dict:
+    """Layout of a square plot of the plane [lo, hi]^2 with the legend under it."""
+    extra.setdefault("legend", LEGEND_BELOW)
+    return layout(title=title, xtitle="x₁", ytitle="x₂", height=height,
+                  xaxis=dict(range=[lo, hi], constrain="domain"),
+                  yaxis=dict(range=[lo, hi], scaleanchor="x", scaleratio=1, constrain="domain"), **extra)
+
+
+def _contour(xs, z, color, name, dash="solid"):
+    levels = np.quantile(z[z > z.max() * 1e-3], [0.5, 0.8, 0.95]) if (z > 0).any() else [0]
+    axis = _f4(xs)
+    return go.Contour(x=axis, y=axis, z=_f4(z), name=name, showscale=False, showlegend=True,
+                      contours=dict(coloring="lines", start=float(levels[0]), end=float(levels[-1]),
+                                    size=float(max((levels[-1] - levels[0]) / 2, 1e-12))),
+                      line=dict(color=color, width=2, dash=dash), colorscale=[[0, color], [1, color]],
+                      hoverinfo="skip")
+
+
+def _tilt_name(label: int, exponent: float) -> str:
+    return f"p(x) p(y={label}|x)^{exponent:g}"
+
+
+def samples_figure(grid, samples: np.ndarray, *, label: int, exponent: float, method: str,
+                   title: str = "") -> go.Figure:
+    """Guided samples (the method's colour) over p(x|y) (blue) and the tilted p(x) p(y|x)^k (red, dashed)."""
+    xs = grid.xs
+    return go.Figure(data=[_contour(xs, grid.cond, COND_DENSITY, f"p(x | y={label})"),
+                           _contour(xs, grid.tilted, TILTED_DENSITY, _tilt_name(label, exponent), dash="dash"),
+                           go.Scattergl(**_xy(samples), mode="markers", name=f"samples ({method})",
+                                        marker=dict(size=3, color=METHOD_COLORS.get(method, BLACK),
+                                                    opacity=0.5))],
+                     layout=_square(xs[0], xs[-1], title=title))
+
+
+MAX_ARROW_GAIN = 20.0
+
+
+def arrow_gain(shift: np.ndarray, box_width: float, target: float = 0.06) -> float:
+    """A 1-2-5 factor that brings the median arrow up to about ``target`` of the box.
+
+    1 when the arrows are already visible; never above :data:`MAX_ARROW_GAIN`, so noise-sized
+    shifts are not blown up into a claim (the page then says the shift is negligible).
+    """
+    med = float(np.median(np.linalg.norm(shift, axis=1))) if len(shift) else 0.0
+    if med <= 0:
+        return 1.0
+    gain = min(target * box_width / med, MAX_ARROW_GAIN)
+    if gain <= 1.0:
+        return 1.0
+    k = np.floor(np.log10(gain))
+    for m in (5.0, 2.0, 1.0):
+        if m * 10**k <= gain:
+            return float(m * 10**k)
+    return float(10**k)
+
+
+def step_view(snap, gain: float, lo: float, hi: float) -> tuple:
+    """The box ``(lo, hi)`` grown (in steps of 0.5) to hold every point the step figure draws."""
+    tips = snap.mu + gain * snap.shift
+    pts = np.concatenate([snap.x_t, snap.mu, tips])
+    if len(pts):
+        lo = min(lo, float(np.floor(2 * (np.nanmin(pts) - 0.1)) / 2))
+        hi = max(hi, float(np.ceil(2 * (np.nanmax(pts) + 0.1)) / 2))
+    return lo, hi
+
+
+def step_figure(xs, post, snap, *, label: int, gain: float = 1.0, title: str = "",
+                shift_name: str = "guidance shift") -> go.Figure:
+    """One reverse step: heat map of p_t(y|x), the x_t cloud, unguided means mu and arrows mu -> mu + shift.
+
+    ``xs`` spans the view (see :func:`step_view`), so every drawn point is inside it.
+    """
+    axis = _f4(xs)
+    tips = snap.mu + gain * snap.shift
+    seg = np.full((3 * len(tips), 2), np.nan)
+    seg[0::3], seg[1::3] = snap.mu, tips
+    sizes = np.zeros(3 * len(tips))
+    sizes[1::3] = 9
+    name = shift_name + (f" (drawn ×{gain:g})" if gain != 1 else "")
+    return go.Figure(data=[
+        go.Heatmap(x=axis, y=axis, z=_f4(post), zmin=0, zmax=1, colorscale="Blues", opacity=0.6,
+                   colorbar=dict(title=dict(text=f"p_t(y={label}|x)", side="right"), len=0.8, y=0.5,
+                                 yanchor="middle", x=1.02, xanchor="left", thickness=14),
+                   hoverinfo="skip"),
+        go.Scattergl(**_xy(snap.x_t), mode="markers", name="x_t", marker=dict(size=4, color=GREY, opacity=0.6)),
+        go.Scattergl(**_xy(snap.mu), mode="markers", name="μ (unguided mean)", marker=dict(size=4, color=BLACK)),
+        # SVG scatter: its 'arrow' markers turn along the segment (angleref='previous'), which WebGL cannot
+        go.Scatter(**_xy(seg), mode="lines+markers", name=name, line=dict(color=RED, width=1.5),
+                   marker=dict(symbol="arrow", size=_f4(sizes), angleref="previous", color=RED),
+                   hoverinfo="skip"),
+    ], layout=_square(float(xs[0]), float(xs[-1]), title=title))
+
+
+def trajectory_figure(path: np.ndarray, steps: list, lo: float, hi: float, *, grid=None, method: str = "",
+                      frame_ms: int = 700) -> go.Figure:
+    """Animation of the points from noise (first frame) to samples (last), over the contour of p(x|y).
+
+    Every frame carries the contour too, so it stays on screen while the animation plays; ``frame_ms``
+    per frame (0.7 s: 21 frames in about 15 s, slow enough to narrate). The slider under the plot
+    steps through the frames one at a time.
+    """
+    color = METHOD_COLORS.get(method, RED)
+
+    def scatter(p):
+        return go.Scatter(**_xy(p), mode="markers", marker=dict(size=5, color=color, opacity=0.7),
+                          name="x_t (first 300 points)")
+
+    names = [f"t={t}" for t in steps] + ["x_0"]
+    base = [] if grid is None else [_contour(grid.xs, grid.cond, COND_DENSITY, "p(x | y)")]
+    play = dict(frame=dict(duration=frame_ms, redraw=True), fromcurrent=True, transition=dict(duration=0))
+    menu = dict(type="buttons", showactive=False, x=0, y=-0.2, xanchor="left", yanchor="top",
+                buttons=[dict(label="▶ play", method="animate", args=[None, play]),
+                         dict(label="❚❚ pause", method="animate",
+                              args=[[None], dict(mode="immediate", frame=dict(duration=0))])])
+    slider = dict(x=0.22, len=0.78, y=-0.2, yanchor="top", currentvalue=dict(prefix="shown: "),
+                  steps=[dict(label=n, method="animate",
+                              args=[[n], dict(mode="immediate", frame=dict(duration=0, redraw=True))])
+                         for n in names])
+    return go.Figure(data=base + [scatter(path[0])],
+                     frames=[go.Frame(data=base + [scatter(p)], name=n) for p, n in zip(path, names)],
+                     layout=_square(lo, hi, updatemenus=[menu], sliders=[slider], height=680,
+                                    margin=dict(b=170), legend={**LEGEND_BELOW, "y": -0.08}))
+
+
+def sweep_figure(points, *, label: int, knob: str = "s", current: float | None = None,
+                 method: str = "") -> go.Figure:
+    """Share of samples of class y and their spread against the scale, in two stacked panels.
+
+    Two panels (not two y axes over one) so neither curve hides the other; a dotted line marks
+    the slider's current value.
+    """
+    s = [p.scale for p in points]
+    color = METHOD_COLORS.get(method, BLACK)
+    fig = go.Figure(data=[
+        go.Scatter(x=s, y=[p.share_y for p in points], mode="lines+markers", name=f"share of class y={label}",
+                   line=dict(color=color), xaxis="x", yaxis="y"),
+        go.Scatter(x=s, y=[p.spread for p in points], mode="lines+markers", name="spread (sd of the samples)",
+                   line=dict(color=color, dash="dash"), marker=dict(symbol="square"), xaxis="x2", yaxis="y2"),
+    ])
+    lay = layout(height=420, xtitle=None, ytitle=f"share of y={label}",
+                 xaxis=dict(domain=[0, 1], anchor="y", matches="x2", showticklabels=False),
+                 yaxis=dict(domain=[0.55, 1.0], range=[0, 1.02], tickformat=".0%"),
+                 xaxis2=dict(domain=[0, 1], anchor="y2", title=dict(text=f"guidance scale {knob}"),
+                             showgrid=True, gridcolor="#e5e5e5", linecolor="#444", mirror=True),
+                 yaxis2=dict(domain=[0, 0.45], rangemode="tozero", tickformat=".2f",
+                             title=dict(text="spread (sd)"), showgrid=True, gridcolor="#e5e5e5",
+                             linecolor="#444", mirror=True))
+    if current is not None:
+        lay["shapes"] = [dict(type="line", xref="x2", x0=current, x1=current, yref="paper", y0=0, y1=1,
+                              line=dict(color=BLACK, width=1.5, dash="dot"))]
+        lay["annotations"] = [dict(x=current, xref="x2", y=1.0, yref="paper", yanchor="bottom",
+                                   text=f"{knob} = {current:g}", showarrow=False, font=dict(size=12))]
+    fig.update_layout(lay)
+    return fig
+
+
+def lines_figure(x, series: dict, *, xtitle: str, ytitle: str, title: str = "", height: int = 340,
+                 log_y: bool = False, dash: dict | None = None, colors: dict | None = None,
+                 legend: bool = True) -> go.Figure:
+    """Several named curves over one x (a dict name -> y values), each in its own colour."""
+    data = [go.Scatter(x=x, y=y, mode="lines", name=name,
+                       line=dict(dash=(dash or {}).get(name, "solid"),
+                                 color=(colors or {}).get(name, SERIES[k % len(SERIES)]), width=2.5))
+            for k, (name, y) in enumerate(series.items())]
+    lay = layout(title=title, xtitle=xtitle, ytitle=ytitle, height=height,
+                 show_legend=legend and len(series) > 1)
+    if log_y:
+        # decades labelled 0.01, 0.1, 1 and the 2 and 5 between them: readable on a projector
+        lay["yaxis"] = {**lay["yaxis"], "type": "log", "dtick": "D2", "tickformat": ".3~g"}
+    return go.Figure(data=data, layout=lay)
+
+
+def method_lines_figure(series: dict, *, xtitle: str, ytitle: str, title: str = "", height: int = 320,
+                        log_y: bool = False) -> go.Figure:
+    """Curves keyed by method name (``{method: (x, y)}``), each in that method's colour."""
+    data = [go.Scatter(x=x, y=y, mode="lines+markers", name=METHOD_LABELS.get(m, m),
+                       line=dict(color=METHOD_COLORS.get(m, BLACK), width=2.5), marker=dict(size=7))
+            for m, (x, y) in series.items()]
+    lay = layout(title=title, xtitle=xtitle, ytitle=ytitle, height=height)
+    if log_y:
+        lay["yaxis"] = {**lay["yaxis"], "type": "log", "dtick": "D2", "tickformat": ".3~g"}
+    return go.Figure(data=data, layout=lay)
+
+
+def sampler_figure(points, *, label: int, far: int, current: float | None = None) -> go.Figure:
+    """Share of class y's samples in its far component against s: DDPM, DDIM and the tilted density."""
+    s = [p.scale for p in points]
+    data = [go.Scatter(x=s, y=[p.far_ddpm for p in points], mode="lines+markers", name="CG-DDPM (reverse SDE)",
+                       line=dict(color=METHOD_COLORS["cg-ddpm"], width=2.5)),
+            go.Scatter(x=s, y=[p.far_ddim for p in points], mode="lines+markers", name="CG-DDIM, η=0 (ODE)",
+                       line=dict(color=METHOD_COLORS["cg-ddim"], width=2.5)),
+            go.Scatter(x=s, y=[p.far_tilted for p in points], mode="lines", name=_tilt_name(label, float("nan"))
+                       .replace("^nan", "^s") + " (exact)", line=dict(color=TILTED_DENSITY, width=2, dash="dash"))]
+    lay = layout(xtitle="guidance scale s", ytitle=f"share in component {far}", height=360,
+                 yaxis=dict(range=[0, 1.02], tickformat=".0%"))
+    if current is not None:
+        lay["shapes"] = [dict(type="line", x0=current, x1=current, yref="paper", y0=0, y1=1,
+                              line=dict(color=BLACK, width=1.5, dash="dot"))]
+    return go.Figure(data=data, layout=lay)
