@@ -4,8 +4,8 @@ import numpy as np
 import streamlit as st
 
 from cgd.data import DATASETS
-from cgd.models import RECOMMENDED_SCALE
-from cgd.pipeline import SampleRequest
+from cgd.models import CLASSIFIER_METHODS, RECOMMENDED_SCALE
+from cgd.pipeline import SampleRequest, scale_symbol, tilt_exponent
 from cgd.sample import image_grid
 from ui import images
 from ui.common import answer_errors, setup
@@ -21,23 +21,49 @@ if not available:
 
 METHODS = {"unconditional": "uncond", "conditional": "cond", "CG-DDPM (mean shift)": "cg-ddpm",
            "CG-DDIM (ε form)": "cg-ddim", "CFG (w)": "cfg", "conditional + CG": "cond+cg"}
+EQUATIONS = {
+    "uncond": (r"x_{t-1} \sim \mathcal N\big(\mu_\theta(x_t),\ \Sigma\big)",
+               "The unconditional model (the U-Net with the null label): no class, no guidance."),
+    "cond": (r"x_{t-1} \sim \mathcal N\big(\mu_\theta(x_t, y),\ \Sigma\big)",
+             "The conditional model: the U-Net told the class y, no guidance."),
+    "cg-ddpm": (r"x_{t-1} \sim \mathcal N\big(\mu_\theta(x_t) + s\,\Sigma\,\nabla_{x}\log p_\phi(y\mid x_t),\ \Sigma\big)",
+                "Classifier guidance (Dhariwal & Nichol, Algorithm 1): the unconditional model's step, its mean "
+                "moved by s·Σ times the noisy classifier's gradient."),
+    "cg-ddim": (r"\hat\varepsilon = \varepsilon_\theta(x_t) - s\sqrt{1-\bar\alpha_t}\,\nabla_{x_t}\log p_\phi(y\mid x_t)",
+                "Classifier guidance in the ε form (Algorithm 2), for the deterministic DDIM sampler (η = 0)."),
+    "cfg": (r"\tilde\varepsilon = (1+w)\,\varepsilon_\theta(x_t, y) - w\,\varepsilon_\theta(x_t)",
+            "Classifier-free guidance (Ho & Salimans): one network, with and without the label; no classifier."),
+    "cond+cg": (r"x_{t-1} \sim \mathcal N\big(\mu_\theta(x_t, y) + s\,\Sigma\,\nabla_{x}\log p_\phi(y\mid x_t),\ \Sigma\big)",
+                "The conditional model plus classifier guidance: the paper's best ImageNet setting."),
+}
+
+
+def _reset_scale():
+    """A new method starts at its own recommended scale (never CFG at the w = 16 of CG-DDIM)."""
+    st.session_state["scale"] = float(RECOMMENDED_SCALE[METHODS[st.session_state["method"]]])
+
 
 with st.sidebar:
-    dataset = st.selectbox("Dataset", available)
+    dataset = st.selectbox("Dataset", available, key="dataset")
     classes = DATASETS[dataset].classes
-    label = st.selectbox("Class", list(range(len(classes))), format_func=lambda k: f"{k}: {classes[k]}")
-    method_name = st.radio("Method", list(METHODS), index=3)
+    method_name = st.radio("Method", list(METHODS), index=3, key="method", on_change=_reset_scale)
     method = METHODS[method_name]
     guided = method not in ("uncond", "cond")
-    knob = "w" if method == "cfg" else "s"
-    scale = st.number_input(f"Guidance scale {knob}", 0.0, 100.0, float(RECOMMENDED_SCALE[method]), 0.5,
-                            disabled=not guided, key="scale")
+    conditional = method != "uncond"
+    label = st.selectbox("Class", list(range(len(classes))), disabled=not conditional, key="label",
+                         format_func=lambda k: classes[k] if classes[k] == str(k) else f"{k}: {classes[k]}",
+                         help=None if conditional else "The unconditional model draws any class.")
+    knob = scale_symbol(method)
+    if "scale" not in st.session_state:
+        st.session_state["scale"] = float(RECOMMENDED_SCALE[method])
+    scale = st.number_input(f"Guidance scale {knob}", 0.0, 100.0, step=0.5, disabled=not guided, key="scale",
+                            help=f"recommended for this method: {knob} = {RECOMMENDED_SCALE[method]:g}")
     steps = st.select_slider("Steps", [10, 25, 50, 100, 250], value=25, key="steps")
     eta = st.slider("η (DDIM noise)", 0.0, 1.0, 0.0, 0.1) if method == "cg-ddim" else 0.0
     n = st.select_slider("Images", [1, 4, 8, 16, 32, 64], value=16, key="n")
     seed = st.number_input("Seed", 0, 2**31 - 1, 0, key="seed")
 
-label_arg = None if method == "uncond" else int(label)
+label_arg = int(label) if conditional else None
 sampler = "ddim" if method == "cg-ddim" else "ddpm"
 with answer_errors():
     request = SampleRequest(method=method, label=label_arg, scale=float(scale) if guided else 0.0, steps=int(steps),
@@ -45,7 +71,13 @@ with answer_errors():
     request = request.validated(len(classes), 1000)
     models = images.get_models(dataset)
 
-st.markdown(f"**{method_name}** on {dataset}, class **{classes[int(label)]}**"
+eq, words = EQUATIONS[method]
+st.latex(eq)
+st.markdown(f"{words} "
+            + (f"Tilt exponent k = {tilt_exponent(method, request.scale):g}: the guided score is that of "
+               f"p_t(x)·p_t(y|x)^k." if guided else ""))
+what = f"class **{classes[label_arg]}**" if conditional else "any class"
+st.markdown(f"**{method_name}** on {dataset}, {what}"
             + (f", {knob} = {request.scale:g}" if guided else "") + f", {request.steps} steps, seed {request.seed}.")
 
 tab_grid, tab_row = st.tabs(["Samples", "Same seed across scales"])
@@ -60,31 +92,40 @@ with tab_grid:
         def on_step(d):
             bar.progress((d["i"] + 1) / request.steps, text=f"step {d['i'] + 1}/{request.steps} (t = {d['t']})")
             if d["i"] % max(1, request.steps // 10) == 0 or d["i"] + 1 == request.steps:
-                strip.image(images.preview(d["x0_hat"]), caption="predicted x₀ at this step", clamp=True)
+                strip.image(images.enlarge(images.preview(d["x0_hat"]), 640),
+                            caption="predicted x₀ at this step (first 8 images)")
 
         with answer_errors():
             result = images.generate(dataset, str(images.checkpoint_root()), request, _on_step=on_step)
-        bar.progress(1.0, text="done")
+        bar.empty()
         strip.empty()
-        grid = image_grid(result.images)
-        st.image(grid, caption=f"{request.n} samples", width=int(min(640, 4 * grid.shape[1])))
+        cols = min(8, max(1, int(np.ceil(np.sqrt(request.n)))))
+        grid = image_grid(result.images, cols=cols)
+        st.image(images.enlarge(grid, 560), caption=f"{request.n} samples")
         if result.judge_conf is not None:
-            rows = {"image": list(range(request.n)), "guiding classifier p(y|x₀)": np.round(result.classifier_conf, 3),
-                    "judge p(y|x₀)": np.round(result.judge_conf, 3)}
+            judge_share = float((result.judge_conf > 0.5).mean())
+            uses_classifier = method in CLASSIFIER_METHODS and request.scale > 0
             c1, c2 = st.columns(2)
-            c1.metric("judge: share of asked class", f"{float((result.judge_conf > 0.5).mean()):.0%}")
-            c2.metric("guiding classifier: share", f"{float((result.classifier_conf > 0.5).mean()):.0%}")
-            st.dataframe(rows, hide_index=True, height=220)
-            st.caption("At large scales the two part ways: the guiding classifier is sure, the independent judge "
-                       "is not — guidance then acts as an adversarial attack on its own classifier.")
-        st.download_button("Download PNG", images.png_bytes(grid), file_name=f"{dataset}_{method}_{label}.png",
+            c1.metric("judge: share read as the asked class", f"{judge_share:.0%}",
+                      help="the judge is a classifier of clean images that never guides sampling")
+            rows = {"image": list(range(request.n)), "judge p(y|x₀)": np.round(result.judge_conf, 3)}
+            if uses_classifier:
+                clf_share = float((result.classifier_conf > 0.5).mean())
+                c2.metric("guiding classifier: share", f"{clf_share:.0%}")
+                rows["guiding classifier p(y|x₀)"] = np.round(result.classifier_conf, 3)
+            st.dataframe(rows, hide_index=True, height=min(35 * (request.n + 1) + 3, 400))
+            if uses_classifier and clf_share - judge_share >= 0.2:
+                st.caption("The guiding classifier is much surer than the independent judge: the samples have "
+                           "learnt to please the classifier that steered them (an adversarial effect) more than "
+                           "they look like the class.")
+        st.download_button("Download PNG", images.png_bytes(grid), file_name=f"{dataset}_{method}_{label_arg}.png",
                            mime="image/png")
     else:
         st.info("Press **Generate** to sample; results are cached by their settings.")
 
 with tab_row:
-    st.markdown("The same starting noise at growing scales, like the paper's figures.")
-    scales = st.multiselect("Scales", [0.0, 0.5, 1.0, 2.0, 4.0, 8.0, 16.0, 32.0], default=[0.0, 1.0, 4.0, 16.0],
+    st.markdown(f"The same starting noise at growing {knob}, like the paper's figures.")
+    scales = st.multiselect(f"Scales {knob}", [0.0, 0.5, 1.0, 2.0, 4.0, 8.0, 16.0, 32.0], default=[0.0, 1.0, 4.0, 16.0],
                             key="row_scales")
     with st.form("row"):
         go_row = st.form_submit_button("Generate the row", disabled=not guided)
@@ -98,7 +139,8 @@ with tab_row:
             with answer_errors():
                 row.append(images.generate(dataset, str(images.checkpoint_root()), r))
             status.progress((k + 1) / len(scales), text=f"{knob} = {s:g}")
+        status.empty()
         cols = st.columns(len(row))
         for col, s, res in zip(cols, sorted(scales), row):
-            col.image(image_grid(res.images, cols=2), caption=f"{knob} = {s:g}"
+            col.image(images.enlarge(image_grid(res.images, cols=2), 220), caption=f"{knob} = {s:g}"
                       + (f" · judge {res.judge_conf.mean():.2f}" if res.judge_conf is not None else ""))

@@ -4,13 +4,12 @@ import time
 
 import streamlit as st
 
-from ui import figures
-from cgd.models import available_datasets, checkpoint_root, quality_record, training_records
+from cgd.models import available_datasets, checkpoint_root
 from cgd.toy.learned import ToyTrainConfig, train_toy_models
 from cgd.toy.mixture import Mixture
 from cgd.toy.sampling import default_schedule
 from cgd.toy.mixture import presets
-from ui import toy
+from ui import records, toy
 from ui.common import answer_errors, setup
 
 setup("Training", "🏋️")
@@ -38,8 +37,7 @@ if st.button("Train", type="primary", key="train"):
                                           f"{time.perf_counter() - t0:.1f} s")
         if d["step"] % 250 == 0 or d["step"] == d["steps"]:
             ys = {k: v for k, v in curves.items() if v}
-            chart.plotly_chart(figures.lines_figure(list(range(50, 50 * max(map(len, ys.values())) + 1, 50)),
-                                                    ys, xtitle="step", ytitle="loss", log_y=True))
+            chart.plotly_chart(records.toy_loss_figure(ys))
 
     with answer_errors():
         train_toy_models(mixture, default_schedule(), train_cfg=cfg, callback=progress)
@@ -52,27 +50,23 @@ if not datasets:
                f"`{checkpoint_root()}`; train them with `bash checkpoints/train.sh mnist`.")
     st.stop()
 dataset = st.selectbox("Dataset", datasets, key="train_dataset")
-records = training_records(dataset)
-if records:
-    series = {k: r["loss_every_50"] for k, r in records.items() if r.get("loss_every_50")}
-    cols = st.columns(max(1, len(series)))
-    for col, (kind, ys) in zip(cols, series.items()):
+curves = records.loss_curves(dataset, str(checkpoint_root()))
+if curves:
+    cols = st.columns(len(curves))
+    for col, (kind, fig, caption) in zip(cols, curves):
         with col:
-            st.plotly_chart(figures.lines_figure([50 * (i + 1) for i in range(len(ys))], {kind: ys}, xtitle="step",
-                                                 ytitle="loss", log_y=True, height=260), key=f"curve_{kind}")
-            r = records[kind]
-            st.caption(f"`{r.get('command', '?')}` — {r.get('seconds_this_run', '?')} s on {r.get('hardware', '?')}")
+            st.plotly_chart(fig, key=f"curve_{kind}")
+            st.caption(caption)
 else:
     st.info("No training records (`*.json`) next to the weights.")
 
-q = quality_record(dataset)
-if q and "classifier_accuracy_by_t" in q:
-    acc = q["classifier_accuracy_by_t"]
+acc = records.classifier_accuracy(dataset, str(checkpoint_root()))
+if acc is not None:
+    fig, by_quarter = acc
     st.subheader("The noisy classifier's accuracy against t")
-    st.plotly_chart(figures.lines_figure(acc["t"], {"accuracy": acc["accuracy"]}, xtitle="t (training timestep)",
-                                         ytitle="accuracy on q(x_t | x_0)", height=300), key="acc_t")
-    if "by_quarter" in acc:
-        st.table({"t range": list(acc["by_quarter"]), "accuracy": [f"{v:.3f}" for v in acc["by_quarter"].values()]})
+    st.plotly_chart(fig, key="acc_t")
+    if by_quarter:
+        st.table({"t range": list(by_quarter), "accuracy": [f"{v:.3f}" for v in by_quarter.values()]})
     st.caption("Near t = T the image is pure noise and no classifier beats chance (1/10); guidance there "
                "only follows the prior. Most of the steering happens at middle t.")
 else:

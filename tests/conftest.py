@@ -1,7 +1,11 @@
 """Shared fixtures: a checkpoint folder of tiny image models in the shipped layout."""
 
+import os
+
 import pytest
 import torch
+
+os.environ.setdefault("CGD_WARM", "0")  # no background warm-up of the Lesson inside the test process
 
 from cgd.checkpoint import save_model
 from cgd.nn.judge import Judge, JudgeConfig

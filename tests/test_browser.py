@@ -19,7 +19,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 SHOTS = ROOT / "artifacts" / "screenshots"
 CHROMIUM = shutil.which("chromium")
-PAGES = {"home": "", "guidance_2d": "Guidance_in_2D", "scale_explorer": "Scale_explorer",
+PAGES = {"home": "", "lesson": "Lesson", "guidance_2d": "Guidance_in_2D", "scale_explorer": "Scale_explorer",
          "image_generation": "Image_generation", "training": "Training",
          "fidelity_vs_diversity": "Fidelity_vs_diversity"}
 
@@ -88,13 +88,13 @@ def test_2d_page_slider_moves_the_plot(server, browser):
     page.locator(".js-plotly-plot .gtitle").first.wait_for(timeout=120_000)
     before_title = _title_of_first_plot(page)
     before_x = page.evaluate("() => Array.from(document.querySelectorAll('.js-plotly-plot')[0]._fullData[2].x).slice(0, 5)")
-    assert "s=1" in before_title
+    assert "s = 1" in before_title
     slider = page.locator('[data-testid="stSidebar"] input[type=range][aria-label="Guidance scale s"]')
     slider.focus()
     for _ in range(10):
         page.keyboard.press("ArrowRight")
     page.wait_for_function("() => { const t = document.querySelector('.js-plotly-plot .gtitle');"
-                           " return t && t.textContent.includes('s=2'); }", timeout=120_000)
+                           " return t && t.textContent.includes('s = 2'); }", timeout=120_000)
     page.wait_for_timeout(500)
     after_x = page.evaluate("() => Array.from(document.querySelectorAll('.js-plotly-plot')[0]._fullData[2].x).slice(0, 5)")
     assert len(before_x) == 5 and after_x != before_x
@@ -103,14 +103,45 @@ def test_2d_page_slider_moves_the_plot(server, browser):
     page.close()
 
 
+def _settled(page) -> None:
+    page.locator('[data-testid="stApp"]').wait_for(timeout=60_000)
+    page.wait_for_timeout(500)
+    page.wait_for_function("() => !document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=180_000)
+    page.wait_for_timeout(1000)
+
+
+def test_navigation_names_home_and_lists_the_lesson_second(server, browser):
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    page.goto(f"{server}/Scale_explorer", wait_until="networkidle")  # a first visit to a page other than Home
+    _settled(page)
+    links = [t.strip().splitlines()[-1] for t in
+             page.locator('[data-testid="stSidebar"] [data-testid="stPageLink"]').all_inner_texts()]  # icon, label
+    assert links[:2] == ["Home", "Lesson (10 minutes)"] and "app" not in links, links
+    page.close()
+
+
+def test_lesson_steps_through_all_seven(server, browser):
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page = browser.new_page(viewport={"width": 1400, "height": 1600})
+    page.goto(f"{server}/Lesson", wait_until="networkidle")
+    for k in range(1, 8):
+        _settled(page)
+        page.get_by_text(f"Step {k} of 7").wait_for(timeout=120_000)
+        assert page.locator('[data-testid="stException"]').count() == 0, k
+        assert page.get_by_text("Question for the class.").count() == 1, k
+        assert page.locator(".js-plotly-plot").count() + page.locator('[data-testid="stImage"]').count() > 0, k
+        page.screenshot(path=str(SHOTS / f"lesson_step{k}.png"))
+        if k < 7:
+            page.get_by_role("button", name="Next →").click()
+    page.close()
+
+
 def test_screenshot_every_page(server, browser):
     SHOTS.mkdir(parents=True, exist_ok=True)
     for name, path in PAGES.items():
-        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        page = browser.new_page(viewport={"width": 1400, "height": 2200})
         page.goto(f"{server}/{path}", wait_until="networkidle")
-        page.locator('[data-testid="stApp"]').wait_for(timeout=60_000)
-        page.wait_for_function("() => !document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=120_000)
-        page.wait_for_timeout(1000)
+        _settled(page)
         assert page.locator('[data-testid="stException"]').count() == 0, name
         page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
         page.close()

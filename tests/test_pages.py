@@ -197,6 +197,42 @@ def test_image_page_generates_with_progress_and_confidences(tiny_root, monkeypat
     assert at.get("image")[0].value[0] != first  # another seed, other images (media ids hash the pixels)
 
 
+def test_image_page_method_switch_resets_the_scale_and_the_words(tiny_root, monkeypatch):
+    from cgd.models import RECOMMENDED_SCALE
+
+    monkeypatch.setenv("CGD_CHECKPOINTS", str(tiny_root))
+    at = page("3_Image_generation.py").run()
+    assert at.number_input(key="scale").value == RECOMMENDED_SCALE["cg-ddim"] == 16.0
+    at.number_input(key="scale").set_value(7.0).run()
+    at.radio(key="method").set_value("CFG (w)").run()
+    no_errors(at)
+    assert at.number_input(key="scale").value == RECOMMENDED_SCALE["cfg"]  # not CFG at w = 16, nor 7
+    assert at.number_input(key="scale").label == "Guidance scale w"
+    at.radio(key="method").set_value("conditional + CG").run()
+    assert at.number_input(key="scale").value == RECOMMENDED_SCALE["cond+cg"]
+    assert at.number_input(key="scale").label == "Guidance scale s"
+    at.radio(key="method").set_value("unconditional").run()
+    no_errors(at)
+    assert at.selectbox(key="label").disabled and at.number_input(key="scale").disabled
+    assert not any("class" in m.value and "**0**" in m.value for m in at.markdown)
+    assert any("any class" in m.value for m in at.markdown)
+    assert at.selectbox(key="label").format_func(0) == "0"  # MNIST's class names are its digits: no "0: 0"
+
+
+def test_image_page_shows_no_guiding_classifier_under_cfg(tiny_root, monkeypatch):
+    monkeypatch.setenv("CGD_CHECKPOINTS", str(tiny_root))
+    at = page("3_Image_generation.py").run()
+    at.radio(key="method").set_value("CFG (w)").run()
+    at.select_slider(key="steps").set_value(10)
+    at.select_slider(key="n").set_value(4)
+    at.button[0].click().run()
+    no_errors(at)
+    assert len(at.metric) == 1 and "judge" in at.metric[0].label
+    assert list(at.dataframe[0].value.columns) == ["image", "judge p(y|x₀)"]
+    assert not any("adversarial" in c.value for c in at.caption)
+    assert not at.get("progress")  # the finished bar is gone
+
+
 @pytest.mark.parametrize("widget, value", [("scale", 100.0)])
 def test_image_page_answers_a_scale_at_the_limit(tiny_root, monkeypatch, widget, value):
     monkeypatch.setenv("CGD_CHECKPOINTS", str(tiny_root))
@@ -246,12 +282,16 @@ def test_fidelity_page_shows_sweeps_and_the_table(tiny_root, tmp_path, monkeypat
     monkeypatch.setenv("CGD_CHECKPOINTS", str(tiny_root))
     at = page("5_Fidelity_vs_diversity.py").run()
     no_errors(at)
+    from ui.figures import METHOD_COLORS, METHOD_LABELS
+
     fid = chart(at, "metric_fid")
-    assert {d["name"] for d in fid["data"]} == {"cg-ddpm", "cfg", "cond+cg"}
+    assert {d["name"] for d in fid["data"]} == {METHOD_LABELS[m] for m in ("cg-ddpm", "cfg", "cond+cg")}
+    assert {d["line"]["color"] for d in fid["data"]} == {METHOD_COLORS[m] for m in ("cg-ddpm", "cfg", "cond+cg")}
+    assert not fid["layout"]["showlegend"]  # one colour key above the charts instead
     table = at.dataframe[0].value
     assert len(table) == 6 and table["our FID"].iloc[2] == 0.0  # cg-ddpm at scale 10
     at.multiselect(key="fd_methods").set_value(["cfg"]).run()
-    assert {d["name"] for d in chart(at, "metric_fid")["data"]} == {"cfg"}
+    assert {d["name"] for d in chart(at, "metric_fid")["data"]} == {METHOD_LABELS["cfg"]}
 
 
 def test_fidelity_page_live_run_needs_reference(tiny_root, tmp_path, monkeypatch):

@@ -18,6 +18,23 @@ def test_power_of_standard_normal_is_normal_with_variance_one_over_s(s):
     np.testing.assert_allclose(power_of_gaussian(xs, s), want, atol=1e-9)
 
 
+def test_power_of_gaussian_is_exact_on_a_short_grid_too():
+    xs = np.linspace(-4, 4, 801)  # N(0, 4) has 2.3% of its mass outside [-4, 4]: no renormalising on the grid
+    np.testing.assert_allclose(power_of_gaussian(xs, 0.25), np.exp(-xs**2 / 8) / math.sqrt(8 * math.pi), rtol=1e-12)
+
+
+def test_guidance_is_not_a_temperature_of_p_x_given_y():
+    """p(x) p(y|x)^s tempers only the classifier: at s = 3 it is much wider than p(x|y) at T = 1/3."""
+    from cgd.toy.scale1d import density_sd, tempered_conditional
+
+    guided = sharpen(XS, 1, [3.0])[3.0][1]
+    cold = tempered_conditional(XS, 1, 3.0)
+    assert abs(density_sd(XS, cold) - 0.6 / math.sqrt(3)) < 1e-6  # N(1, 0.36)^3 = N(1, 0.12)
+    assert abs(density_sd(XS, guided) - 0.52) < 0.01
+    assert density_sd(XS, guided) > 1.4 * density_sd(XS, cold)
+    np.testing.assert_allclose(tempered_conditional(XS, 1, 1.0), sharpen(XS, 1, [1.0])[1.0][1], atol=1e-9)
+
+
 def test_power_must_be_positive():
     with pytest.raises(ValueError):
         power_of_gaussian(XS, 0.0)

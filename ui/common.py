@@ -12,6 +12,16 @@ from cgd.errors import CGDError
 
 _THREADS_SET = False
 
+# The sidebar's navigation, in teaching order (Streamlit's own list would name app.py "app" and
+# sort the Lesson last; it is switched off in .streamlit/config.toml).
+# Material icons ship with Streamlit's front end: they show on a machine without an emoji font too.
+PAGES = (("app.py", "Home", ":material/home:"), ("pages/6_Lesson.py", "Lesson (10 minutes)", ":material/school:"),
+         ("pages/1_Guidance_in_2D.py", "Guidance in 2D", ":material/scatter_plot:"),
+         ("pages/2_Scale_explorer.py", "Scale explorer", ":material/tune:"),
+         ("pages/3_Image_generation.py", "Image generation", ":material/image:"),
+         ("pages/4_Training.py", "Training", ":material/model_training:"),
+         ("pages/5_Fidelity_vs_diversity.py", "Fidelity vs diversity", ":material/balance:"))
+
 
 def setup(title: str, icon: str = "🧭") -> None:
     """Page config plus the process-wide torch thread count.
@@ -27,6 +37,17 @@ def setup(title: str, icon: str = "🧭") -> None:
         threads = int(os.environ.get("CGD_TORCH_THREADS", max(1, (os.cpu_count() or 2) // 2)))
         pin_threads(threads)
         _THREADS_SET = True
+    _navigation()
+
+
+def _navigation() -> None:
+    with st.sidebar:
+        for path, label, icon in PAGES:
+            try:
+                st.page_link(path, label=label, icon=icon)
+            except Exception:  # noqa: BLE001 - a page run alone (AppTest of one script) has no others to link
+                return
+        st.divider()
 
 
 @contextlib.contextmanager

@@ -16,7 +16,7 @@ import numpy as np
 import plotly.graph_objects as go
 
 __all__ = ["METHOD_COLORS", "METHOD_LABELS", "layout", "samples_figure", "step_figure", "trajectory_figure",
-           "sweep_figure", "lines_figure", "method_lines_figure", "sampler_figure", "arrow_gain", "MAX_ARROW_GAIN"]
+           "sweep_figure", "lines_figure", "method_lines_figure", "method_key_html", "sampler_figure", "arrow_gain", "MAX_ARROW_GAIN"]
 
 BLUE, RED, GREY, BLACK = "#1f77b4", "#d62728", "#7f7f7f", "#222222"
 COND_DENSITY, TILTED_DENSITY = BLUE, RED
@@ -153,6 +153,11 @@ def step_figure(xs, post, snap, *, label: int, gain: float = 1.0, title: str = "
     sizes = np.zeros(3 * len(tips))
     sizes[1::3] = 9
     name = shift_name + (f" (drawn ×{gain:g})" if gain != 1 else "")
+    arrows = [] if not np.any(snap.shift) else [
+        # SVG scatter: its 'arrow' markers turn along the segment (angleref='previous'), which WebGL cannot
+        go.Scatter(**_xy(seg), mode="lines+markers", name=name, line=dict(color=RED, width=1.5),
+                   marker=dict(symbol="arrow", size=_f4(sizes), angleref="previous", color=RED),
+                   hoverinfo="skip")]
     return go.Figure(data=[
         go.Heatmap(x=axis, y=axis, z=_f4(post), zmin=0, zmax=1, colorscale="Blues", opacity=0.6,
                    colorbar=dict(title=dict(text=f"p_t(y={label}|x)", side="right"), len=0.8, y=0.5,
@@ -160,16 +165,14 @@ def step_figure(xs, post, snap, *, label: int, gain: float = 1.0, title: str = "
                    hoverinfo="skip"),
         go.Scattergl(**_xy(snap.x_t), mode="markers", name="x_t", marker=dict(size=4, color=GREY, opacity=0.6)),
         go.Scattergl(**_xy(snap.mu), mode="markers", name="μ (unguided mean)", marker=dict(size=4, color=BLACK)),
-        # SVG scatter: its 'arrow' markers turn along the segment (angleref='previous'), which WebGL cannot
-        go.Scatter(**_xy(seg), mode="lines+markers", name=name, line=dict(color=RED, width=1.5),
-                   marker=dict(symbol="arrow", size=_f4(sizes), angleref="previous", color=RED),
-                   hoverinfo="skip"),
+        *arrows,
     ], layout=_square(float(xs[0]), float(xs[-1]), title=title))
 
 
 def trajectory_figure(path: np.ndarray, steps: list, lo: float, hi: float, *, grid=None, method: str = "",
-                      frame_ms: int = 700) -> go.Figure:
-    """Animation of the points from noise (first frame) to samples (last), over the contour of p(x|y).
+                      frame_ms: int = 700, marginal: bool = False) -> go.Figure:
+    """Animation of the points from noise (first frame) to samples (last), over the contour of p(x|y)
+    (of p(x) with ``marginal``, for an unguided run).
 
     Every frame carries the contour too, so it stays on screen while the animation plays; ``frame_ms``
     per frame (0.7 s: 21 frames in about 15 s, slow enough to narrate). The slider under the plot
@@ -182,7 +185,8 @@ def trajectory_figure(path: np.ndarray, steps: list, lo: float, hi: float, *, gr
                           name="x_t (first 300 points)")
 
     names = [f"t={t}" for t in steps] + ["x_0"]
-    base = [] if grid is None else [_contour(grid.xs, grid.cond, COND_DENSITY, "p(x | y)")]
+    base = [] if grid is None else [_contour(grid.xs, grid.marginal, GREY, "p(x)") if marginal
+                                    else _contour(grid.xs, grid.cond, COND_DENSITY, "p(x | y)")]
     play = dict(frame=dict(duration=frame_ms, redraw=True), fromcurrent=True, transition=dict(duration=0))
     menu = dict(type="buttons", showactive=False, x=0, y=-0.2, xanchor="left", yanchor="top",
                 buttons=[dict(label="▶ play", method="animate", args=[None, play]),
@@ -246,13 +250,19 @@ def lines_figure(x, series: dict, *, xtitle: str, ytitle: str, title: str = "", 
     return go.Figure(data=data, layout=lay)
 
 
+def method_key_html(methods) -> str:
+    """A one-line colour key of methods (HTML), for a row of charts that share it instead of a legend each."""
+    return " &nbsp; ".join(f'<span style="color:{METHOD_COLORS.get(m, BLACK)};font-size:1.6em">━</span> '
+                           f'{METHOD_LABELS.get(m, m)}' for m in methods)
+
+
 def method_lines_figure(series: dict, *, xtitle: str, ytitle: str, title: str = "", height: int = 320,
-                        log_y: bool = False) -> go.Figure:
+                        log_y: bool = False, legend: bool = True) -> go.Figure:
     """Curves keyed by method name (``{method: (x, y)}``), each in that method's colour."""
     data = [go.Scatter(x=x, y=y, mode="lines+markers", name=METHOD_LABELS.get(m, m),
                        line=dict(color=METHOD_COLORS.get(m, BLACK), width=2.5), marker=dict(size=7))
             for m, (x, y) in series.items()]
-    lay = layout(title=title, xtitle=xtitle, ytitle=ytitle, height=height)
+    lay = layout(title=title, xtitle=xtitle, ytitle=ytitle, height=height, show_legend=legend)
     if log_y:
         lay["yaxis"] = {**lay["yaxis"], "type": "log", "dtick": "D2", "tickformat": ".3~g"}
     return go.Figure(data=data, layout=lay)

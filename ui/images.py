@@ -91,6 +91,15 @@ def preview(x0_hat: torch.Tensor, k: int = 8) -> np.ndarray:
     return image_grid(to_uint8(x0_hat[:k].detach().cpu()), cols=k)
 
 
+def enlarge(grid: np.ndarray, width: int) -> np.ndarray:
+    """The uint8 grid scaled up by a whole factor (nearest pixel) to at least about ``width`` pixels wide.
+
+    Browsers smooth small images scaled up; whole-pixel blocks keep digits sharp on a projector.
+    """
+    factor = max(1, -(-int(width) // grid.shape[1]))
+    return np.repeat(np.repeat(grid, factor, axis=0), factor, axis=1)
+
+
 def png_bytes(grid: np.ndarray) -> bytes:
     import matplotlib.pyplot as plt
 

@@ -3,6 +3,10 @@
     python -m cgd.toy sample --mixture three_blobs --label 1 --scale 2 --method cg-ddpm \\
         --model exact --steps 1000 --n 2000 --seed 0 --out samples.npy
     python -m cgd.toy presets
+    python -m cgd.toy measure --mixture near_and_far --label 0 --method cfg --scale 2 --steps 1000 --n 4000
+
+``measure`` prints, as JSON lines, the squared energy distance of the exact models' guided samples to
+exact samples of p(x|y) and of the tilted density p(x) p(y|x)^k, with the noise floor.
 
 ``--label none`` (or ``--scale 0`` with a classifier-guided method) samples p(x) unguided.
 Bad input ends with a one-line message on stderr and exit status 2.
@@ -46,6 +50,16 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--seed", default="0")
     s.add_argument("--out", required=True, help="output .npy path")
     sub.add_parser("presets", help="list the preset mixtures")
+    m = sub.add_parser("measure", help="energy distance of guided samples (exact models) to p(x|y) and to "
+                                       "the tilted density p(x) p(y|x)^k")
+    m.add_argument("--mixture", default="near_and_far")
+    m.add_argument("--label", default="0")
+    m.add_argument("--method", default="cg-ddpm", choices=("cg-ddpm", "cg-ddim", "cfg", "cond+cg"))
+    m.add_argument("--scale", default="1,2,3", help="comma-separated scales (CFG: w)")
+    m.add_argument("--steps", default="1000")
+    m.add_argument("--sampler", default=None, choices=("ddpm", "ddim"), help="override the method's sampler")
+    m.add_argument("--n", default="4000")
+    m.add_argument("--seed", default="0")
     return p
 
 
@@ -66,6 +80,24 @@ def _run(args) -> int:
     from cgd.toy.sampling import default_schedule, exact_models, learned_models, toy_sample
 
     mixture = load_mixture(args.mixture)
+    if args.cmd == "measure":
+        import json
+
+        from cgd.toy.oracle import as_dict, measure
+
+        schedule = default_schedule()
+        models = exact_models(mixture, schedule)
+        scales = [_number(v, "scale") for v in args.scale.split(",") if v.strip()]
+        for s in tqdm(scales, desc=f"measure {args.method}", unit="scale"):
+            req = SampleRequest(method=args.method, label=_number(args.label, "label", int), scale=s,
+                                steps=_number(args.steps, "steps", int), n=_number(args.n, "n", int),
+                                seed=_number(args.seed, "seed", int), sampler=args.sampler)
+            if not 10 <= req.n <= 20_000:
+                raise CGDError(f"n must be between 10 and 20000 for measure, got {req.n}")
+            out = as_dict(measure(mixture, req, models=models, schedule=schedule))
+            print(json.dumps({"mixture": args.mixture, "label": req.label, "steps": req.steps, "n": req.n,
+                              "sampler": args.sampler or ("ddim" if args.method == "cg-ddim" else "ddpm"), **out}))
+        return 0
     label = None if args.label.strip().lower() == "none" else _number(args.label, "label", int)
     request = SampleRequest(method=args.method, label=label, scale=_number(args.scale, "scale"),
                             steps=_number(args.steps, "steps", int), n=_number(args.n, "n", int),

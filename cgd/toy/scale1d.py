@@ -1,8 +1,10 @@
 """One-dimensional pictures of what the guidance scale does (numpy, float64, all exact).
 
 * :func:`sharpen`: ``p(y|x)^s`` and the tilted density ``p(x) p(y|x)^s`` of a 1D two-class mixture.
-* :func:`power_of_gaussian`: ``N(x; 0, 1)^s`` normalised is ``N(0, 1/s)`` — raising a density to a power
-  is lowering its temperature to ``T = 1/s``.
+* :func:`power_of_gaussian`: ``N(x; 0, 1)^s`` normalised is ``N(0, 1/s)`` (closed form): raising a whole
+  density to a power is lowering its temperature to ``T = 1/s``.
+* :func:`tempered_conditional` against :func:`sharpen`: guidance raises only the classifier factor to the
+  power s, so p(x) p(y|x)^s is *not* p(x|y) at temperature 1/s (:func:`density_sd` measures both).
 * :func:`taylor_check`: one guided reverse step done two ways — the exact product
   ``N(x_t; mu, Sigma) p_t(y | x_t)^s`` (normalised numerically) against the Gaussian-shift
   approximation ``N(mu + s Sigma g, Sigma)`` that classifier guidance uses (Dhariwal & Nichol 2021,
@@ -19,8 +21,8 @@ import numpy as np
 
 from cgd.schedule import NoiseSchedule
 
-__all__ = ["Mixture1D", "TWO_CLASSES", "sharpen", "power_of_gaussian", "TaylorStep", "taylor_check",
-           "total_variation"]
+__all__ = ["Mixture1D", "TWO_CLASSES", "sharpen", "power_of_gaussian", "tempered_conditional", "density_sd",
+           "TaylorStep", "taylor_check", "total_variation"]
 
 
 @dataclass(frozen=True)
@@ -95,10 +97,25 @@ def sharpen(xs: np.ndarray, y: int, scales, mixture: Mixture1D = TWO_CLASSES) ->
 
 
 def power_of_gaussian(xs: np.ndarray, s: float) -> np.ndarray:
-    """``N(x; 0, 1)^s`` normalised (= ``N(0, 1/s)``, temperature 1/s); s must be > 0."""
+    """``N(x; 0, 1)^s`` normalised over the whole line: ``N(0, 1/s)`` in closed form (temperature 1/s); s > 0."""
     if not s > 0:
         raise ValueError("the power s must be positive")
-    return _normalise(-0.5 * s * np.asarray(xs, float) ** 2, xs)
+    xs = np.asarray(xs, float)
+    return np.sqrt(s / (2 * math.pi)) * np.exp(-0.5 * s * xs**2)
+
+
+def tempered_conditional(xs: np.ndarray, y: int, s: float, mixture: Mixture1D = TWO_CLASSES) -> np.ndarray:
+    """``p(x|y)^s`` normalised (p(x|y) at temperature 1/s), on the grid ``xs``; s > 0."""
+    if not s > 0:
+        raise ValueError("the power s must be positive")
+    return _normalise(s * (mixture.log_px(xs) + mixture.log_post(xs, y)), xs)
+
+
+def density_sd(xs: np.ndarray, density: np.ndarray) -> float:
+    """Standard deviation of a density given on the grid ``xs`` (trapezoid rule)."""
+    mass = np.trapezoid(density, xs)
+    mean = np.trapezoid(xs * density, xs) / mass
+    return float(np.sqrt(np.trapezoid((xs - mean) ** 2 * density, xs) / mass))
 
 
 def total_variation(p: np.ndarray, q: np.ndarray, xs: np.ndarray) -> float:

@@ -1,0 +1,171 @@
+"""The Lesson page's seven steps: preset settings, their figures (through the pages' own cached calls), words.
+
+:func:`warm` computes every step's figures once per server in a background thread, started by
+``app.py``, so a lecturer who opens the Lesson on a cold server waits seconds, not minutes.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+
+from cgd.pipeline import SampleRequest
+
+__all__ = ["Step", "STEPS", "warm", "IMAGE_SCALES"]
+
+
+@dataclass(frozen=True)
+class Step:
+    title: str
+    text: str  # two or three sentences (markdown)
+    notice: str  # what to notice
+    question: str  # one question for the class
+    figure: str  # which figure the page draws (see pages/6_Lesson.py)
+
+
+# the presets behind the steps (2D: exact models, so every figure is the exact answer)
+BLOBS = "three_blobs"
+OVERLAP = "overlapping"
+NEAR_FAR = "near_and_far"
+NOISE_TO_DATA = SampleRequest(method="cg-ddpm", label=0, scale=0.0, steps=100, n=1000, seed=0)
+POSTERIOR = SampleRequest(method="cg-ddpm", label=2, scale=0.0, steps=100, n=1000, seed=0)
+SHIFT = SampleRequest(method="cg-ddpm", label=0, scale=3.0, steps=100, n=1000, seed=0)
+SHARPEN = SampleRequest(method="cg-ddpm", label=0, scale=3.0, steps=100, n=1000, seed=0)
+CG_VS_CFG = (SampleRequest(method="cg-ddpm", label=1, scale=3.0, steps=100, n=1000, seed=0),
+             SampleRequest(method="cfg", label=1, scale=2.0, steps=100, n=1000, seed=0))
+IMAGE_SCALES = (0.0, 1.0, 3.0, 10.0)
+IMAGE_REQUEST = SampleRequest(method="cg-ddpm", label=3, scale=0.0, steps=25, n=4, seed=0, x0_mode="clip")
+
+STEPS = (
+    Step("1 · From noise to data",
+         "A diffusion model learns to undo noise. Sampling starts from pure Gaussian noise and takes many small "
+         "denoising steps; each step is a Gaussian whose mean the network predicts. Here the network is exact: "
+         "the data are a mixture of three Gaussian blobs, one per class.",
+         "The points start as one round cloud and settle onto the three blobs, more than half of the way in the "
+         "last third of the steps. Press ▶, or drag the slider under the plot one step at a time.",
+         "If we stopped halfway, where would the points be, and what would they look like?",
+         "trajectory"),
+    Step("2 · What a noisy classifier knows: p_t(y|x) over time",
+         "Classifier guidance needs p_t(y|x): how sure a classifier is of class y when it sees a *noisy* point x_t. "
+         "Drag the time scrubber: at high noise (large t) the three classes overlap and the classifier can "
+         "hardly tell them apart; as t falls its regions sharpen.",
+         "Early in sampling p_t(y|x) is flat and close to 1/3 almost everywhere; near t = 0 it is almost 0 or 1.",
+         "Why can't we guide with an ordinary classifier trained on clean images?",
+         "posterior"),
+    Step("3 · The shift sΣg",
+         "Classifier guidance moves the mean μ of each reverse step by s·Σ·∇log p_t(y|x): uphill on the "
+         "classifier's confidence, scaled by the step's own variance Σ and the guidance scale s.",
+         "The red arrows point where p_t(y|x) grows fastest and shrink where the classifier is already sure. "
+         "Scrub through t: at the last steps Σ is tiny, so the shifts are too.",
+         "Why is the shift multiplied by Σ, and what would happen with a fixed step instead?",
+         "shift"),
+    Step("4 · Sharpening as s grows, and what it does not sample",
+         "Larger s makes samples more typical of y and less diverse. At every noise level the guided score is the "
+         "score of p_t(x)·p_t(y|x)^s, so one might expect samples of p(x)·p(y|x)^s (red dashed). With exact "
+         "models we can check: only at s = 1 is that true.",
+         "At s = 1 the samples fill the blue contours of p(x|y). At s = 3 they are pushed further from the other "
+         "class than the red dashed density says, because the push happens at high noise too.",
+         "If guidance does not sample p(x)·p(y|x)^s, how could we ever sample it?",
+         "sharpen"),
+    Step("5 · Classifier guidance and classifier-free guidance",
+         "CFG needs no classifier: one network, trained with its label dropped now and then, gives "
+         "ε̃ = (1+w)·ε(x,y) − w·ε(x). With exact networks that is the score of p_t(x)·p_t(y|x)^(1+w): CFG at w "
+         "is classifier guidance at s = 1+w.",
+         "CG at s = 3 (left) and CFG at w = 2 (right) draw the same cloud: with exact models they are the "
+         "same method. Differences on real data come from the networks, not from the formula.",
+         "Then why does CFG usually give better images than classifier guidance in practice?",
+         "cg_vs_cfg"),
+    Step("6 · The same seeds across scales, on MNIST",
+         "Now a trained U-Net and a classifier trained on noisy MNIST digits. Each column starts from the same "
+         "noise and takes the same random steps; only the scale s changes.",
+         "s = 0 gives digits of any class; as s grows they turn into the asked class and become more alike. "
+         "The judge's confidence (a separate classifier that never guides) rises with s.",
+         "Which column would you pick for a dataset, and which for a demo?",
+         "images"),
+    Step("7 · Fidelity against diversity",
+         "The papers measure the trade-off: with larger scales precision (samples look real) rises and recall "
+         "(all modes covered) falls. Here are the same measurements on our MNIST models, beside the paper's "
+         "ImageNet table.",
+         "Recall falls once the scale passes 1, for every method. Precision rises with s for classifier "
+         "guidance; CFG's peaks at w = 2. CFG's FID is best at its smallest w; guidance of the unconditional "
+         "model needs a large s before its FID gets good, as in the paper. Our numbers use a digit classifier's "
+         "features: compare the trends, not the values.",
+         "Where on these curves would you set the scale, and what does that choice depend on?",
+         "fidelity"),
+)
+
+_WARMED = threading.Event()
+_STARTED = threading.Lock()
+
+
+def warm() -> None:
+    """Compute every step's figures once in a daemon thread (no-op after the first call in a process,
+    and when ``CGD_WARM=0``, as in the tests)."""
+    import os
+
+    if os.environ.get("CGD_WARM", "1") == "0" or not _STARTED.acquire(blocking=False):
+        return
+    threading.Thread(target=_warm, name="lesson-warm", daemon=True).start()
+
+
+def _warm() -> None:
+    try:
+        trajectory()
+        for req, name in ((POSTERIOR, BLOBS), (SHIFT, OVERLAP)):
+            ts = recorded(name, req)
+            step(name, req, ts[len(ts) // 2])
+        sharpen(SHARPEN.scale)
+        sharpen(1.0)
+        cg_vs_cfg()
+        image_row()
+    except Exception:  # noqa: BLE001 - warming is best effort: the page computes whatever is missing
+        pass
+    finally:
+        _WARMED.set()
+
+
+# -- the steps' figures (the page and the warm-up call these with the same arguments) ---------------
+
+def trajectory():
+    from ui import toy
+
+    return toy.trajectory_fig(toy.preset_json(BLOBS), "exact", NOISE_TO_DATA)
+
+
+def recorded(name: str, req: SampleRequest) -> list:
+    from ui import toy
+
+    return [s.t for s in toy.guided_run(toy.preset_json(name), "exact", req).snapshots]
+
+
+def step(name: str, req: SampleRequest, t: int):
+    from ui import toy
+
+    return toy.step_fig(toy.preset_json(name), "exact", req, int(t))
+
+
+def sharpen(scale: float):
+    from cgd.pipeline import tilt_exponent
+    from ui import toy
+
+    req = SampleRequest(**{**SHARPEN.__dict__, "scale": float(scale)})
+    return toy.samples_fig(toy.preset_json(OVERLAP), "exact", req, tilt_exponent(req.method, req.scale),
+                           f"CG-DDPM, s = {scale:g}")
+
+
+def cg_vs_cfg() -> tuple:
+    from cgd.pipeline import scale_symbol, tilt_exponent
+    from ui import toy
+
+    return tuple(toy.samples_fig(toy.preset_json(BLOBS), "exact", r, tilt_exponent(r.method, r.scale),
+                                 f"{r.method}, {scale_symbol(r.method)} = {r.scale:g}") for r in CG_VS_CFG)
+
+
+def image_row():
+    """``[(scale, ImageResult), ...]`` for the same seed at each of :data:`IMAGE_SCALES` (None without MNIST)."""
+    from ui import images
+
+    if "mnist" not in images.datasets():
+        return None
+    return [(s, images.generate("mnist", str(images.checkpoint_root()),
+                                SampleRequest(**{**IMAGE_REQUEST.__dict__, "scale": s}))) for s in IMAGE_SCALES]
