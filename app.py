@@ -5,13 +5,8 @@ call -> a figure); all computing lives in ``cgd/``, figures and Streamlit glue i
 """
 
 import streamlit as st
-import torch
 
-from cgd.device import describe, pick_device
-from cgd.models import available_datasets, checkpoint_root, quality_record
-from cgd.pipeline import scale_symbol
-from cgd.toy.mixture import load_mixture, presets
-from ui import lesson
+from ui import home, lesson
 from ui.common import setup
 
 setup("Home")
@@ -69,22 +64,5 @@ st.markdown(
 )
 
 st.subheader("What is loaded")
-device = pick_device("auto")
-st.markdown(f"- Device: **{describe(device)}**, torch {torch.__version__}")
-st.markdown(f"- 2D mixtures: {', '.join(f'`{n}`' for n in presets())} "
-            f"({sum(load_mixture(p).num_components for p in presets().values())} components in all)")
-datasets = available_datasets()
-if datasets:
-    for name in datasets:
-        q = quality_record(name)
-        extra = ""
-        if q:
-            guided = {g["method"]: g for g in q.get("guided", [])}
-            parts = [f"{m} {scale_symbol(m)} = {g['scale']:g}: judge {g['judge_accuracy']:.0%}"
-                     for m, g in guided.items()
-                     if m in ("cg-ddim", "cfg")]
-            extra = f" — judge test accuracy {q['judge_test_accuracy']:.1%}; " + ", ".join(parts)
-        st.markdown(f"- Image models: **{name}** (U-Net, noisy classifier, judge){extra}")
-else:
-    st.markdown(f"- Image models: none found in `{checkpoint_root()}` — train them with "
-                "`bash checkpoints/train.sh mnist`.")
+for line in home.loaded_lines():
+    st.markdown(line)

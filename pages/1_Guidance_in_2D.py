@@ -1,12 +1,9 @@
 """Guidance in 2D: guided samples against the exact densities of a Gaussian mixture."""
 
-import json
-
 import streamlit as st
 
-from cgd.pipeline import SampleRequest, scale_symbol, tilt_exponent
-from cgd.toy.mixture import Mixture
 from ui import toy
+from ui.toy import SampleRequest, scale_symbol, tilt_exponent
 from ui.common import answer_errors, setup
 
 setup("Guidance in 2D", "🎯")
@@ -32,7 +29,7 @@ with st.sidebar:
             st.info("Upload a mixture JSON (format in README) or pick a preset.")
             st.stop()
         with answer_errors():
-            mixture_json = json.dumps(Mixture.from_json(up.getvalue()).to_dict())
+            mixture_json = toy.upload_json(up.getvalue())
     mixture = toy.mixture_of(mixture_json)
     label = st.selectbox("Class y", list(range(mixture.num_classes)))
     method_name = st.radio("Method", list(METHODS))

@@ -3,11 +3,8 @@
 import numpy as np
 import streamlit as st
 
-from cgd.data import DATASETS
-from cgd.models import CLASSIFIER_METHODS, RECOMMENDED_SCALE
-from cgd.pipeline import SampleRequest, scale_symbol, tilt_exponent
-from cgd.sample import image_grid
 from ui import images
+from ui.images import CLASSIFIER_METHODS, RECOMMENDED_SCALE, SampleRequest, image_grid, scale_symbol, tilt_exponent
 from ui.common import answer_errors, setup
 
 setup("Image generation", "🖼️")
@@ -45,7 +42,7 @@ def _reset_scale():
 
 with st.sidebar:
     dataset = st.selectbox("Dataset", available, key="dataset")
-    classes = DATASETS[dataset].classes
+    classes = images.classes(dataset)
     method_name = st.radio("Method", list(METHODS), index=3, key="method", on_change=_reset_scale)
     method = METHODS[method_name]
     guided = method not in ("uncond", "cond")
@@ -74,8 +71,8 @@ with answer_errors():
 eq, words = EQUATIONS[method]
 st.latex(eq)
 st.markdown(f"{words} "
-            + (f"Tilt exponent k = {tilt_exponent(method, request.scale):g}: the guided score is that of "
-               f"p_t(x)·p_t(y|x)^k." if guided else ""))
+            + (f"Tilt exponent k = {tilt_exponent(method, request.scale):g}: with exact networks the guided score "
+               f"is that of p_t(x)·p_t(y|x)^k." if guided else ""))
 what = f"class **{classes[label_arg]}**" if conditional else "any class"
 st.markdown(f"**{method_name}** on {dataset}, {what}"
             + (f", {knob} = {request.scale:g}" if guided else "") + f", {request.steps} steps, seed {request.seed}.")

@@ -4,12 +4,8 @@ import time
 
 import streamlit as st
 
-from cgd.models import available_datasets, checkpoint_root
-from cgd.toy.learned import ToyTrainConfig, train_toy_models
-from cgd.toy.mixture import Mixture
-from cgd.toy.sampling import default_schedule
-from cgd.toy.mixture import presets
 from ui import records, toy
+from ui.images import available_datasets, checkpoint_root
 from ui.common import answer_errors, setup
 
 setup("Training", "🏋️")
@@ -19,12 +15,10 @@ st.header("Train the 2D models live")
 st.markdown("An ε-network (with label dropout, so it also serves classifier-free guidance) and a noisy "
             "classifier p(y | x_t, t), both small MLPs, trained on fresh samples of the mixture.")
 c1, c2, c3 = st.columns(3)
-name = c1.selectbox("Mixture", sorted(presets()), key="train_mixture")
+name = c1.selectbox("Mixture", toy.preset_names(), key="train_mixture")
 steps = c2.select_slider("Steps per network", [100, 250, 500, 1000, 2500], value=500, key="train_steps")
 seed = c3.number_input("Seed", 0, 2**31 - 1, 0, key="train_seed")
 if st.button("Train", type="primary", key="train"):
-    mixture = Mixture.from_json(toy.preset_json(name))
-    cfg = ToyTrainConfig(steps=int(steps), classifier_steps=int(steps), seed=int(seed))
     bar = st.progress(0.0, text="starting…")
     chart = st.empty()
     curves = {"eps": [], "classifier": []}
@@ -32,7 +26,7 @@ if st.button("Train", type="primary", key="train"):
 
     def progress(d):
         curves[d["model"]].append(d["loss"])
-        done = (d["step"] + (cfg.steps if d["model"] == "classifier" else 0)) / (cfg.steps + cfg.classifier_steps)
+        done = (d["step"] + (steps if d["model"] == "classifier" else 0)) / (2 * steps)
         bar.progress(min(done, 1.0), text=f"{d['model']}: step {d['step']}/{d['steps']}, loss {d['loss']:.4f}, "
                                           f"{time.perf_counter() - t0:.1f} s")
         if d["step"] % 250 == 0 or d["step"] == d["steps"]:
@@ -40,7 +34,7 @@ if st.button("Train", type="primary", key="train"):
             chart.plotly_chart(records.toy_loss_figure(ys))
 
     with answer_errors():
-        train_toy_models(mixture, default_schedule(), train_cfg=cfg, callback=progress)
+        toy.train_live(name, int(steps), int(seed), progress)
     st.success(f"Trained both networks in {time.perf_counter() - t0:.1f} s.")
 
 st.header("The shipped image models")

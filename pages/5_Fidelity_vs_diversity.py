@@ -2,10 +2,8 @@
 
 import streamlit as st
 
-from cgd.evaluate import REFERENCE_FILE, evaluate_one, load_reference
-from cgd.models import RECOMMENDED_SCALE, available_datasets, checkpoint_root
-from cgd.pipeline import scale_symbol
-from ui import figures, images, records
+from ui import figures, records
+from ui.images import RECOMMENDED_SCALE, available_datasets, scale_symbol
 from ui.common import answer_errors, setup
 
 setup("Fidelity vs diversity", "⚖️")
@@ -63,21 +61,16 @@ scale = c3.number_input(f"Guidance scale {scale_symbol(method)}", 0.0, 100.0, st
                         disabled=not guided)
 n = c4.select_slider("Samples", [50, 100, 200, 500], value=100, key="live_n")
 if st.button("Measure", key="live_go"):
-    ref_path = checkpoint_root() / ds / REFERENCE_FILE
     with answer_errors():
-        ref = load_reference(ref_path)
-        models = images.get_models(ds)
-        steps = 25
         bar = st.progress(0.0, text="sampling…")
-        total = -(-int(n) // 250) * steps
+        total = -(-int(n) // 250) * records.LIVE_STEPS
         done = {"k": 0}
 
         def tick():
             done["k"] += 1
             bar.progress(min(1.0, done["k"] / total), text=f"step {done['k']}/{total}")
 
-        rec = evaluate_one(models, ref, method, float(scale) if guided else 0.0, n=int(n), steps=steps, seed=0,
-                           on_step=tick)
+        rec = records.measure_live(ds, method, float(scale) if guided else 0.0, int(n), tick)
         bar.empty()
     row = {k: rec[k] for k in ("method", "n", "fid", "inception_score", "precision", "recall", "judge_accuracy",
                                "classifier_accuracy")}

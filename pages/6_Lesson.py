@@ -2,8 +2,8 @@
 
 import streamlit as st
 
-from cgd.sample import image_grid
 from ui import figures, images, lesson, records
+from ui.images import image_grid
 from ui.common import answer_errors, setup
 
 setup("Lesson", "🎓")

@@ -15,10 +15,11 @@ XS = np.linspace(-4, 4, 801)
 @shared_cache(64)
 def sharpen_fig(s: float):
     curves = sharpen(XS, 1, [0.0, 1.0, s])
+    # the tilted curve first, p(x|y) dashed over it: at s = 1 the two coincide and both stay visible
     return figures.lines_figure(
-        XS, {"p(x)  (s = 0)": curves[0.0][1], "p(x | y=1)  (s = 1)": curves[1.0][1],
-             f"p(x) p(y=1|x)^{s:g}": curves[s][1]},
-        xtitle="x", ytitle="density", dash={"p(x)  (s = 0)": "dot"},
+        XS, {"p(x)  (s = 0)": curves[0.0][1], f"p(x) p(y=1|x)^{s:g}": curves[s][1],
+             "p(x | y=1)  (s = 1)": curves[1.0][1]},
+        xtitle="x", ytitle="density", dash={"p(x)  (s = 0)": "dot", "p(x | y=1)  (s = 1)": "dash"},
         colors={"p(x)  (s = 0)": figures.GREY, "p(x | y=1)  (s = 1)": figures.COND_DENSITY,
                 f"p(x) p(y=1|x)^{s:g}": figures.TILTED_DENSITY})
 

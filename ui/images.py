@@ -15,9 +15,11 @@ import numpy as np
 import streamlit as st
 import torch
 
+from cgd.data import DATASETS
 from cgd.device import pick_device
-from cgd.models import available_datasets, checkpoint_root, confidences, load_image_models, sample_images
-from cgd.pipeline import SampleRequest
+from cgd.models import (CLASSIFIER_METHODS, RECOMMENDED_SCALE, available_datasets, checkpoint_root,  # noqa: F401
+                        confidences, load_image_models, sample_images)
+from cgd.pipeline import SampleRequest, scale_symbol, tilt_exponent  # noqa: F401 - the pages' names
 from cgd.sample import image_grid, to_uint8
 
 
@@ -28,6 +30,11 @@ def models(dataset: str, root: str):
 
 def datasets() -> list:
     return available_datasets(checkpoint_root())
+
+
+def classes(dataset: str) -> tuple:
+    """The dataset's class names, by label."""
+    return tuple(DATASETS[dataset].classes)
 
 
 def get_models(dataset: str):

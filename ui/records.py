@@ -98,5 +98,15 @@ def paper_table(dataset: str):
     return paper_analogue(records(), dataset)
 
 
-def knob(method: str) -> str:
-    return scale_symbol(method)
+def measure_live(dataset: str, method: str, scale: float, n: int, on_step) -> dict:
+    """One small evaluation record now (25 steps, seed 0) against the dataset's reference statistics."""
+    from cgd.evaluate import REFERENCE_FILE, evaluate_one, load_reference
+    from cgd.models import checkpoint_root
+    from ui import images
+
+    ref = load_reference(checkpoint_root() / dataset / REFERENCE_FILE)
+    return evaluate_one(images.get_models(dataset), ref, method, scale, n=n, steps=LIVE_STEPS, seed=0,
+                        on_step=on_step)
+
+
+LIVE_STEPS = 25

@@ -10,7 +10,7 @@ import threading
 
 from ui import figures
 from cgd.errors import NonFiniteError
-from cgd.pipeline import SampleRequest
+from cgd.pipeline import SampleRequest, scale_symbol, tilt_exponent  # noqa: F401 - the pages' names
 from cgd.toy.learned import ToyTrainConfig
 from cgd.toy.mixture import Mixture, load_mixture, presets
 from cgd.toy.sampling import default_schedule, exact_models, learned_models
@@ -41,6 +41,19 @@ _RUN_LOCK = threading.Lock()
 def mixture_of(mixture_json: str) -> Mixture:
     """The parsed, validated mixture of a JSON text (parsed once; never modified)."""
     return Mixture.from_json(mixture_json)
+
+
+def upload_json(data: bytes) -> str:
+    """The canonical JSON of an uploaded mixture file (validated; a bad file raises a one-line InputError)."""
+    return json.dumps(Mixture.from_json(data).to_dict())
+
+
+def train_live(name: str, steps: int, seed: int, callback) -> None:
+    """Train the small 2D networks on a preset now (the Training page's live run; nothing is kept)."""
+    from cgd.toy.learned import train_toy_models
+
+    cfg = ToyTrainConfig(steps=int(steps), classifier_steps=int(steps), seed=int(seed))
+    train_toy_models(mixture_of(preset_json(name)), SCHEDULE, train_cfg=cfg, callback=callback)
 
 
 @functools.lru_cache(maxsize=1)

@@ -20,7 +20,7 @@ from cgd.schedule import NoiseSchedule
 from cgd.stats import energy_distance
 from cgd.toy.mixture import Mixture
 from cgd.toy.sampling import default_schedule, exact_models, toy_sample
-from cgd.toy.views import extent, log_grid
+from cgd.toy.views import extent, far_component, log_grid, nearest_component
 
 __all__ = ["tilted_samples", "Measurement", "measure", "as_dict"]
 
@@ -48,6 +48,8 @@ class Measurement:
     to_conditional: float  # energy distance^2 to exact samples of p(x|y)
     to_tilted: float  # ... to exact samples of p(x) p(y|x)^k
     noise_floor: float  # ... between two independent exact sample sets of p(x) p(y|x)^k
+    share_y: float  # share of the samples whose Bayes class (argmax exact p(y|x)) is y
+    far_share: Optional[float]  # share in class y's far component (views.far_component); None: one component
 
 
 def measure(mixture: Mixture, request: SampleRequest, *, models=None, schedule: Optional[NoiseSchedule] = None,
@@ -63,8 +65,11 @@ def measure(mixture: Mixture, request: SampleRequest, *, models=None, schedule: 
     tilted = tilted_samples(mixture, r.label, k, r.n, gen)
     tilted2 = tilted_samples(mixture, r.label, k, r.n, gen)
     x0 = x0.double()
+    share = float((mixture.class_log_joint(x0, 1.0).argmax(1) == r.label).double().mean())
+    far = far_component(mixture, r.label)
+    far_share = None if far is None else float((nearest_component(mixture, x0) == far).double().mean())
     return Measurement(r.method, float(r.scale), float(k), energy_distance(x0, cond), energy_distance(x0, tilted),
-                       energy_distance(tilted, tilted2))
+                       energy_distance(tilted, tilted2), share, far_share)
 
 
 def as_dict(m: Measurement) -> dict:
