@@ -71,6 +71,32 @@ def is_zero_scale(scale) -> bool:
     return bool((scale == 0.0).all()) if torch.is_tensor(scale) else scale == 0.0
 
 
+def check_interval(interval, T: int):
+    """``None`` (guide at every step) or ``(t_lo, t_hi)``: guide only at training timesteps t_lo <= t <= t_hi.
+
+    Both ends are whole numbers in 0..T-1; t_lo > t_hi is the empty window (no guidance at all).
+    """
+    if interval is None:
+        return None
+    try:
+        lo, hi = (int(v) for v in interval)
+        if any(float(v) != int(v) for v in interval):
+            raise ValueError
+    except (TypeError, ValueError):
+        raise InputError(f"interval must be two whole timesteps LO HI, got {interval!r}") from None
+    if not (0 <= lo <= T - 1 and 0 <= hi <= T - 1):
+        raise InputError(f"interval ends must lie in 0..{T - 1}, got {lo} {hi}")
+    return lo, hi
+
+
+def guides_at(interval, t: torch.Tensor) -> bool:
+    """Whether guidance acts at the step of ``t`` (one timestep for the whole batch, as the samplers pass)."""
+    if interval is None:
+        return True
+    step = int(t.reshape(-1)[0])
+    return interval[0] <= step <= interval[1]
+
+
 def _scale_like(scale, x: torch.Tensor):
     """A checked scale ready to multiply ``x: [B, ...]``: the float, or the ``[B]`` tensor as ``[B, 1, ...]``."""
     if torch.is_tensor(scale):
@@ -123,7 +149,8 @@ def classifier_grad(classifier: Callable, x: torch.Tensor, t: torch.Tensor, y: t
     return g.to(x.dtype)
 
 
-def make_mean_shift(classifier: Callable, y: torch.Tensor, scale: float | torch.Tensor, *, at: str = "x_t") -> Callable:
+def make_mean_shift(classifier: Callable, y: torch.Tensor, scale: float | torch.Tensor, *, at: str = "x_t",
+                    interval=None) -> Callable:
     """The mean-shift hook shift = s Sigma g for :func:`cgd.samplers.sample_ddpm` (Algorithm 1).
 
     scale: a number, or ``[B]`` float, one per sample (see :func:`check_scale`).
@@ -132,13 +159,14 @@ def make_mean_shift(classifier: Callable, y: torch.Tensor, scale: float | torch.
     at='mu':  g = grad log p(y | x, t_next) at x = mu, the point the first-order Taylor expansion
               of the derivation is taken around; the classifier gets the next grid point's
               training step (0 for the final step).
+    interval: ``(t_lo, t_hi)`` or None: outside it the shift is zero (Kynkäänniemi et al. 2024).
     """
     scale = check_scale(scale)
     if at not in ("x_t", "mu"):
         raise InputError(f"gradient point must be 'x_t' or 'mu', got {at!r}")
 
     def mean_shift(*, x_t, t, mu, var, t_next):
-        if is_zero_scale(scale):
+        if is_zero_scale(scale) or not guides_at(interval, t):
             return torch.zeros_like(mu)
         if at == "x_t":
             g = classifier_grad(classifier, x_t, t, y)
@@ -160,18 +188,19 @@ def conditional_model_fn(net: Callable, y: torch.Tensor) -> Callable:
 
 
 def classifier_guided_eps(model_fn: Callable, classifier: Callable, y: torch.Tensor, scale: float | torch.Tensor,
-                          schedule: NoiseSchedule) -> Callable:
+                          schedule: NoiseSchedule, *, interval=None) -> Callable:
     """eps form of classifier guidance (Algorithm 2): eps_hat = eps - s sqrt(1 - alpha_bar_t) g.
 
     The score of the tilted density p(x_t) p(y | x_t)^s is grad log p(x_t) + s g, and
     eps = -sqrt(1 - alpha_bar_t) * score, hence the formula. Works with DDIM and DDPM.
+    interval: ``(t_lo, t_hi)`` or None: outside it eps_hat = eps.
     """
     scale = check_scale(scale)
     sqrt_one_minus_ab = (1.0 - schedule.alpha_bar).sqrt()
 
     def guided(x_t, t):
         out = _as_output(model_fn(x_t, t))
-        if is_zero_scale(scale):
+        if is_zero_scale(scale) or not guides_at(interval, t):
             return ModelOutput(out.eps, out.v, out.eps)
         g = classifier_grad(classifier, x_t, t, y)
         eps_hat = out.eps - _scale_like(scale, x_t) * coef(sqrt_one_minus_ab[t.cpu()], x_t) * g
@@ -180,16 +209,18 @@ def classifier_guided_eps(model_fn: Callable, classifier: Callable, y: torch.Ten
     return guided
 
 
-def cfg_model_fn(net: Callable, y: torch.Tensor, w: float | torch.Tensor, null_label: int) -> Callable:
+def cfg_model_fn(net: Callable, y: torch.Tensor, w: float | torch.Tensor, null_label: int, *,
+                 interval=None) -> Callable:
     """Classifier-free guidance: eps_tilde = (1 + w) eps(z, c) - w eps(z, null) (Ho & Salimans eq. 6).
 
     The conditional and unconditional passes run as one batch of 2B. w = 0 is the conditional
-    model; ``eps_unguided`` reports the conditional prediction.
+    model; ``eps_unguided`` reports the conditional prediction. interval: ``(t_lo, t_hi)`` or None:
+    outside it the conditional model alone (w = 0).
     """
     w = check_scale(w, name="w")
 
     def guided(x_t, t):
-        if is_zero_scale(w):
+        if is_zero_scale(w) or not guides_at(interval, t):
             out = _as_output(net(x_t, t, y))
             return ModelOutput(out.eps, out.v, out.eps)
         null = torch.full_like(y, null_label)
@@ -198,5 +229,28 @@ def cfg_model_fn(net: Callable, y: torch.Tensor, w: float | torch.Tensor, null_l
         v = None if both.v is None else both.v.chunk(2)[0]
         w_ = _scale_like(w, eps_c)
         return ModelOutput((1.0 + w_) * eps_c - w_ * eps_u, v, eps_c)
+
+    return guided
+
+
+def autoguidance_model_fn(net: Callable, weak_net: Callable, y: torch.Tensor, w: float | torch.Tensor, *,
+                          interval=None) -> Callable:
+    """Autoguidance (Karras et al. 2024): eps = eps_bad + (1 + w) (eps_good - eps_bad), both given y.
+
+    ``weak_net`` is a worse model of the same task (a smaller or shorter-trained network; in 2D the
+    exact score of the mixture with inflated covariances). Written with CFG's w, so w = 0 is the
+    good model alone; Karras et al.'s guidance weight is 1 + w. The guided score is that of
+    p_good(x|y)^(1+w) / p_bad(x|y)^w: it sharpens where the weak model is too broad, with no
+    classifier and no p(y|x) in it. interval as in :func:`cfg_model_fn`.
+    """
+    w = check_scale(w, name="w")
+
+    def guided(x_t, t):
+        good = _as_output(net(x_t, t, y))
+        if is_zero_scale(w) or not guides_at(interval, t):
+            return ModelOutput(good.eps, good.v, good.eps)
+        bad = _as_output(weak_net(x_t, t, y))
+        w_ = _scale_like(w, good.eps)
+        return ModelOutput(bad.eps + (1.0 + w_) * (good.eps - bad.eps), good.v, good.eps)
 
     return guided

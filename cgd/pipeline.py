@@ -24,19 +24,21 @@ from typing import Callable, Optional, Sequence
 import torch
 
 from cgd.errors import InputError
-from cgd.guidance import (cfg_model_fn, check_labels, check_scale, classifier_guided_eps,
-                          conditional_model_fn, is_zero_scale, make_mean_shift)
-from cgd.samplers import sample_ddim, sample_ddpm
+from cgd.guidance import (autoguidance_model_fn, cfg_model_fn, check_interval, check_labels, check_scale,
+                          classifier_guided_eps, conditional_model_fn, is_zero_scale, make_mean_shift)
+from cgd.samplers import langevin_corrector, sample_ddim, sample_ddpm
 from cgd.schedule import NoiseSchedule, check_steps
 
-__all__ = ["METHODS", "SampleRequest", "guided_sample", "tilt_exponent", "scale_symbol"]
+__all__ = ["METHODS", "EXTRA_METHODS", "SampleRequest", "guided_sample", "tilt_exponent", "scale_symbol"]
 
 METHODS = ("uncond", "cond", "cg-ddpm", "cg-ddim", "cfg", "cond+cg")
+# methods that need more than the U-Net and the classifier: autoguidance needs a weak model too
+EXTRA_METHODS = ("autoguidance",)
 
 
 def scale_symbol(method: str) -> str:
     """The knob's name: ``w`` for classifier-free guidance, ``s`` for every classifier-guided method."""
-    return "w" if method == "cfg" else "s"
+    return "w" if method in ("cfg", "autoguidance") else "s"
 
 
 def tilt_exponent(method: str, scale: float) -> float:
@@ -48,6 +50,8 @@ def tilt_exponent(method: str, scale: float) -> float:
     uncond: k = 0; cond: k = 1. (This is the score at each level; the sampler does *not* draw
     p(x) p(y|x)^k of the data at k != 1: the 2D page shows the difference.)
     """
+    if method == "autoguidance":
+        raise InputError("autoguidance tilts by p_good(x|y)/p_bad(x|y), not by a power of p(y|x)")
     if method not in METHODS:
         raise InputError(f"unknown method {method!r}; choose one of {', '.join(METHODS)}")
     return {"uncond": 0.0, "cond": 1.0, "cg-ddpm": scale, "cg-ddim": scale, "cfg": 1.0 + scale,
@@ -70,11 +74,14 @@ class SampleRequest:
     gradient_at: str = "x_t"
     x0_mode: Optional[str] = None
     variance: str = "small"
+    interval: Optional[tuple] = None  # (t_lo, t_hi): guide only there (None: every step)
+    corrector_steps: int = 0  # Langevin corrector steps after each step (0: the plain sampler)
+    corrector_size: float = 0.1  # Langevin step delta = size * (1 - alpha_bar_t) on the score
 
     def validated(self, num_classes: int, T: int) -> "SampleRequest":
         """Return a copy with every field checked; raises InputError with a one-line message."""
-        if self.method not in METHODS:
-            raise InputError(f"unknown method {self.method!r}; choose one of {', '.join(METHODS)}")
+        if self.method not in METHODS + EXTRA_METHODS:
+            raise InputError(f"unknown method {self.method!r}; choose one of {', '.join(METHODS + EXTRA_METHODS)}")
         scale = check_scale(self.scale)
         steps = check_steps(self.steps, maximum=T)
         n = check_steps(self.n, name="n", maximum=MAX_BATCH)
@@ -88,7 +95,7 @@ class SampleRequest:
         label = self.label
         if label is not None:
             label = int(check_labels(label, num_classes, 1)[0])
-        if self.method in ("cond", "cfg", "cond+cg") and label is None:
+        if self.method in ("cond", "cfg", "cond+cg", "autoguidance") and label is None:
             raise InputError(f"method {self.method!r} needs a class label")
         sampler = self.sampler or default_sampler(self.method)
         if sampler not in ("ddpm", "ddim"):
@@ -99,8 +106,20 @@ class SampleRequest:
             raise InputError("method 'cg-ddim' runs on the ddim sampler")
         if self.gradient_at not in ("x_t", "mu"):
             raise InputError(f"gradient point must be 'x_t' or 'mu', got {self.gradient_at!r}")
+        interval = check_interval(self.interval, T)
+        try:
+            k = int(self.corrector_steps)
+            if k != self.corrector_steps:
+                raise ValueError
+        except (TypeError, ValueError):
+            raise InputError(f"corrector steps must be a whole number, got {self.corrector_steps!r}") from None
+        if not 0 <= k <= 100:
+            raise InputError(f"corrector steps must be between 0 and 100, got {k}")
+        size = check_scale(self.corrector_size, name="corrector size", maximum=1.0)
+        if size == 0.0:
+            raise InputError("corrector size must be above 0")
         return SampleRequest(self.method, label, scale, steps, n, seed, eta, sampler,
-                             self.gradient_at, self.x0_mode, self.variance)
+                             self.gradient_at, self.x0_mode, self.variance, interval, k, size)
 
 
 def default_sampler(method: str) -> str:
@@ -121,6 +140,7 @@ def guided_sample(
     x_T: Optional[torch.Tensor] = None,
     labels: Optional[torch.Tensor] = None,
     scales: Optional[Sequence[float]] = None,
+    weak_net: Optional[Callable] = None,
 ) -> torch.Tensor:
     """Sample ``request.n`` points of ``shape`` (per sample) with the requested guidance.
 
@@ -132,6 +152,7 @@ def guided_sample(
     numbers: x_T and every step's noise are drawn for ``n`` samples and repeated, so rows
     ``k*n .. (k+1)*n - 1`` are the run at ``scales[k]`` (what a separate run of that scale with the same
     seed draws, up to float rounding). ``request.scale`` is then ignored; x_T and labels are repeated.
+    weak_net: the weak model of ``autoguidance`` (same signature as net).
     Returns ``x_0: [n, *shape]`` (``[len(scales) * n, *shape]`` with ``scales``). All randomness comes
     from ``torch.Generator(seed)`` on ``device``.
     """
@@ -140,7 +161,7 @@ def guided_sample(
     gen = torch.Generator(device=device).manual_seed(r.seed)
     copies, scale = 1, r.scale
     if scales is not None:
-        knob = "w" if r.method == "cfg" else "scale"
+        knob = "w" if scale_symbol(r.method) == "w" else "scale"
         values = [check_scale(s, name=knob) for s in scales]
         if not 1 <= len(values) <= MAX_BATCH // r.n:
             raise InputError(f"between 1 and {MAX_BATCH // r.n} scales fit a batch of {r.n}, got {len(values)}")
@@ -178,16 +199,28 @@ def guided_sample(
     elif r.method == "cond":
         model_fn = conditional_model_fn(net, y)
     elif r.method == "cfg":
-        model_fn = cfg_model_fn(net, y, scale, num_classes)
+        model_fn = cfg_model_fn(net, y, scale, num_classes, interval=r.interval)
+    elif r.method == "autoguidance":
+        if weak_net is None:
+            raise InputError("method 'autoguidance' needs a weak model")
+        model_fn = autoguidance_model_fn(net, weak_net, y, scale, interval=r.interval)
     elif r.method == "cg-ddim":
-        model_fn = classifier_guided_eps(conditional_model_fn(net, null), classifier, y, scale, schedule)
+        model_fn = classifier_guided_eps(conditional_model_fn(net, null), classifier, y, scale, schedule,
+                                         interval=r.interval)
     else:  # cg-ddpm, cond+cg: the mean-shift form
         base = null if r.method == "cg-ddpm" else y
         model_fn = conditional_model_fn(net, base)
-        mean_shift = make_mean_shift(classifier, y, scale, at=r.gradient_at)
+        mean_shift = make_mean_shift(classifier, y, scale, at=r.gradient_at, interval=r.interval)
 
+    corrector = None
+    if r.corrector_steps:
+        score_fn = model_fn  # the corrector needs the guided eps: the mean-shift form has it as an eps form
+        if mean_shift is not None:
+            score_fn = classifier_guided_eps(model_fn, classifier, y, scale, schedule, interval=r.interval)
+        corrector = langevin_corrector(score_fn, schedule.alpha_bar, r.corrector_steps, r.corrector_size)
     if r.sampler == "ddpm":
         return sample_ddpm(model_fn, x_T, grid, generator=gen, callback=callback, mean_shift=mean_shift,
-                           noise_sampler=noise_sampler, variance=r.variance, x0_mode=r.x0_mode)
+                           noise_sampler=noise_sampler, variance=r.variance, x0_mode=r.x0_mode,
+                           corrector=corrector)
     return sample_ddim(model_fn, x_T, grid, generator=gen, callback=callback, eta=r.eta,
-                       noise_sampler=noise_sampler, x0_mode=r.x0_mode)
+                       noise_sampler=noise_sampler, x0_mode=r.x0_mode, corrector=corrector)

@@ -22,6 +22,8 @@ guidance needs Sigma and is the ``mean_shift`` hook of :func:`sample_ddpm`.
 
 from __future__ import annotations
 
+import math
+
 from typing import Callable, NamedTuple, Optional
 
 import torch
@@ -29,7 +31,7 @@ import torch
 from cgd.errors import NonFiniteError
 from cgd.schedule import SamplingGrid, coef, eps_to_x0
 
-__all__ = ["ModelOutput", "sample_ddpm", "sample_ddim", "threshold_x0", "SAMPLERS"]
+__all__ = ["ModelOutput", "sample_ddpm", "sample_ddim", "langevin_corrector", "threshold_x0", "SAMPLERS"]
 
 
 class ModelOutput(NamedTuple):
@@ -102,6 +104,7 @@ def sample_ddpm(
     variance: str = "small",
     x0_mode: Optional[str] = None,
     check_every: Optional[int] = None,
+    corrector: Optional[Callable] = None,
 ) -> torch.Tensor:
     """Ancestral sampling of p(x_{t-1} | x_t) = N(mu, Sigma) (DDPM Algorithm 2), on a respaced grid.
 
@@ -109,6 +112,8 @@ def sample_ddpm(
         x_next ~ N(mu + shift, Sigma) (Dhariwal & Nichol 2021, Algorithm 1, shift = s Sigma g).
     variance: 'small' (beta_tilde), 'large' (beta) or 'learned' (model returns v, IDDPM eq. 15).
     x0_mode: None, 'clip' or 'dynamic' (see :func:`threshold_x0`).
+    corrector(x, t, noise_sampler) -> x: applied to each new state at its own level t (not after the
+        last step), e.g. :func:`langevin_corrector` (predictor-corrector sampling).
     """
     betas, beta_tilde = grid.betas, grid.posterior_variance
     log_beta_tilde = torch.log(torch.cat([beta_tilde[:-1], beta_tilde[-2:-1]])) if len(grid) > 1 else torch.log(betas)
@@ -161,6 +166,8 @@ def sample_ddpm(
         x_next = mu_unguided + shift
         if i + 1 < n:
             x_next = x_next + var.sqrt() * noise_sampler(x_t)
+            if corrector is not None:
+                x_next = corrector(x_next, _timestep_batch(t_next, x_next), noise_sampler)
         if (i + 1) % check_every == 0 or i + 1 == n:
             _check_finite(x_next, i, t)
         if callback is not None:
@@ -182,11 +189,13 @@ def sample_ddim(
     noise_sampler: Optional[Callable[[torch.Tensor], torch.Tensor]] = None,
     x0_mode: Optional[str] = None,
     check_every: Optional[int] = None,
+    corrector: Optional[Callable] = None,
 ) -> torch.Tensor:
     """DDIM (Song et al. 2021, eq. 12) on a respaced grid; eta = 0 is deterministic, eta = 1 ~ DDPM.
 
     x_prev = sqrt(alpha_bar_prev) x0_hat + sqrt(1 - alpha_bar_prev - sigma^2) eps_hat + sigma z,
     sigma = eta sqrt((1 - alpha_bar_prev) / (1 - alpha_bar)) sqrt(1 - alpha_bar / alpha_bar_prev).
+    corrector: as in :func:`sample_ddpm`.
     """
     if check_every is None:
         check_every = 1 if x.device.type == "cpu" else 10
@@ -220,6 +229,8 @@ def sample_ddim(
         x_next = mean
         if eta > 0 and i + 1 < n:
             x_next = x_next + coef(sigma, x_t) * noise_sampler(x_t)
+        if corrector is not None and i + 1 < n:
+            x_next = corrector(x_next, _timestep_batch(int(grid.timesteps[i + 1]), x_next), noise_sampler)
         if (i + 1) % check_every == 0 or i + 1 == n:
             _check_finite(x_next, i, t)
         if callback is not None:
@@ -230,3 +241,25 @@ def sample_ddim(
 
 
 SAMPLERS = {"ddpm": sample_ddpm, "ddim": sample_ddim}
+
+
+def langevin_corrector(model_fn: Callable, alpha_bar: torch.Tensor, steps: int, size: float) -> Callable:
+    """``corrector(x, t, noise_sampler)``: ``steps`` unadjusted Langevin steps at the level of ``t``.
+
+    The target is the density whose score model_fn's eps gives at that level, score = -eps / sigma_t
+    with sigma_t^2 = 1 - alpha_bar_t (Song et al. 2021, predictor-corrector; for guidance Bradley &
+    Nakkiran 2024: with the guided eps the target is p_t(x) p_t(y|x)^k). With step delta = size * sigma_t^2
+    on the score: x <- x - size * sigma_t * eps_hat + sqrt(2 size) * sigma_t * z.
+    alpha_bar: the schedule's ``[T]`` table, indexed by training timestep; x: [B, ...]; t: [B] long.
+    """
+    if steps < 0 or not 0.0 < size <= 1.0:
+        raise ValueError("corrector steps must be >= 0 and its size in (0, 1]")
+
+    def corrector(x, t, noise_sampler):
+        sigma = coef((1.0 - alpha_bar[t.cpu()]).sqrt(), x)
+        for _ in range(steps):
+            eps_hat = _as_output(model_fn(x, t)).eps
+            x = x - size * sigma * eps_hat + math.sqrt(2.0 * size) * sigma * noise_sampler(x)
+        return x
+
+    return corrector

@@ -16,7 +16,8 @@ import numpy as np
 import plotly.graph_objects as go
 
 __all__ = ["METHOD_COLORS", "METHOD_LABELS", "layout", "samples_figure", "step_figure", "trajectory_figure",
-           "sweep_figure", "lines_figure", "method_lines_figure", "method_key_html", "sampler_figure", "arrow_gain", "MAX_ARROW_GAIN"]
+           "sweep_figure", "lines_figure", "method_lines_figure", "method_key_html", "sampler_figure", "compare_figure", "corrector_figure", "arrow_gain",
+           "MAX_ARROW_GAIN"]
 
 BLUE, RED, GREY, BLACK = "#1f77b4", "#d62728", "#7f7f7f", "#222222"
 COND_DENSITY, TILTED_DENSITY = BLUE, RED
@@ -282,4 +283,59 @@ def sampler_figure(points, *, label: int, far: int, current: float | None = None
     if current is not None:
         lay["shapes"] = [dict(type="line", x0=current, x1=current, yref="paper", y0=0, y1=1,
                               line=dict(color=BLACK, width=1.5, dash="dot"))]
+    return go.Figure(data=data, layout=lay)
+
+
+def _panels(n: int, ytitles: list, xtitle: str, height: int = 340) -> dict:
+    """Layout of ``n`` side-by-side panels sharing the legend on the right, each axis titled."""
+    gap = 0.08
+    width = (1.0 - gap * (n - 1)) / n
+    lay = layout(height=height)
+    for k in range(n):
+        suffix = "" if k == 0 else str(k + 1)
+        lo = k * (width + gap)
+        lay[f"xaxis{suffix}"] = dict(domain=[lo, lo + width], anchor=f"y{suffix}", title=dict(text=xtitle),
+                                     showgrid=True, gridcolor="#e5e5e5", linecolor="#444", mirror=True)
+        lay[f"yaxis{suffix}"] = dict(anchor=f"x{suffix}", title=dict(text=ytitles[k]), showgrid=True,
+                                     gridcolor="#e5e5e5", linecolor="#444", mirror=True, rangemode="tozero")
+    return lay
+
+
+def compare_figure(points, *, label: int, knob: str = "w", current: float | None = None) -> go.Figure:
+    """CFG against autoguidance (or any methods) over the scale: class share, spread, distance to p(x|y)."""
+    far = any(p.far_share is not None for p in points)
+    first = "share in the far component" if far else f"share of class y={label}"
+    data = []
+    for k, m in enumerate(dict.fromkeys(p.method for p in points)):
+        pts = [p for p in points if p.method == m]
+        s = [p.scale for p in pts]
+        style = dict(color=METHOD_COLORS.get(m, BLACK), width=2.5)
+        ys = ([p.far_share if far else p.share_y for p in pts], [p.spread for p in pts],
+              [p.to_conditional for p in pts])
+        for j, y in enumerate(ys):
+            suffix = "" if j == 0 else str(j + 1)
+            data.append(go.Scatter(x=s, y=y, mode="lines+markers", name=METHOD_LABELS.get(m, m), line=style,
+                                   legendgroup=m, showlegend=j == 0, xaxis=f"x{suffix}", yaxis=f"y{suffix}"))
+    lay = _panels(3, [first, "spread (sd)", "D² to exact p(x|y)"], f"guidance scale {knob}")
+    lay["yaxis"]["tickformat"] = ".0%"
+    lay["yaxis2"]["tickformat"] = ".2f"
+    if current is not None:
+        lay["shapes"] = [dict(type="line", x0=current, x1=current, xref=f"x{'' if j == 0 else j + 1}", yref="paper",
+                              y0=0, y1=1, line=dict(color=BLACK, width=1, dash="dot")) for j in range(3)]
+    return go.Figure(data=data, layout=lay)
+
+
+def corrector_figure(points, *, method: str) -> go.Figure:
+    """Distance to the exact tilted density and the far component's share against the corrector steps K."""
+    ks = [p.steps for p in points]
+    color = METHOD_COLORS.get(method, BLACK)
+    data = [go.Scatter(x=ks, y=[p.to_tilted for p in points], mode="lines+markers", name=f"{method} + corrector",
+                       line=dict(color=color, width=2.5), legendgroup="m"),
+            go.Scatter(x=ks, y=[p.noise_floor for p in points], mode="lines", name="noise floor (two exact sets)",
+                       line=dict(color=GREY, dash="dot", width=2)),
+            go.Scatter(x=ks, y=[p.far_share for p in points], mode="lines+markers", showlegend=False,
+                       line=dict(color=color, width=2.5), legendgroup="m", xaxis="x2", yaxis="y2")]
+    lay = _panels(2, ["D² to exact p(x)p(y|x)^k", "share in the far component"], "corrector steps K")
+    lay["yaxis"].update(type="log", dtick="D2", tickformat=".1~e", rangemode=None)
+    lay["yaxis2"]["tickformat"] = ".0%"
     return go.Figure(data=data, layout=lay)

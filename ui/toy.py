@@ -248,3 +248,17 @@ def sampler_fig(mixture_json: str, kind: str, request: SampleRequest, scales: tu
 @functools.lru_cache(maxsize=64)
 def box(mixture_json: str):
     return extent(mixture_of(mixture_json))
+
+
+@shared_cache(32)
+def compare_fig(mixture_json: str, request: SampleRequest, methods: tuple, scales: tuple, current: float):
+    """CFG against autoguidance (exact models; autoguidance's weak model: covariances x2) over w."""
+    pts = worker.call(worker.exact_compare, mixture_json, request, methods, scales)  # here when the worker is off
+    return figures.compare_figure(pts, label=request.label, current=current)
+
+
+@shared_cache(32)
+def corrector_fig(mixture_json: str, request: SampleRequest, ks: tuple):
+    """Langevin corrector steps K against the exact tilted density (exact models)."""
+    pts = worker.call(worker.exact_corrector_sweep, mixture_json, request, ks)
+    return figures.corrector_figure(pts, method=request.method)

@@ -26,7 +26,8 @@ import sys
 import threading
 from pathlib import Path
 
-__all__ = ["enabled", "call", "shutdown", "worker_pid", "exact_runs", "exact_sweep", "exact_sampler_sweep"]
+__all__ = ["enabled", "call", "shutdown", "worker_pid", "exact_runs", "exact_sweep", "exact_sampler_sweep",
+           "exact_compare", "exact_corrector_sweep"]
 
 ROOT = Path(__file__).resolve().parents[1]
 _HEADER = struct.Struct("<Q")
@@ -149,7 +150,24 @@ def exact_sampler_sweep(mixture_json: str, request, scales: tuple) -> list:
     return sampler_sweep(mixture, request, scales, models=models, schedule=schedule)
 
 
-_TASKS = {"exact_runs": exact_runs, "exact_sweep": exact_sweep, "exact_sampler_sweep": exact_sampler_sweep}
+def exact_compare(mixture_json: str, request, methods: tuple, scales: tuple) -> list:
+    """:func:`cgd.toy.views.compare_guidance` with the exact models (autoguidance: the default weak model)."""
+    from cgd.toy.views import compare_guidance
+
+    mixture, schedule, models = _exact(mixture_json)
+    return compare_guidance(mixture, request, methods, scales, models=models, schedule=schedule)
+
+
+def exact_corrector_sweep(mixture_json: str, request, ks: tuple) -> list:
+    """:func:`cgd.toy.views.corrector_sweep` with the exact models."""
+    from cgd.toy.views import corrector_sweep
+
+    mixture, schedule, models = _exact(mixture_json)
+    return corrector_sweep(mixture, request, ks, models=models, schedule=schedule)
+
+
+_TASKS = {"exact_runs": exact_runs, "exact_sweep": exact_sweep, "exact_sampler_sweep": exact_sampler_sweep,
+          "exact_compare": exact_compare, "exact_corrector_sweep": exact_corrector_sweep}
 
 
 def serve() -> None:

@@ -28,7 +28,18 @@ from cgd.cliutil import run
 from cgd.errors import CGDError
 from cgd.pipeline import SampleRequest
 
-TOY_METHODS = ("cg-ddpm", "cg-ddim", "cfg", "cond+cg", "cond", "uncond")
+TOY_METHODS = ("cg-ddpm", "cg-ddim", "cfg", "cond+cg", "cond", "uncond", "autoguidance")
+
+
+def _guidance_options(p) -> None:
+    """The options of the newer guidance methods, shared by ``sample`` and ``measure``."""
+    p.add_argument("--interval", nargs=2, default=None, metavar=("LO", "HI"),
+                   help="guide only at training timesteps LO <= t <= HI (0 999: every step; LO > HI: never)")
+    p.add_argument("--corrector-steps", default="0", help="Langevin corrector steps after each step (0: none)")
+    p.add_argument("--corrector-size", default="0.1",
+                   help="corrector step on the score: size x (1 - alpha_bar_t), in (0, 1]")
+    p.add_argument("--weak-inflate", default="2.0",
+                   help="autoguidance: the weak model is the exact one with covariances x this factor")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -49,18 +60,35 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--n", default="2000", help="number of samples")
     s.add_argument("--seed", default="0")
     s.add_argument("--out", required=True, help="output .npy path")
+    _guidance_options(s)
     sub.add_parser("presets", help="list the preset mixtures")
     m = sub.add_parser("measure", help="energy distance of guided samples (exact models) to p(x|y) and to "
                                        "the tilted density p(x) p(y|x)^k")
     m.add_argument("--mixture", default="near_and_far")
     m.add_argument("--label", default="0")
-    m.add_argument("--method", default="cg-ddpm", choices=("cg-ddpm", "cg-ddim", "cfg", "cond+cg"))
+    m.add_argument("--method", default="cg-ddpm", choices=("cg-ddpm", "cg-ddim", "cfg", "cond+cg", "autoguidance"))
     m.add_argument("--scale", default="1,2,3", help="comma-separated scales (CFG: w)")
     m.add_argument("--steps", default="1000")
     m.add_argument("--sampler", default=None, choices=("ddpm", "ddim"), help="override the method's sampler")
     m.add_argument("--n", default="4000")
     m.add_argument("--seed", default="0")
+    _guidance_options(m)
     return p
+
+
+def _newer(args) -> dict:
+    """SampleRequest fields of the newer guidance options."""
+    interval = None if args.interval is None else tuple(_number(v, "interval", int) for v in args.interval)
+    return dict(interval=interval, corrector_steps=_number(args.corrector_steps, "corrector-steps", int),
+                corrector_size=_number(args.corrector_size, "corrector-size"))
+
+
+def _weak(args, mixture, schedule):
+    from cgd.toy.sampling import weak_exact_model
+
+    if args.method != "autoguidance":
+        return None
+    return weak_exact_model(mixture, schedule, _number(args.weak_inflate, "weak-inflate"))
 
 
 def main(argv=None) -> int:
@@ -91,18 +119,24 @@ def _run(args) -> int:
         for s in tqdm(scales, desc=f"measure {args.method}", unit="scale"):
             req = SampleRequest(method=args.method, label=_number(args.label, "label", int), scale=s,
                                 steps=_number(args.steps, "steps", int), n=_number(args.n, "n", int),
-                                seed=_number(args.seed, "seed", int), sampler=args.sampler)
+                                seed=_number(args.seed, "seed", int), sampler=args.sampler, **_newer(args))
             if not 10 <= req.n <= 20_000:
                 raise CGDError(f"n must be between 10 and 20000 for measure, got {req.n}")
-            out = as_dict(measure(mixture, req, models=models, schedule=schedule))
+            x0 = None
+            if args.method == "autoguidance":
+                x0 = toy_sample(mixture, req.validated(mixture.num_classes, schedule.T), models=models,
+                                schedule=schedule, weak=_weak(args, mixture, schedule))
+            out = as_dict(measure(mixture, req, models=models, schedule=schedule, x0=x0))
             print(json.dumps({"mixture": args.mixture, "label": req.label, "steps": req.steps, "n": req.n,
-                              "sampler": args.sampler or ("ddim" if args.method == "cg-ddim" else "ddpm"), **out}))
+                              "sampler": args.sampler or ("ddim" if args.method == "cg-ddim" else "ddpm"),
+                              "interval": req.interval, "corrector_steps": req.corrector_steps,
+                              "corrector_size": req.corrector_size, **out}))
         return 0
     label = None if args.label.strip().lower() == "none" else _number(args.label, "label", int)
     request = SampleRequest(method=args.method, label=label, scale=_number(args.scale, "scale"),
                             steps=_number(args.steps, "steps", int), n=_number(args.n, "n", int),
                             seed=_number(args.seed, "seed", int), eta=_number(args.eta, "eta"),
-                            sampler=args.sampler, gradient_at=args.gradient_at)
+                            sampler=args.sampler, gradient_at=args.gradient_at, **_newer(args))
     schedule = default_schedule()
     request = request.validated(mixture.num_classes, schedule.T)
     out = Path(args.out)
@@ -128,7 +162,8 @@ def _run(args) -> int:
         models = learned_models(mixture, schedule, cfg, callback=progress)
         bar.close()
     with tqdm(total=request.steps, desc=f"{request.method} s={request.scale:g}", unit="step") as bar:
-        x = toy_sample(mixture, request, models=models, schedule=schedule, callback=lambda info: bar.update(1))
+        x = toy_sample(mixture, request, models=models, schedule=schedule, callback=lambda info: bar.update(1),
+                       weak=_weak(args, mixture, schedule))
     np.save(out, x.numpy().astype(np.float32))
     print(f"wrote {out} ({request.n} x 2) in {time.perf_counter() - t0:.2f} s")
     return 0

@@ -113,6 +113,13 @@ class Mixture:
                 "weights": self.weights.tolist(), "labels": self.labels.tolist()}
 
     # -- basic facts -----------------------------------------------------
+    def inflated(self, factor: float) -> "Mixture":
+        """The same mixture with every covariance multiplied by ``factor`` (a too-broad model of it)."""
+        if not (math.isfinite(factor) and factor > 0):
+            raise InputError(f"the inflation factor must be a positive number, got {factor}")
+        return Mixture(f"{self.name} (covariances x{factor:g})", self.means, self.covs * factor, self.weights,
+                       self.labels)
+
     @property
     def num_components(self) -> int:
         return int(self.means.shape[0])

@@ -22,7 +22,7 @@ from cgd.toy.mixture import Mixture
 from cgd.toy.sampling import default_schedule, exact_models, toy_sample
 from cgd.toy.views import extent, far_component, log_grid, nearest_component
 
-__all__ = ["tilted_samples", "Measurement", "measure", "as_dict"]
+__all__ = ["tilted_samples", "exact_references", "Measurement", "measure", "as_dict"]
 
 
 def tilted_samples(mixture: Mixture, label: int, exponent: float, n: int, generator: torch.Generator, *,
@@ -52,18 +52,27 @@ class Measurement:
     far_share: Optional[float]  # share in class y's far component (views.far_component); None: one component
 
 
+def exact_references(mixture: Mixture, request: SampleRequest, *, res: int = 1024) -> tuple:
+    """``(p(x|y) samples, tilted samples, a second independent set of tilted samples)``, each ``[n, 2]``,
+    for the request's label, size and tilt exponent (autoguidance: k = 1), drawn from its seed."""
+    # autoguidance has no class tilt: its samples are held against p(x|y) (k = 1)
+    k = 1.0 if request.method == "autoguidance" else tilt_exponent(request.method, request.scale)
+    gen = torch.Generator().manual_seed(request.seed + 1_000_003)
+    return tuple(tilted_samples(mixture, request.label, e, request.n, gen, res=res) for e in (1.0, k, k))
+
+
 def measure(mixture: Mixture, request: SampleRequest, *, models=None, schedule: Optional[NoiseSchedule] = None,
-            x0: Optional[torch.Tensor] = None) -> Measurement:
-    """Guided samples of ``request`` (or ``x0``) against the exact p(x|y) and tilted density."""
+            x0: Optional[torch.Tensor] = None, references: Optional[tuple] = None) -> Measurement:
+    """Guided samples of ``request`` (or ``x0``) against the exact p(x|y) and tilted density.
+
+    references: :func:`exact_references` of the request, when already drawn (a sweep over K reuses them).
+    """
     schedule = schedule or default_schedule()
     r = request.validated(mixture.num_classes, schedule.T)
     if x0 is None:
         x0 = toy_sample(mixture, r, models=models or exact_models(mixture, schedule), schedule=schedule)
-    k = tilt_exponent(r.method, r.scale)
-    gen = torch.Generator().manual_seed(r.seed + 1_000_003)
-    cond = tilted_samples(mixture, r.label, 1.0, r.n, gen)
-    tilted = tilted_samples(mixture, r.label, k, r.n, gen)
-    tilted2 = tilted_samples(mixture, r.label, k, r.n, gen)
+    k = 1.0 if r.method == "autoguidance" else tilt_exponent(r.method, r.scale)
+    cond, tilted, tilted2 = references or exact_references(mixture, r)
     x0 = x0.double()
     share = float((mixture.class_log_joint(x0, 1.0).argmax(1) == r.label).double().mean())
     far = far_component(mixture, r.label)

@@ -14,7 +14,7 @@ from cgd.toy.exact import ExactClassifier, ExactEps
 from cgd.toy.learned import ToyTrainConfig, train_toy_models
 from cgd.toy.mixture import Mixture
 
-__all__ = ["default_schedule", "exact_models", "learned_models", "toy_sample"]
+__all__ = ["default_schedule", "exact_models", "weak_exact_model", "learned_models", "toy_sample"]
 
 
 def default_schedule() -> NoiseSchedule:
@@ -28,6 +28,15 @@ def exact_models(mixture: Mixture, schedule: NoiseSchedule):
     return ExactEps(mixture, schedule, memo), ExactClassifier(mixture, schedule, memo)
 
 
+def weak_exact_model(mixture: Mixture, schedule: NoiseSchedule, inflate: float = 2.0):
+    """The exact eps-network of the mixture with covariances x ``inflate``: autoguidance's weak model.
+
+    A model that spreads each component too wide is the error an underfit network makes (the
+    smaller or early-stopped model of Karras et al.); here it is known exactly.
+    """
+    return ExactEps(mixture.inflated(inflate), schedule)
+
+
 def learned_models(mixture: Mixture, schedule: NoiseSchedule, train_cfg: ToyTrainConfig = ToyTrainConfig(),
                    callback: Optional[Callable[[dict], None]] = None):
     """(eps-network, classifier) trained on samples of the mixture (seconds on a CPU)."""
@@ -37,12 +46,15 @@ def learned_models(mixture: Mixture, schedule: NoiseSchedule, train_cfg: ToyTrai
 
 def toy_sample(mixture: Mixture, request: SampleRequest, *, models=None, schedule: Optional[NoiseSchedule] = None,
                callback: Optional[Callable[[dict], None]] = None, dtype=torch.float32,
-               scales: Optional[tuple] = None) -> torch.Tensor:
+               scales: Optional[tuple] = None, weak=None) -> torch.Tensor:
     """Draw ``request.n`` guided samples ``[n, 2]``; models default to the exact ones.
 
     scales: one run per scale in one batch, ``[len(scales) * n, 2]`` (see :func:`cgd.pipeline.guided_sample`).
+    weak: autoguidance's weak model (default for that method: :func:`weak_exact_model` of the mixture).
     """
     schedule = schedule or default_schedule()
     net, clf = models if models is not None else exact_models(mixture, schedule)
+    if weak is None and request.method == "autoguidance":
+        weak = weak_exact_model(mixture, schedule)
     return guided_sample(net, clf, schedule, request, shape=(2,), num_classes=mixture.num_classes,
-                         callback=callback, dtype=dtype, scales=scales)
+                         callback=callback, dtype=dtype, scales=scales, weak_net=weak)

@@ -26,7 +26,8 @@ from cgd.toy.sampling import default_schedule, exact_models, toy_sample
 
 __all__ = ["extent", "DensityGrid", "LogGrid", "log_grid", "density_grid", "class_posterior_grid", "Snapshot", "GuidedRun",
            "run_guided", "run_guided_scales", "snapshot_steps", "sweep_scales", "SweepPoint", "SamplerPoint",
-           "far_component", "nearest_component", "sampler_sweep"]
+           "far_component", "nearest_component", "sampler_sweep", "GuidePoint", "compare_guidance",
+           "CorrectorPoint", "corrector_sweep"]
 
 
 def extent(mixture: Mixture, margin: float = 3.5) -> tuple:
@@ -258,4 +259,66 @@ def sampler_sweep(mixture: Mixture, request: SampleRequest, scales, *, models=No
         tilted = lg.tilt(s).tilted.ravel()
         out.append(SamplerPoint(s, shares["cg-ddpm"][k], shares["cg-ddim"][k],
                                 float(tilted[on_far].sum() / tilted.sum())))
+    return out
+
+
+@dataclass(frozen=True)
+class GuidePoint:
+    """How a method's samples at one scale compare with the exact p(x|y)."""
+
+    method: str
+    scale: float
+    share_y: float  # share whose Bayes class is y
+    spread: float  # sd of the samples
+    far_share: Optional[float]  # share in class y's far component (None: one component)
+    to_conditional: float  # squared energy distance to exact samples of p(x|y)
+
+
+def compare_guidance(mixture: Mixture, request: SampleRequest, methods, scales, *, models=None, weak=None,
+                     schedule: Optional[NoiseSchedule] = None) -> list:
+    """Each of ``methods`` at each of ``scales`` (same seed, one batch per method) against the exact p(x|y).
+
+    ``request`` gives label, steps, n, seed. Used to set CFG against autoguidance at the same w.
+    """
+    from cgd.stats import energy_distance
+
+    schedule = schedule or default_schedule()
+    models = models or exact_models(mixture, schedule)
+    scales = tuple(float(s) for s in scales)
+    gen = torch.Generator().manual_seed(request.seed + 7_919)
+    ref = mixture.sample(request.n, gen, y=request.label)[0].double()
+    far = far_component(mixture, request.label)
+    out = []
+    for method in methods:
+        req = SampleRequest(**{**request.__dict__, "method": method, "sampler": None, "scale": 0.0})
+        x_all = toy_sample(mixture, req, models=models, schedule=schedule, scales=scales, weak=weak).double()
+        for s, x0 in zip(scales, x_all.reshape(len(scales), -1, 2)):
+            share = float((mixture.class_log_joint(x0, 1.0).argmax(1) == request.label).double().mean())
+            far_share = None if far is None else float((nearest_component(mixture, x0) == far).double().mean())
+            out.append(GuidePoint(method, s, share, math.sqrt(float(x0.var(0).mean())), far_share,
+                                  energy_distance(x0, ref)))
+    return out
+
+
+@dataclass(frozen=True)
+class CorrectorPoint:
+    steps: int  # Langevin corrector steps K after each sampling step
+    to_tilted: float  # squared energy distance to exact samples of p(x) p(y|x)^k
+    far_share: Optional[float]
+    noise_floor: float
+
+
+def corrector_sweep(mixture: Mixture, request: SampleRequest, ks, *, models=None,
+                    schedule: Optional[NoiseSchedule] = None) -> list:
+    """``request`` with K = each of ``ks`` corrector steps, against exact samples of the tilted density."""
+    from cgd.toy.oracle import exact_references, measure
+
+    schedule = schedule or default_schedule()
+    models = models or exact_models(mixture, schedule)
+    refs = exact_references(mixture, request.validated(mixture.num_classes, schedule.T), res=512)
+    out = []
+    for k in ks:
+        m = measure(mixture, SampleRequest(**{**request.__dict__, "corrector_steps": int(k)}), models=models,
+                    schedule=schedule, references=refs)
+        out.append(CorrectorPoint(int(k), m.to_tilted, m.far_share, m.noise_floor))
     return out
