@@ -93,14 +93,17 @@ def draw_labels(n: int, num_classes: int, seed: int) -> torch.Tensor:
 
 
 def evaluate_one(models: ImageModels, ref: Reference, method: str, scale: float, *, n: int, steps: int, seed: int,
-                 batch: int = 250, on_step: Optional[Callable[[], None]] = None) -> dict:
-    """Sample n images with per-sample random labels and measure them against the reference."""
+                 batch: int = 250, on_step: Optional[Callable[[], None]] = None, interval=None) -> dict:
+    """Sample n images with per-sample random labels and measure them against the reference.
+
+    interval: ``(t_lo, t_hi)`` to guide only there (limited-interval guidance), recorded in the result.
+    """
     labels = draw_labels(n, models.num_classes, seed)
     xs = []
     for b, start in enumerate(range(0, n, batch)):
         yb = labels[start:start + batch]
         req = SampleRequest(method=method, label=None if method == "uncond" else 0, scale=scale, steps=steps,
-                            n=len(yb), seed=seed * 1_000_003 + b, x0_mode="clip")
+                            n=len(yb), seed=seed * 1_000_003 + b, x0_mode="clip", interval=interval)
         xs.append(sample_images(models, req, labels=None if method == "uncond" else yb,
                                 callback=(lambda d: on_step()) if on_step else None).cpu())
     x = torch.cat(xs)
@@ -116,6 +119,7 @@ def evaluate_one(models: ImageModels, ref: Reference, method: str, scale: float,
                                 for i in range(0, len(x), 500)])
         clf_acc = float((logits.argmax(1) == labels).double().mean())
     return {"method": method, "scale": float(scale), "n": n, "steps": steps, "seed": seed,
+            **({"interval": list(interval)} if interval is not None else {}),
             "fid": round(frechet_distance(*gaussian_stats(feats), ref.mu, ref.sigma), 4),
             "inception_score": round(inception_score(probs), 4),
             "precision": round(precision, 4), "recall": round(recall, 4),
@@ -143,6 +147,8 @@ def main(argv=None) -> int:
     p.add_argument("--data-root", default=None)
     p.add_argument("--out", default=None, help="results JSON (records are appended; existing ones are kept)")
     p.add_argument("--make-reference", action="store_true", help="compute the test-set reference statistics")
+    p.add_argument("--interval", nargs=2, default=None, metavar=("LO", "HI"),
+                   help="guide only at training timesteps LO <= t <= HI (limited-interval guidance)")
     args = p.parse_args(argv)
     return run(_run, args)
 
@@ -169,9 +175,10 @@ def _run(args) -> int:
         raise InputError(f"n must be between 4 and 50000, got {n}")
     if batch < 1:
         raise InputError(f"batch must be positive, got {batch}")
+    interval = None if args.interval is None else tuple(number(v, "interval", int) for v in args.interval)
     for s in scales:  # validate every request before any work
         for m in methods:
-            SampleRequest(method=m, label=0, scale=s, steps=steps, n=1, seed=seed).validated(10, 1000)
+            SampleRequest(method=m, label=0, scale=s, steps=steps, n=1, seed=seed, interval=interval).validated(10, 1000)
     out = Path(args.out)
     if not out.parent.exists():
         raise InputError(f"output folder {out.parent} does not exist")
@@ -189,8 +196,9 @@ def _run(args) -> int:
         raise InputError(f"the judge checkpoint is missing in {folder}")
     ref = load_reference(folder / REFERENCE_FILE)
     todo = [(m, s) for m in methods for s in scales if m not in ("uncond", "cond") or s == scales[0]]
-    done = {(r["method"], r["scale"], r["n"], r["steps"], r["seed"]) for r in records if r.get("dataset") == args.dataset}
-    todo = [(m, s) for m, s in todo if (m, float(s), n, steps, seed) not in done]
+    done = {(r["method"], r["scale"], r["n"], r["steps"], r["seed"], tuple(r.get("interval") or ()))
+            for r in records if r.get("dataset") == args.dataset}
+    todo = [(m, s) for m, s in todo if (m, float(s), n, steps, seed, tuple(interval or ())) not in done]
     with tqdm(total=len(todo) * n * steps, desc=f"evaluate {args.dataset}", unit="img-step") as bar:
         for m, s in todo:
             t0 = time.perf_counter()
@@ -202,7 +210,7 @@ def _run(args) -> int:
                 counter["k"] += 1
 
             rec = evaluate_one(models, ref, m, 0.0 if m in ("uncond", "cond") else s, n=n, steps=steps, seed=seed,
-                               batch=batch, on_step=tick)
+                               batch=batch, on_step=tick, interval=interval)
             rec = {"dataset": args.dataset, **rec, "seconds": round(time.perf_counter() - t0, 1)}
             records.append(rec)
             atomic_write(out, json.dumps({"records": records}, indent=1).encode())

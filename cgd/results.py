@@ -46,11 +46,12 @@ def sweep(records: list, dataset: str, method: str) -> list:
     """The records of one method on one dataset, by scale (the largest n per scale wins).
 
     A guided method without its own scale-0 record gets its anchor's (uncond or cond), which
-    draws the same samples.
+    draws the same samples. Records of limited-interval guidance (an ``interval`` field) are not
+    plain guidance and are left out.
     """
     best = {}
     for r in records:
-        if r.get("dataset") == dataset and r.get("method") == method:
+        if r.get("dataset") == dataset and r.get("method") == method and not r.get("interval"):
             s = float(r["scale"])
             if s not in best or r["n"] > best[s]["n"]:
                 best[s] = r

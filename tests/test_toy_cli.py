@@ -80,3 +80,38 @@ def test_bad_input_is_one_line_and_exit_2(tmp_path, capsys, extra, match):
 def test_missing_output_folder(tmp_path, capsys):
     assert main(["sample", "--steps", "5", "--n", "4", "--out", str(tmp_path / "no" / "o.npy")]) == 2
     assert "does not exist" in capsys.readouterr().err
+
+
+def test_newer_guidance_options_on_the_cli(tmp_path):
+    base = ["sample", "--mixture", "near_and_far", "--label", "0", "--scale", "3", "--steps", "30", "--n", "200",
+            "--seed", "1"]
+    paths = {k: tmp_path / f"{k}.npy" for k in ("plain", "full", "empty", "uncond", "ag", "corr")}
+    assert main(base + ["--out", str(paths["plain"])]) == 0
+    assert main(base + ["--interval", "0", "999", "--out", str(paths["full"])]) == 0
+    assert main(base + ["--interval", "999", "0", "--out", str(paths["empty"])]) == 0
+    assert main(base + ["--method", "uncond", "--out", str(paths["uncond"])]) == 0
+    assert np.array_equal(np.load(paths["plain"]), np.load(paths["full"]))
+    assert np.array_equal(np.load(paths["empty"]), np.load(paths["uncond"]))
+    assert main(base + ["--method", "autoguidance", "--weak-inflate", "1.5", "--out", str(paths["ag"])]) == 0
+    assert main(base + ["--corrector-steps", "2", "--corrector-size", "0.5", "--out", str(paths["corr"])]) == 0
+    assert not np.array_equal(np.load(paths["corr"]), np.load(paths["plain"]))
+
+
+@pytest.mark.parametrize("extra, message", [(["--interval", "0", "1000"], "interval"),
+                                            (["--interval", "a", "3"], "interval"),
+                                            (["--corrector-steps", "-1"], "corrector"),
+                                            (["--corrector-size", "0"], "corrector size"),
+                                            (["--method", "autoguidance", "--weak-inflate", "0"], "inflation")])
+def test_bad_newer_options_are_one_line(tmp_path, capsys, extra, message):
+    code = main(["sample", "--steps", "10", "--n", "10", "--out", str(tmp_path / "x.npy")] + extra)
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and len(err) == 1 and err[0].startswith("error:") and message in err[0]
+
+
+def test_measure_prints_distances_and_shares(capsys):
+    assert main(["measure", "--mixture", "near_and_far", "--method", "cfg", "--scale", "0,2", "--steps", "50",
+                 "--n", "500"]) == 0
+    rows = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith("{")]
+    assert [r["exponent"] for r in rows] == [1.0, 3.0]
+    assert rows[0]["to_tilted"] < 5 * rows[0]["noise_floor"] and rows[1]["to_tilted"] > 20 * rows[1]["noise_floor"]
+    assert rows[1]["far_share"] > rows[0]["far_share"] + 0.2

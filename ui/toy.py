@@ -262,3 +262,15 @@ def corrector_fig(mixture_json: str, request: SampleRequest, ks: tuple):
     """Langevin corrector steps K against the exact tilted density (exact models)."""
     pts = worker.call(worker.exact_corrector_sweep, mixture_json, request, ks)
     return figures.corrector_figure(pts, method=request.method)
+
+
+def component_shares(mixture_json: str, kind: str, request: SampleRequest) -> list:
+    """Share of the request's samples nearest (by responsibility at t = 0) to each mixture component."""
+    import numpy as np
+    import torch
+
+    from cgd.toy.views import nearest_component
+
+    x = torch.from_numpy(guided_run(mixture_json, kind, request).samples)
+    mix = mixture_of(mixture_json)
+    return (np.bincount(nearest_component(mix, x).numpy(), minlength=mix.num_components) / len(x)).tolist()

@@ -26,7 +26,7 @@ from cgd.cliutil import Parser
 from cgd.cliutil import number as _number
 from cgd.cliutil import run
 from cgd.errors import CGDError
-from cgd.pipeline import SampleRequest
+from cgd.pipeline import SampleRequest, scale_symbol
 
 TOY_METHODS = ("cg-ddpm", "cg-ddim", "cfg", "cond+cg", "cond", "uncond", "autoguidance")
 
@@ -161,9 +161,10 @@ def _run(args) -> int:
 
         models = learned_models(mixture, schedule, cfg, callback=progress)
         bar.close()
-    with tqdm(total=request.steps, desc=f"{request.method} s={request.scale:g}", unit="step") as bar:
+    weak = _weak(args, mixture, schedule)  # a bad factor is refused before any progress is drawn
+    with tqdm(total=request.steps, desc=f"{request.method} {scale_symbol(request.method)}={request.scale:g}", unit="step") as bar:
         x = toy_sample(mixture, request, models=models, schedule=schedule, callback=lambda info: bar.update(1),
-                       weak=_weak(args, mixture, schedule))
+                       weak=weak)
     np.save(out, x.numpy().astype(np.float32))
     print(f"wrote {out} ({request.n} x 2) in {time.perf_counter() - t0:.2f} s")
     return 0
