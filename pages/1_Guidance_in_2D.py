@@ -199,11 +199,13 @@ with answer_errors():
     left_c, right_c = st.columns(2)
     left_c.plotly_chart(toy.samples_fig(mixture_json, "exact", corr, float(exponent),
                                         f"{method}, {knob} = {scale:g}, K = {k_corr}"), key="corrector_samples")
-    with right_c:
-        if st.toggle("Measure K = 0…20 against exact samples of the tilted density (a few seconds)",
-                     key="corrector_measure"):
-            st.plotly_chart(toy.corrector_fig(mixture_json, SampleRequest(**{**corr.__dict__, "corrector_steps": 0}),
-                                              (0, 1, 2, 5, 10, 20)), key="corrector_curve")
+    right_c.plotly_chart(toy.samples_fig(mixture_json, "exact", SampleRequest(**{**corr.__dict__, "corrector_steps": 0}),
+                                         float(exponent), f"{method}, {knob} = {scale:g}, K = 0 (the plain sampler)"),
+                         key="corrector_plain")
+    if st.toggle("Measure K = 0…20 against exact samples of the tilted density (a few seconds)",
+                 key="corrector_measure"):
+        st.plotly_chart(toy.corrector_fig(mixture_json, SampleRequest(**{**corr.__dict__, "corrector_steps": 0}),
+                                          (0, 1, 2, 5, 10, 20)), key="corrector_curve")
 st.caption("**What to notice:** as K grows the samples settle onto the red dashed contours and the distance to "
            "exact samples of the tilted density falls towards the noise floor. What is slowest to fix is the mass "
            "*between* well-separated components (the far component's share): Langevin steps rarely cross the gap "

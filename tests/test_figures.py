@@ -61,6 +61,12 @@ def test_every_axis_in_use_has_a_title_and_the_legend_is_outside(name, fig):
     assert right_of_all or below_all, f"{name}: legend at x={leg.x} y={leg.y} sits over a plotting area"
 
 
+def test_no_figure_uses_webgl():
+    """A page with more WebGL plots than the browser keeps contexts for shows some of them blank."""
+    for name, fig in _figures():
+        assert not [t.type for t in fig.data if t.type.endswith("gl")], name
+
+
 def test_one_colour_per_method_and_none_is_a_density_colour():
     colours = list(figures.METHOD_COLORS.values())
     assert len(set(colours)) == len(colours)

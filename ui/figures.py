@@ -5,7 +5,9 @@ The style, in one place (every page's figures go through :func:`layout`):
 * legends sit outside the plotting area, to the right of it (never over data or titles);
 * every axis in use has a title;
 * one colour per method on every page (:data:`METHOD_COLORS`); the 2D densities keep their own
-  two colours (p(x|y) blue, the tilted density red, dashed), which no method uses.
+  two colours (p(x|y) blue, the tilted density red, dashed), which no method uses;
+* SVG traces only, no WebGL: the 2D page shows a dozen scatter plots, more than the WebGL contexts a
+  browser keeps alive (Chromium drops the oldest, and that plot goes blank).
 """
 
 from __future__ import annotations
@@ -103,7 +105,7 @@ def samples_figure(grid, samples: np.ndarray, *, label: int, exponent: float, me
     xs = grid.xs
     return go.Figure(data=[_contour(xs, grid.cond, COND_DENSITY, f"p(x | y={label})"),
                            _contour(xs, grid.tilted, TILTED_DENSITY, _tilt_name(label, exponent), dash="dash"),
-                           go.Scattergl(**_xy(samples), mode="markers", name=f"samples ({method})",
+                           go.Scatter(**_xy(samples), mode="markers", name=f"samples ({method})",
                                         marker=dict(size=3, color=METHOD_COLORS.get(method, BLACK),
                                                     opacity=0.5))],
                      layout=_square(xs[0], xs[-1], title=title))
@@ -164,8 +166,8 @@ def step_figure(xs, post, snap, *, label: int, gain: float = 1.0, title: str = "
                    colorbar=dict(title=dict(text=f"p_t(y={label}|x)", side="right"), len=0.8, y=0.5,
                                  yanchor="middle", x=1.02, xanchor="left", thickness=14),
                    hoverinfo="skip"),
-        go.Scattergl(**_xy(snap.x_t), mode="markers", name="x_t", marker=dict(size=4, color=GREY, opacity=0.6)),
-        go.Scattergl(**_xy(snap.mu), mode="markers", name="μ (unguided mean)", marker=dict(size=4, color=BLACK)),
+        go.Scatter(**_xy(snap.x_t), mode="markers", name="x_t", marker=dict(size=4, color=GREY, opacity=0.6)),
+        go.Scatter(**_xy(snap.mu), mode="markers", name="μ (unguided mean)", marker=dict(size=4, color=BLACK)),
         *arrows,
     ], layout=_square(float(xs[0]), float(xs[-1]), title=title))
 
@@ -287,8 +289,11 @@ def sampler_figure(points, *, label: int, far: int, current: float | None = None
 
 
 def _panels(n: int, ytitles: list, xtitle: str, height: int = 340) -> dict:
-    """Layout of ``n`` side-by-side panels sharing the legend on the right, each axis titled."""
-    gap = 0.08
+    """Layout of ``n`` side-by-side panels sharing the legend on the right, each axis titled.
+
+    The gap between panels leaves room for the next panel's y-axis title and tick labels.
+    """
+    gap = 0.16 if n > 2 else 0.14
     width = (1.0 - gap * (n - 1)) / n
     lay = layout(height=height)
     for k in range(n):
