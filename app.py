@@ -10,7 +10,6 @@ from ui import home, lesson
 from ui.common import setup
 
 setup("Home")
-lesson.warm()  # the Lesson's figures, computed once per server in the background
 
 st.title("The Classifier Guidance Lab")
 st.markdown(
@@ -66,3 +65,4 @@ st.markdown(
 st.subheader("What is loaded")
 for line in home.loaded_lines():
     st.markdown(line)
+lesson.warm()  # the Lesson's figures, computed once per server in the background (after this page is drawn)

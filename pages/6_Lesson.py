@@ -7,7 +7,6 @@ from ui.images import image_grid
 from ui.common import answer_errors, setup
 
 setup("Lesson", "🎓")
-lesson.warm()  # the later steps compute in the background while the first is read
 st.title("Lesson: guidance in ten minutes")
 
 last = len(lesson.STEPS) - 1
@@ -82,3 +81,4 @@ with answer_errors():
 
 st.info(f"**What to notice.** {step.notice}")
 st.success(f"**Question for the class.** {step.question}")
+lesson.warm()  # after this step is drawn: the other steps compute in the background while it is read
