@@ -139,28 +139,31 @@ else:
                "density p_t(x)·p_t(y|x)^s: that step pulls DDPM part of the way back, the ODE has no such pull.")
 
 st.subheader("Is guidance needed at every step? Guidance in a limited interval")
-st.markdown(f"Kynkäänniemi et al. (2024) guide only in a window of noise levels. Below, the same {knob} and seed, "
-            "guided only at t ≥ 200 (high and middle noise) and only at t < 200 (low noise); the sidebar's "
-            "*Guide only for t in* sets the window of every plot above.")
-with answer_errors():
-    windows = ((200, 999, "only t ≥ 200"), (0, 199, "only t < 200"))
-    half, shares = [], []
-    for lo, hi, words in windows:
-        req = SampleRequest(**{**request.__dict__, "interval": (lo, hi)})
-        half.append(toy.samples_fig(mixture_json, kind, req, float(exponent), f"{method}, {knob} = {scale:g}, {words}"))
-        shares.append(toy.component_shares(mixture_json, kind, req))
-    shares.append(toy.component_shares(mixture_json, kind, SampleRequest(**{**request.__dict__, "interval": None})))
-c_hi, c_lo = st.columns(2)
-c_hi.plotly_chart(half[0], key="interval_high")
-c_lo.plotly_chart(half[1], key="interval_low")
-st.dataframe({"guided at": ["t ≥ 200", "t < 200", "every t"],
-              **{f"component {k} (class {c})": [f"{row[k]:.0%}" for row in shares]
-                 for k, c in enumerate(mixture.labels.tolist())}}, hide_index=True)
-st.caption("Share of all samples nearest to each component. **What to notice** (near_and_far, class 0, s = 3): "
-           "guidance at t ≥ 200 alone gives what guidance at every step gives, so the last 20% of the steps need "
-           "none; guidance only at t < 200 comes too late to move samples to the far component. On this "
-           "schedule the steps above t ≈ 700 are so noisy that guidance there alone changes almost nothing "
-           "(docs/results.md).")
+st.markdown(f"Kynkäänniemi et al. (2024) guide only in a window of noise levels. The sidebar's *Guide only for t "
+            f"in* sets the window of every plot above; here the same {knob} and seed, guided only at t ≥ 200 (high "
+            "and middle noise) and only at t < 200 (low noise).")
+# The three sections below cost several sampling runs each: drawn on demand, so that a class moving the
+# scale slider pays only for the plots above (bench/load.py measured the page without them).
+if st.toggle("Show guidance in two windows", value=False, key="show_interval"):
+    with answer_errors():
+        half, shares = [], []
+        for lo, hi, words in ((200, 999, "only t ≥ 200"), (0, 199, "only t < 200")):
+            req = SampleRequest(**{**request.__dict__, "interval": (lo, hi)})
+            half.append(toy.samples_fig(mixture_json, kind, req, float(exponent),
+                                        f"{method}, {knob} = {scale:g}, {words}"))
+            shares.append(toy.component_shares(mixture_json, kind, req))
+        shares.append(toy.component_shares(mixture_json, kind, SampleRequest(**{**request.__dict__, "interval": None})))
+    c_hi, c_lo = st.columns(2)
+    c_hi.plotly_chart(half[0], key="interval_high")
+    c_lo.plotly_chart(half[1], key="interval_low")
+    st.dataframe({"guided at": ["t ≥ 200", "t < 200", "every t"],
+                  **{f"component {k} (class {c})": [f"{row[k]:.0%}" for row in shares]
+                     for k, c in enumerate(mixture.labels.tolist())}}, hide_index=True)
+    st.caption("Share of all samples nearest to each component. **What to notice** (near_and_far, class 0, s = 3): "
+               "guidance at t ≥ 200 alone gives what guidance at every step gives, so the last 20% of the steps "
+               "need none; guidance only at t < 200 comes too late to move samples to the far component. On this "
+               "schedule the steps above t ≈ 700 are so noisy that guidance there alone changes almost nothing "
+               "(docs/results.md).")
 
 st.subheader("Autoguidance: sharpen with a worse model instead of a classifier")
 st.markdown("Karras et al. (2024) guide a model with a weaker model of the *same* task: "
@@ -168,45 +171,49 @@ st.markdown("Karras et al. (2024) guide a model with a weaker model of the *same
             "the good model is exact and the weak one is the exact model of the same mixture with every "
             "covariance doubled, an exactly known stand-in for an underfit network, which spreads its mass "
             "too wide. Exact models only.")
-w_cmp = st.select_slider("w for the comparison", [0.0, 0.5, 1.0, 2.0, 3.0, 5.0], value=2.0, key="w_autoguidance")
-with answer_errors():
-    base = SampleRequest(method="cfg", label=int(label), scale=float(w_cmp), steps=min(int(steps), 100),
-                         n=min(int(n), 1000), seed=int(seed))
-    c_cfg, c_ag = st.columns(2)
-    c_cfg.plotly_chart(toy.samples_fig(mixture_json, "exact", base, 1.0 + float(w_cmp), f"CFG, w = {w_cmp:g}"),
-                       key="cmp_cfg")
-    ag = SampleRequest(**{**base.__dict__, "method": "autoguidance"})
-    c_ag.plotly_chart(toy.samples_fig(mixture_json, "exact", ag, 1.0, f"autoguidance, w = {w_cmp:g}"), key="cmp_ag")
-    st.plotly_chart(toy.compare_fig(mixture_json, SampleRequest(**{**base.__dict__, "scale": 0.0}),
-                                    ("cfg", "autoguidance"), (0.0, 0.5, 1.0, 2.0, 3.0, 5.0), float(w_cmp)),
-                    key="compare")
-st.caption("Left, CFG: the red dashed density is p(x)·p(y|x)^(1+w). Right, autoguidance: its samples are held "
-           "against p(x|y) (red = blue there). **What to notice:** CFG moves mass *between* components, away "
-           "from the other class, and its distance to p(x|y) grows fast; autoguidance keeps every component's "
-           "share (its guided score has no p(y|x) in it, only where the weak model is too broad) and only "
-           "tightens each component, so it loses far less of p(x|y) at the same w.")
+if st.toggle("Show CFG against autoguidance", value=False, key="show_autoguidance"):
+    w_cmp = st.select_slider("w for the comparison", [0.0, 0.5, 1.0, 2.0, 3.0, 5.0], value=2.0,
+                             key="w_autoguidance")
+    with answer_errors():
+        base = SampleRequest(method="cfg", label=int(label), scale=float(w_cmp), steps=min(int(steps), 100),
+                             n=min(int(n), 1000), seed=int(seed))
+        c_cfg, c_ag = st.columns(2)
+        c_cfg.plotly_chart(toy.samples_fig(mixture_json, "exact", base, 1.0 + float(w_cmp), f"CFG, w = {w_cmp:g}"),
+                           key="cmp_cfg")
+        ag = SampleRequest(**{**base.__dict__, "method": "autoguidance"})
+        c_ag.plotly_chart(toy.samples_fig(mixture_json, "exact", ag, 1.0, f"autoguidance, w = {w_cmp:g}"),
+                          key="cmp_ag")
+        st.plotly_chart(toy.compare_fig(mixture_json, SampleRequest(**{**base.__dict__, "scale": 0.0}),
+                                        ("cfg", "autoguidance"), (0.0, 0.5, 1.0, 2.0, 3.0, 5.0), float(w_cmp)),
+                        key="compare")
+    st.caption("Left, CFG: the red dashed density is p(x)·p(y|x)^(1+w). Right, autoguidance: its samples are held "
+               "against p(x|y) (red = blue there). **What to notice:** CFG moves mass *between* components, away "
+               "from the other class, and its distance to p(x|y) grows fast; autoguidance keeps every component's "
+               "share (its guided score has no p(y|x) in it, only where the weak model is too broad) and only "
+               "tightens each component, so it loses far less of p(x|y) at the same w.")
 
 st.subheader("A sampler that does sample the tilted density: Langevin corrector steps")
 st.markdown("After each step, K Langevin steps x ← x + δ·score + √(2δ)·z with the guided score at that level "
             "(δ = size·(1 − ᾱ_t)) pull the samples towards p_t(x)·p_t(y|x)^k itself (predictor–corrector; "
             "Bradley & Nakkiran 2024). K = 0 is the sampler above. Exact models.")
-cc1, cc2 = st.columns(2)
-k_corr = cc1.select_slider("Corrector steps K", [0, 1, 2, 5, 10, 20], value=5, key="corrector_k")
-size = cc2.select_slider("Corrector size (δ / (1 − ᾱ_t))", [0.1, 0.25, 0.5], value=0.5, key="corrector_size")
-with answer_errors():
-    corr = SampleRequest(**{**request.__dict__, "steps": min(int(steps), 100), "n": min(int(n), 1000),
-                            "corrector_steps": int(k_corr), "corrector_size": float(size)})
-    left_c, right_c = st.columns(2)
-    left_c.plotly_chart(toy.samples_fig(mixture_json, "exact", corr, float(exponent),
-                                        f"{method}, {knob} = {scale:g}, K = {k_corr}"), key="corrector_samples")
-    right_c.plotly_chart(toy.samples_fig(mixture_json, "exact", SampleRequest(**{**corr.__dict__, "corrector_steps": 0}),
-                                         float(exponent), f"{method}, {knob} = {scale:g}, K = 0 (the plain sampler)"),
-                         key="corrector_plain")
-    if st.toggle("Measure K = 0…20 against exact samples of the tilted density (a few seconds)",
-                 key="corrector_measure"):
-        st.plotly_chart(toy.corrector_fig(mixture_json, SampleRequest(**{**corr.__dict__, "corrector_steps": 0}),
-                                          (0, 1, 2, 5, 10, 20)), key="corrector_curve")
-st.caption("**What to notice:** as K grows the samples settle onto the red dashed contours and the distance to "
-           "exact samples of the tilted density falls towards the noise floor. What is slowest to fix is the mass "
-           "*between* well-separated components (the far component's share): Langevin steps rarely cross the gap "
-           "between them.")
+if st.toggle("Show the corrector", value=False, key="show_corrector"):
+    cc1, cc2 = st.columns(2)
+    k_corr = cc1.select_slider("Corrector steps K", [0, 1, 2, 5, 10, 20], value=5, key="corrector_k")
+    size = cc2.select_slider("Corrector size (δ / (1 − ᾱ_t))", [0.1, 0.25, 0.5], value=0.5, key="corrector_size")
+    with answer_errors():
+        corr = SampleRequest(**{**request.__dict__, "steps": min(int(steps), 100), "n": min(int(n), 1000),
+                                "corrector_steps": int(k_corr), "corrector_size": float(size)})
+        plain = SampleRequest(**{**corr.__dict__, "corrector_steps": 0})
+        left_c, right_c = st.columns(2)
+        left_c.plotly_chart(toy.samples_fig(mixture_json, "exact", corr, float(exponent),
+                                            f"{method}, {knob} = {scale:g}, K = {k_corr}"), key="corrector_samples")
+        right_c.plotly_chart(toy.samples_fig(mixture_json, "exact", plain, float(exponent),
+                                             f"{method}, {knob} = {scale:g}, K = 0 (the plain sampler)"),
+                             key="corrector_plain")
+        if st.toggle("Measure K = 0…20 against exact samples of the tilted density (a few seconds)",
+                     key="corrector_measure"):
+            st.plotly_chart(toy.corrector_fig(mixture_json, plain, (0, 1, 2, 5, 10, 20)), key="corrector_curve")
+    st.caption("**What to notice:** as K grows the samples settle onto the red dashed contours and the distance "
+               "to exact samples of the tilted density falls towards the noise floor. What is slowest to fix is "
+               "the mass *between* well-separated components (the far component's share): Langevin steps rarely "
+               "cross the gap between them.")

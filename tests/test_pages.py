@@ -331,3 +331,23 @@ def test_2d_page_learned_models_train_once_with_progress(monkeypatch):
         [r for r in at.radio if "learned" in r.options][0].set_value("learned").run()
         no_errors(at)
         assert len(values(chart(at, "samples")["data"][2]["x"])) == 1000
+
+
+def test_2d_page_newer_guidance_sections_on_demand():
+    at = page("1_Guidance_in_2D.py").run()
+    assert not [e for e in at.get("plotly_chart") if any(k in e.proto.id for k in ("interval_", "cmp_", "corrector"))]
+    at.sidebar.selectbox[0].set_value("near_and_far").run()
+    at.slider(key="scale").set_value(3.0).run()
+    for key in ("show_interval", "show_autoguidance", "show_corrector"):
+        at.toggle(key=key).set_value(True).run()
+    no_errors(at)
+    shares = at.dataframe[0].value
+    assert list(shares["guided at"]) == ["t ≥ 200", "t < 200", "every t"]
+    far = [float(v.rstrip("%")) for v in shares["component 0 (class 0)"]]
+    assert far[2] > 75 and far[1] < far[2] - 30  # guidance only at t < 200 comes too late for the far component
+    compare = chart(at, "compare")
+    names = {d["name"] for d in compare["data"]}
+    assert names == {"CFG (w)", "autoguidance (w)"}
+    ag_far = [values(d["y"]) for d in compare["data"] if d["name"] == "autoguidance (w)" and d.get("xaxis", "x") == "x"][0]
+    assert max(abs(v - 0.5) for v in ag_far) < 0.06  # autoguidance keeps the components' shares
+    assert "K = 5" in chart(at, "corrector_samples")["layout"]["title"]["text"]
