@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 
 import torch
 
@@ -40,14 +39,6 @@ def use_pinned_threads() -> None:
     """Apply the pinned thread count in the calling thread (no-op when nothing was pinned)."""
     if _PINNED_THREADS is not None and torch.get_num_threads() != _PINNED_THREADS:
         torch.set_num_threads(_PINNED_THREADS)
-
-
-def autocast(device: torch.device | str, enabled: bool):
-    """bf16 autocast on CPU or CUDA when enabled, a no-op context otherwise."""
-    device = torch.device(device)
-    if not enabled:
-        return contextlib.nullcontext()
-    return torch.autocast(device_type=device.type, dtype=torch.bfloat16)
 
 
 def describe(device: torch.device | str) -> str:

@@ -25,7 +25,8 @@ from typing import Callable, Optional
 import torch
 
 from cgd.errors import InputError
-from cgd.samplers import ModelOutput, _as_output
+from cgd.outputs import ModelOutput
+from cgd.outputs import as_output as _as_output
 from cgd.schedule import NoiseSchedule, coef
 
 __all__ = [

@@ -40,7 +40,6 @@ def classifier_accuracy_by_t(classifier, data, schedule, ts, *, n: int = 1000, s
     """Accuracy of ``classifier(x_t, t)`` on ``x_t ~ q(x_t | x_0)`` of n test images, for each t in ts."""
     gen = torch.Generator().manual_seed(seed)
     dev = next(iter(list(classifier.parameters()) + list(classifier.buffers())), torch.empty(0)).device
-    ab = schedule.alpha_bar.float()
     out = []
     for t in ts:
         t = torch.as_tensor(t).long()
@@ -49,8 +48,7 @@ def classifier_accuracy_by_t(classifier, data, schedule, ts, *, n: int = 1000, s
             m = min(batch, n - start)
             x0, y = data.batch(torch.randint(0, len(data), (m,), generator=gen))
             tb = t.expand(m) if t.ndim == 0 else t[start:start + m]
-            a = ab[tb].view(-1, 1, 1, 1)
-            x_t = a.sqrt() * x0 + (1 - a).sqrt() * torch.randn(x0.shape, generator=gen)
+            x_t = schedule.q_sample(x0, tb, torch.randn(x0.shape, generator=gen))
             correct += int((classifier(x_t.to(dev), tb.to(dev)).argmax(1).cpu() == y).sum())
         out.append(correct / n)
     return out

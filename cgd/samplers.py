@@ -24,35 +24,19 @@ from __future__ import annotations
 
 import math
 
-from typing import Callable, NamedTuple, Optional
+from typing import Callable, Optional
 
 import torch
+
+from cgd.outputs import ModelOutput, as_output  # noqa: F401 - ModelOutput re-exported
 
 from cgd.errors import NonFiniteError
 from cgd.schedule import SamplingGrid, coef, eps_to_x0
 
-__all__ = ["ModelOutput", "sample_ddpm", "sample_ddim", "langevin_corrector", "threshold_x0", "SAMPLERS"]
+__all__ = ["ModelOutput", "sample_ddpm", "sample_ddim", "langevin_corrector", "threshold_x0"]
 
 
-class ModelOutput(NamedTuple):
-    """What a model function may return instead of a bare eps tensor.
-
-    eps: the (possibly guided) noise prediction, like x_t.
-    v: learned-variance output in [-1, 1] (improved DDPM eq. 15), or None for fixed variance.
-    eps_unguided: the prediction before guidance, so samplers can report the shift.
-    """
-
-    eps: torch.Tensor
-    v: Optional[torch.Tensor] = None
-    eps_unguided: Optional[torch.Tensor] = None
-
-
-def _as_output(out) -> ModelOutput:
-    if isinstance(out, ModelOutput):
-        return out
-    if isinstance(out, tuple):
-        return ModelOutput(*out)
-    return ModelOutput(out)
+_as_output = as_output
 
 
 def threshold_x0(x0_hat: torch.Tensor, mode: Optional[str] = None, *, percentile: float = 0.995) -> torch.Tensor:
@@ -240,7 +224,6 @@ def sample_ddim(
     return x_t
 
 
-SAMPLERS = {"ddpm": sample_ddpm, "ddim": sample_ddim}
 
 
 def langevin_corrector(model_fn: Callable, alpha_bar: torch.Tensor, steps: int, size: float) -> Callable:

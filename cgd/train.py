@@ -33,7 +33,7 @@ from cgd.errors import CGDError
 from cgd.nn.judge import Judge, JudgeConfig
 from cgd.nn.unet import ClassifierConfig, EncoderClassifier, UNet, UNetConfig
 from cgd.losses import LAMBDA_VLB, vlb_term
-from cgd.samplers import ModelOutput
+from cgd.outputs import ModelOutput
 from cgd.schedule import make_schedule
 from cgd.device import describe, pick_device, pin_threads
 from cgd.trainer import TrainConfig, train, weights_digest, world

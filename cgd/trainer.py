@@ -24,7 +24,7 @@ from typing import Callable, Optional
 import torch
 import torch.distributed as dist
 
-from cgd.checkpoint import atomic_write
+from cgd.fileio import atomic_write
 from cgd.errors import InputError
 
 __all__ = ["TrainConfig", "lr_at", "train", "world", "weights_digest"]

@@ -86,3 +86,21 @@ def test_learned_variance_trains_with_the_hybrid_loss_and_samples(tmp_path):
     models = load_image_models("mnist", root=tmp_path, need=("unet",))
     x = sample_images(models, SampleRequest(method="cond", label=1, steps=3, n=2, variance="learned"))
     assert x.shape == (2, 1, 28, 28) and torch.isfinite(x).all()
+
+
+def test_init_snapshots_and_schedule_options(tmp_path, capsys):
+    _tiny_mnist(tmp_path)
+    base = ["diffusion", "--data-root", str(tmp_path), "--batch", "4", "--channels", "16", "--ckpt-every", "2"]
+    first = tmp_path / "first.safetensors"
+    assert main(base + ["--steps", "2", "--out", str(first)]) == 0
+    out = tmp_path / "second.safetensors"
+    assert main(base + ["--steps", "4", "--init", str(first), "--warmup", "2", "--decay", "cosine",
+                        "--snapshot-every", "2", "--p-uncond", "0.2", "--out", str(out)]) == 0
+    assert sorted(p.name for p in tmp_path.glob("unet_step*.safetensors")) == ["unet_step000002.safetensors",
+                                                                            "unet_step000004.safetensors"]
+    record = json.loads(out.with_suffix(".json").read_text())
+    assert record["train_config"]["decay"] == "cosine" and record["p_uncond"] == 0.2 and record["batch"] == 4
+    wide = tmp_path / "wide.safetensors"
+    assert main(base + ["--steps", "1", "--channels", "32", "--init", str(first), "--out", str(wide)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[-1].startswith("error:") and "--init" in err[-1] and not wide.exists()

@@ -56,3 +56,42 @@ def test_ema_warm_up_forgets_the_initial_weights(tmp_path):
     lag = (ema.weight - model.weight).abs().sum()
     # without warm-up 0.999^200 = 82% of the initial weights would remain in the EMA
     assert lag < 0.1 * moved
+
+
+def test_learning_rate_warms_up_then_follows_the_cosine_to_its_floor():
+    from cgd.trainer import lr_at
+
+    cfg = TrainConfig(steps=110, lr=1.0, warmup=10, decay="cosine", final_lr_ratio=0.1)
+    assert lr_at(cfg, 0) == pytest.approx(0.1) and lr_at(cfg, 9) == pytest.approx(1.0)
+    assert lr_at(cfg, 10) == pytest.approx(1.0)
+    assert lr_at(cfg, 60) == pytest.approx(0.55)  # half way: the mean of lr and its floor
+    assert lr_at(cfg, 110) == pytest.approx(0.1)
+    assert lr_at(TrainConfig(lr=0.5), 1234) == 0.5
+    with pytest.raises(InputError):
+        TrainConfig(decay="linear")
+
+
+def test_resume_with_a_schedule_reproduces_the_run_and_snapshots_come_on_time(tmp_path):
+    cfg = TrainConfig(steps=30, lr=1e-2, ckpt_every=10, warmup=5, decay="cosine", snapshot_every=10)
+    seen = []
+    _, ema_full, hist_full = train(_model(), _loss, cfg, tmp_path / "full.pt",
+                                   snapshot=lambda step, ema: seen.append((step, copy.deepcopy(ema))))
+    assert [s for s, _ in seen] == [10, 20, 30]
+    for a, b in zip(seen[-1][1].parameters(), ema_full.parameters()):
+        assert torch.equal(a, b)
+    # a run stopped at its step-20 checkpoint (state written at 10 and 20), then resumed
+    short = TrainConfig(steps=30, lr=1e-2, ckpt_every=10, warmup=5, decay="cosine")
+
+    class Stop(Exception):
+        pass
+
+    def stop_at_21(info):
+        if info["step"] == 21:
+            raise Stop
+
+    with pytest.raises(Stop):
+        train(_model(), _loss, short, tmp_path / "part.pt", callback=stop_at_21)
+    _, ema, hist = train(_model(), _loss, short, tmp_path / "part.pt", resume=True)
+    assert hist == hist_full
+    for a, b in zip(ema.parameters(), ema_full.parameters()):
+        assert torch.equal(a, b)

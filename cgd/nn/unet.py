@@ -25,7 +25,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from cgd.nn.embed import timestep_embedding
-from cgd.samplers import ModelOutput
+from cgd.outputs import ModelOutput
 
 __all__ = ["UNetConfig", "ClassifierConfig", "UNet", "EncoderClassifier"]
 

@@ -7,7 +7,7 @@ diffusion's own schedule. Each trains in seconds on a CPU (:func:`train_toy_mode
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Callable, Optional
 
 import torch
@@ -93,15 +93,13 @@ def train_toy_models(mixture: Mixture, schedule: NoiseSchedule, net_cfg: Optiona
     gen = torch.Generator().manual_seed(train_cfg.seed)
     torch.manual_seed(train_cfg.seed)
     eps_net, clf = ToyEpsNet(net_cfg), ToyClassifier(net_cfg)
-    ab = schedule.alpha_bar.float()
     history = {"eps": [], "classifier": []}
 
     def batch():
         x0, y = mixture.sample(train_cfg.batch, gen)
         t = torch.randint(0, schedule.T, (train_cfg.batch,), generator=gen)
         noise = torch.randn(train_cfg.batch, 2, generator=gen)
-        a = ab[t].unsqueeze(1)
-        return a.sqrt() * x0.float() + (1 - a).sqrt() * noise, t, y, noise
+        return schedule.q_sample(x0.float(), t, noise), t, y, noise
 
     def eps_loss():
         x_t, t, y, noise = batch()
@@ -134,6 +132,3 @@ def train_toy_models(mixture: Mixture, schedule: NoiseSchedule, net_cfg: Optiona
         model.eval().requires_grad_(False)
     return eps_net, clf, history
 
-
-def config_dict(cfg) -> dict:
-    return asdict(cfg)

@@ -194,11 +194,6 @@ class Mixture:
         """
         return self.scores_from_terms(x, self.component_terms(alpha_bar), y)[1 if y is not None else 0]
 
-    def class_score_gap(self, x, alpha_bar, y) -> torch.Tensor:
-        """grad log p_t(x | y) - grad log p_t(x) = grad log p_t(y | x), from one pass over the components."""
-        uncond, cond = self.scores_from_terms(x, self.component_terms(alpha_bar), y)
-        return cond - uncond
-
     def component_terms(self, alpha_bar) -> dict:
         """What the scores need of each noised component, for alpha_bar (scalar, [B] or a table [T]).
 
