@@ -54,7 +54,7 @@ def toy_loss_figure(curves: dict):
 
 
 METRICS = [("fid", "FID ↓"), ("inception_score", "IS ↑"), ("precision", "precision ↑"), ("recall", "recall ↑"),
-           ("judge_accuracy", "judge accuracy ↑"), ("classifier_accuracy", "guiding classifier accuracy")]
+           ("judge_accuracy", "judge accuracy ↑"), ("classifier_accuracy", "noisy classifier accuracy (t = 0)")]
 
 
 def _version() -> tuple:
