@@ -66,6 +66,7 @@ def test_2d_page_ddpm_and_ddim_part_ways_on_near_and_far():
     at = page("1_Guidance_in_2D.py").run()
     at.sidebar.selectbox[0].set_value("near_and_far").run()
     at.slider(key="scale").set_value(3.0).run()
+    at.toggle(key="show_samplers").set_value(True).run()
     no_errors(at)
     fig = chart(at, "samplers")
     ddpm, ddim, tilted = (values(d["y"]) for d in fig["data"])
