@@ -195,6 +195,7 @@ def step_fig(mixture_json: str, kind: str, request: SampleRequest, t: int):
                                title=f"step i={snap.i}, t={snap.t}, Σ={snap.var:.3g}")
 
 
+@shared_cache(512)
 def shift_size(mixture_json: str, kind: str, request: SampleRequest, t: int) -> tuple:
     """``(median |shift|, median |shift| / box width, arrow gain)`` of the recorded step at ``t``."""
     import numpy as np

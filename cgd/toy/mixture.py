@@ -15,6 +15,7 @@ so p_t(x), its score, p_t(y | x) and the class-conditional score are all closed-
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 from dataclasses import dataclass
@@ -124,8 +125,9 @@ class Mixture:
     def num_components(self) -> int:
         return int(self.means.shape[0])
 
-    @property
+    @functools.cached_property
     def num_classes(self) -> int:
+        """Number of classes (labels are 0..C-1); read once per mixture (the 2D page asks on every rerun)."""
         return int(self.labels.max()) + 1
 
     @property
