@@ -207,8 +207,8 @@ def bench_toy(quick: bool, peak: float):
     # the 2D page's unit of work: 1000 points, 100 steps, one scale or 20 slider values in one batch
     page_req = SampleRequest(method="cg-ddpm", label=1, scale=2.0, steps=100, n=1000, seed=0)
     one = best_of(lambda: toy_sample(mix, page_req, models=models, schedule=sched), 3)
-    twenty = best_of(lambda: toy_sample(mix, page_req, models=models, schedule=sched,
-                                        scales=tuple(k / 10 for k in range(20))), 3)
+    twenty = best_of(lambda: toy_sample(mix, page_req.at_scales(k / 10 for k in range(20)), models=models,
+                                        schedule=sched), 3)
     emit("toy_exact_1k_x100_cpu_s", one, "s", note="one scale")
     emit("toy_exact_20_scales_1k_x100_cpu_s", twenty, "s", per_scale_s=round(twenty / 20, 4),
          note="20 scales in one batch with common random numbers (what the 2D page samples at once)")

@@ -18,8 +18,8 @@ cond+cg     conditional net + mean shift s Sigma g      ddpm
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Callable, Optional, Sequence
+from dataclasses import dataclass, replace
+from typing import Callable, Optional
 
 import torch
 
@@ -29,7 +29,7 @@ from cgd.guidance import (autoguidance_model_fn, cfg_model_fn, check_interval, c
 from cgd.samplers import langevin_corrector, sample_ddim, sample_ddpm
 from cgd.schedule import NoiseSchedule, check_steps
 
-__all__ = ["METHODS", "EXTRA_METHODS", "SampleRequest", "guided_sample", "tilt_exponent", "scale_symbol"]
+__all__ = ["METHODS", "EXTRA_METHODS", "SampleRequest", "guided_sample", "by_scale", "tilt_exponent", "scale_symbol"]
 
 METHODS = ("uncond", "cond", "cg-ddpm", "cg-ddim", "cfg", "cond+cg")
 # methods that need more than the U-Net and the classifier: autoguidance needs a weak model too
@@ -77,14 +77,30 @@ class SampleRequest:
     interval: Optional[tuple] = None  # (t_lo, t_hi): guide only there (None: every step)
     corrector_steps: int = 0  # Langevin corrector steps after each step (0: the plain sampler)
     corrector_size: float = 0.1  # Langevin step delta = size * (1 - alpha_bar_t) on the score
+    scales: Optional[tuple] = None  # several scales in one batch with common random numbers; replaces scale
+
+    def at_scales(self, scales) -> "SampleRequest":
+        """This request run once per scale of ``scales`` in one batch (see :func:`guided_sample`)."""
+        return replace(self, scales=tuple(scales))
 
     def validated(self, num_classes: int, T: int) -> "SampleRequest":
         """Return a copy with every field checked; raises InputError with a one-line message."""
         if self.method not in METHODS + EXTRA_METHODS:
             raise InputError(f"unknown method {self.method!r}; choose one of {', '.join(METHODS + EXTRA_METHODS)}")
-        scale = check_scale(self.scale)
+        knob = "w" if scale_symbol(self.method) == "w" else "scale"
+        scales = None
+        if self.scales is not None:  # a multi-scale run: scale is not used, so it is not kept either
+            try:
+                scales = tuple(check_scale(s, name=knob) for s in self.scales)
+            except TypeError:
+                raise InputError(f"scales must be a list of numbers, got {self.scales!r}") from None
+            if len(set(scales)) != len(scales):
+                raise InputError(f"scales must not repeat, got {', '.join(f'{s:g}' for s in scales)}")
+        scale = None if scales is not None else check_scale(self.scale, name=knob)
         steps = check_steps(self.steps, maximum=T)
         n = check_steps(self.n, name="n", maximum=MAX_BATCH)
+        if scales is not None and not 1 <= len(scales) <= MAX_BATCH // n:
+            raise InputError(f"between 1 and {MAX_BATCH // n} scales fit a batch of {n}, got {len(scales)}")
         try:
             seed = int(self.seed)
         except (TypeError, ValueError):
@@ -119,7 +135,18 @@ class SampleRequest:
         if size == 0.0:
             raise InputError("corrector size must be above 0")
         return SampleRequest(self.method, label, scale, steps, n, seed, eta, sampler,
-                             self.gradient_at, self.x0_mode, self.variance, interval, k, size)
+                             self.gradient_at, self.x0_mode, self.variance, interval, k, size, scales)
+
+
+def by_scale(x: torch.Tensor, request: SampleRequest) -> dict:
+    """``{scale: rows}`` of a multi-scale run's output ``[len(scales) * n, ...]`` (``{scale: x}`` for one scale).
+
+    Keyed by the request's own validated floats, so a caller looks a scale up by the value it asked for.
+    """
+    if request.scales is None:
+        return {request.scale: x}
+    n = x.shape[0] // len(request.scales)
+    return {s: x[k * n:(k + 1) * n] for k, s in enumerate(request.scales)}
 
 
 def default_sampler(method: str) -> str:
@@ -139,7 +166,6 @@ def guided_sample(
     callback: Optional[Callable[[dict], None]] = None,
     x_T: Optional[torch.Tensor] = None,
     labels: Optional[torch.Tensor] = None,
-    scales: Optional[Sequence[float]] = None,
     weak_net: Optional[Callable] = None,
 ) -> torch.Tensor:
     """Sample ``request.n`` points of ``shape`` (per sample) with the requested guidance.
@@ -148,10 +174,10 @@ def guided_sample(
     x_T: optional start ``[n, *shape]`` (default: drawn from the seed).
     labels: optional ``[n] long``, one class per sample (evaluation draws them at random); it
     replaces ``request.label``, which must then be set (any class) for the guided methods.
-    scales: run the request once per scale, as one batch of ``len(scales) * n`` with common random
-    numbers: x_T and every step's noise are drawn for ``n`` samples and repeated, so rows
+    ``request.scales``: run the request once per scale, as one batch of ``len(scales) * n`` with common
+    random numbers: x_T and every step's noise are drawn for ``n`` samples and repeated, so rows
     ``k*n .. (k+1)*n - 1`` are the run at ``scales[k]`` (what a separate run of that scale with the same
-    seed draws, up to float rounding). ``request.scale`` is then ignored; x_T and labels are repeated.
+    seed draws, up to float rounding); x_T and labels are repeated. :func:`by_scale` splits the result.
     weak_net: the weak model of ``autoguidance`` (same signature as net).
     Returns ``x_0: [n, *shape]`` (``[len(scales) * n, *shape]`` with ``scales``). All randomness comes
     from ``torch.Generator(seed)`` on ``device``.
@@ -160,13 +186,9 @@ def guided_sample(
     device = torch.device(device)
     gen = torch.Generator(device=device).manual_seed(r.seed)
     copies, scale = 1, r.scale
-    if scales is not None:
-        knob = "w" if scale_symbol(r.method) == "w" else "scale"
-        values = [check_scale(s, name=knob) for s in scales]
-        if not 1 <= len(values) <= MAX_BATCH // r.n:
-            raise InputError(f"between 1 and {MAX_BATCH // r.n} scales fit a batch of {r.n}, got {len(values)}")
-        copies = len(values)
-        scale = torch.tensor(values, dtype=torch.float64, device=device).repeat_interleave(r.n)
+    if r.scales is not None:
+        copies = len(r.scales)
+        scale = torch.tensor(r.scales, dtype=torch.float64, device=device).repeat_interleave(r.n)
 
     def tiled(z):  # one draw for n samples, the same for every copy
         return z.repeat(copies, *([1] * (z.ndim - 1))) if copies > 1 else z

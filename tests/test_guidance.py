@@ -8,7 +8,7 @@ import torch
 from cgd.errors import InputError, NonFiniteError
 from cgd.guidance import (cfg_model_fn, check_labels, check_scale, classifier_grad, classifier_guided_eps,
                           conditional_model_fn, make_mean_shift)
-from cgd.pipeline import SampleRequest
+from cgd.pipeline import SampleRequest, by_scale
 from cgd.samplers import sample_ddim, sample_ddpm, threshold_x0
 from cgd.toy.learned import ToyClassifier, ToyNetConfig
 from cgd.toy.mixture import load_mixture
@@ -240,11 +240,13 @@ def test_scales_batch_is_each_scale_run_on_its_own(method, kw):
     """One batch over several scales (common random numbers) gives every scale's own run."""
     scales = (0.0, 0.5, 2.0, 6.0)
     req = SampleRequest(method=method, label=1, steps=40, n=50, seed=7, **kw)
-    both = toy_sample(MIX, req, scales=scales)
+    both = toy_sample(MIX, req.at_scales(scales))
     assert both.shape == (len(scales) * 50, 2)
-    for k, s in enumerate(scales):
+    rows = by_scale(both, req.at_scales(scales).validated(MIX.num_classes, SCHED.T))
+    assert list(rows) == list(scales)  # keyed by the asked values, in order
+    for s in scales:
         alone = toy_sample(MIX, SampleRequest(**{**req.__dict__, "scale": s}))
-        torch.testing.assert_close(both[k * 50:(k + 1) * 50], alone, rtol=1e-5, atol=1e-5)
+        torch.testing.assert_close(rows[s], alone, rtol=1e-5, atol=1e-5)
     # different scales really differ (the copies are not one run repeated)
     assert (both[:50] - both[-50:]).abs().max() > 0.1
 
@@ -255,16 +257,25 @@ def test_scales_batch_with_a_network_matches_separate_runs():
     clf = ToyClassifier(ToyNetConfig(MIX.num_classes, hidden=32, depth=2))
     net, _ = exact_models(MIX, SCHED)
     req = SampleRequest(method="cg-ddpm", label=0, steps=20, n=30, seed=1)
-    both = toy_sample(MIX, req, models=(net, clf), scales=(1.0, 3.0))
+    both = toy_sample(MIX, req.at_scales((1.0, 3.0)), models=(net, clf))
     for k, s in enumerate((1.0, 3.0)):
         alone = toy_sample(MIX, SampleRequest(**{**req.__dict__, "scale": s}), models=(net, clf))
         torch.testing.assert_close(both[k * 30:(k + 1) * 30], alone, rtol=1e-4, atol=1e-4)
 
 
-@pytest.mark.parametrize("scales", [(), (1.0, float("nan")), (1.0, -2.0), ("x",), tuple(range(30))])
+@pytest.mark.parametrize("scales", [(), (1.0, float("nan")), (1.0, -2.0), ("x",), tuple(range(30)), (1.0, 2.0, 1.0),
+                                    3.0])
 def test_bad_scale_lists_are_refused(scales):
     with pytest.raises(InputError):
-        toy_sample(MIX, SampleRequest(method="cg-ddim", label=0, steps=5, n=4000), scales=scales)
+        SampleRequest(method="cg-ddim", label=0, steps=5, n=4000, scales=scales).validated(MIX.num_classes, SCHED.T)
+
+
+def test_a_multi_scale_request_keeps_no_single_scale():
+    """Validated once: with ``scales`` the single ``scale`` is dropped, so nothing can read a stale one."""
+    r = SampleRequest(method="cfg", label=0, scale=7.0, scales=(0, 2)).validated(MIX.num_classes, SCHED.T)
+    assert r.scale is None and r.scales == (0.0, 2.0)
+    with pytest.raises(InputError, match="w must"):
+        SampleRequest(method="cfg", label=0, scales=(1.0, -1.0)).validated(MIX.num_classes, SCHED.T)
 
 
 def test_per_sample_scale_tensor_is_checked_element_by_element():

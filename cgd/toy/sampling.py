@@ -46,10 +46,10 @@ def learned_models(mixture: Mixture, schedule: NoiseSchedule, train_cfg: ToyTrai
 
 def toy_sample(mixture: Mixture, request: SampleRequest, *, models=None, schedule: Optional[NoiseSchedule] = None,
                callback: Optional[Callable[[dict], None]] = None, dtype=torch.float32,
-               scales: Optional[tuple] = None, weak=None) -> torch.Tensor:
+               weak=None) -> torch.Tensor:
     """Draw ``request.n`` guided samples ``[n, 2]``; models default to the exact ones.
 
-    scales: one run per scale in one batch, ``[len(scales) * n, 2]`` (see :func:`cgd.pipeline.guided_sample`).
+    ``request.scales``: one run per scale in one batch, ``[len(scales) * n, 2]`` (see :func:`cgd.pipeline.guided_sample`).
     weak: autoguidance's weak model (default for that method: :func:`weak_exact_model` of the mixture).
     """
     schedule = schedule or default_schedule()
@@ -57,4 +57,4 @@ def toy_sample(mixture: Mixture, request: SampleRequest, *, models=None, schedul
     if weak is None and request.method == "autoguidance":
         weak = weak_exact_model(mixture, schedule)
     return guided_sample(net, clf, schedule, request, shape=(2,), num_classes=mixture.num_classes,
-                         callback=callback, dtype=dtype, scales=scales, weak_net=weak)
+                         callback=callback, dtype=dtype, weak_net=weak)

@@ -13,7 +13,7 @@ Arrays come back as float64 numpy arrays, ready for plotting.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Optional
 
 import numpy as np
@@ -166,7 +166,7 @@ def run_guided_scales(mixture: Mixture, request: SampleRequest, scales, *, model
                 snaps[k].append(Snapshot(d["i"], d["t"], float(grid.alpha_bar[d["i"]]), var,
                                          x_t[own], mu[own], shift[own]))
 
-    x0 = toy_sample(mixture, r, models=models, schedule=schedule, callback=callback, scales=tuple(scales))
+    x0 = toy_sample(mixture, r.at_scales(scales), models=models, schedule=schedule, callback=callback)
     samples = x0.double().numpy()
     runs = []
     for k in range(len(scales)):
@@ -190,7 +190,7 @@ def sweep_scales(mixture: Mixture, request: SampleRequest, scales, *, models=Non
     schedule = schedule or default_schedule()
     models = models or exact_models(mixture, schedule)
     out = []
-    x0_all = toy_sample(mixture, request, models=models, schedule=schedule, scales=tuple(scales)).double()
+    x0_all = toy_sample(mixture, request.at_scales(scales), models=models, schedule=schedule).double()
     y = request.label
     for s, x0 in zip(scales, x0_all.reshape(len(scales), -1, 2)):
         log_post = torch.log_softmax(mixture.class_log_joint(x0, 1.0), 1)
@@ -245,9 +245,8 @@ def sampler_sweep(mixture: Mixture, request: SampleRequest, scales, *, models=No
     scales = tuple(float(s) for s in scales)
     shares = {}
     for method in ("cg-ddpm", "cg-ddim"):
-        req = SampleRequest(**{**request.__dict__, "method": method, "sampler": None, "scale": 0.0,
-                               "gradient_at": "x_t", "eta": 0.0})
-        x0 = toy_sample(mixture, req, models=models, schedule=schedule, scales=scales).double()
+        req = replace(request, method=method, sampler=None, gradient_at="x_t", eta=0.0, scales=scales)
+        x0 = toy_sample(mixture, req, models=models, schedule=schedule).double()
         hit = (nearest_component(mixture, x0) == far).double().reshape(len(scales), -1).mean(1)
         shares[method] = hit.tolist()
     lo, hi = extent(mixture)
@@ -290,8 +289,8 @@ def compare_guidance(mixture: Mixture, request: SampleRequest, methods, scales, 
     far = far_component(mixture, request.label)
     out = []
     for method in methods:
-        req = SampleRequest(**{**request.__dict__, "method": method, "sampler": None, "scale": 0.0})
-        x_all = toy_sample(mixture, req, models=models, schedule=schedule, scales=scales, weak=weak).double()
+        req = replace(request, method=method, sampler=None, scales=scales)
+        x_all = toy_sample(mixture, req, models=models, schedule=schedule, weak=weak).double()
         for s, x0 in zip(scales, x_all.reshape(len(scales), -1, 2)):
             share = float((mixture.class_log_joint(x0, 1.0).argmax(1) == request.label).double().mean())
             far_share = None if far is None else float((nearest_component(mixture, x0) == far).double().mean())
