@@ -3,7 +3,7 @@
 import os
 from pathlib import Path
 
-__all__ = ["atomic_write"]
+__all__ = ["atomic_write", "file_sha256"]
 
 
 def atomic_write(path: Path, data: bytes) -> None:
@@ -27,3 +27,14 @@ def atomic_write(path: Path, data: bytes) -> None:
             os.close(fd)
     except OSError:
         pass
+
+
+def file_sha256(path: Path) -> str:
+    """SHA-256 of a file's bytes, read in chunks."""
+    import hashlib
+
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
