@@ -3,6 +3,7 @@
 import numpy as np
 import streamlit as st
 
+from ui import atlas as ui_atlas
 from ui import images
 from ui.images import CLASSIFIER_METHODS, RECOMMENDED_SCALE, SampleRequest, image_grid, scale_symbol, tilt_exponent
 from ui.common import answer_errors, setup
@@ -40,8 +41,89 @@ def _reset_scale():
     st.session_state["scale"] = float(RECOMMENDED_SCALE[METHODS[st.session_state["method"]]])
 
 
+ZERO_MEANS = {"cg-ddpm": "the unconditional model (DDPM)", "cg-ddim": "the unconditional model (DDIM)",
+              "cfg": "the conditional model", "cond+cg": "the conditional model"}
+SOURCES = ("Scale atlas (instant)", "Live sampling")
+
 with st.sidebar:
     dataset = st.selectbox("Dataset", available, key="dataset")
+    atlas, atlas_reason = ui_atlas.get(dataset)
+    source = st.radio("Images from", SOURCES, key="source", disabled=atlas is None,
+                      help="The atlas holds images sampled ahead of time at every scale of a grid: the slider "
+                           "looks them up. Live sampling runs the models now, with any settings.")
+    if atlas is None:
+        source = SOURCES[1]
+        st.caption(atlas_reason)
+
+if source == SOURCES[0]:
+    classes = images.classes(dataset)
+    guided_names = [k for k, v in METHODS.items() if v in atlas.config.methods]
+    with st.sidebar:
+        method_name = st.radio("Method", guided_names, index=guided_names.index("CG-DDIM (ε form)")
+                               if "CG-DDIM (ε form)" in guided_names else 0, key="atlas_method")
+        method = METHODS[method_name]
+        label = st.selectbox("Class", list(range(len(classes))), key="atlas_label",
+                             format_func=lambda k: classes[k] if classes[k] == str(k) else f"{k}: {classes[k]}")
+        knob = scale_symbol(method)
+        grid = atlas.scales(method)
+        default = RECOMMENDED_SCALE[method] if RECOMMENDED_SCALE[method] in grid else grid[len(grid) // 2]
+        scale = st.select_slider(f"Guidance scale {knob}", options=grid, value=default, key=f"atlas_scale_{method}",
+                                 format_func=lambda v: f"{v:g}",
+                                 help=f"recommended for this method: {knob} = {RECOMMENDED_SCALE[method]:g}; "
+                                      f"the atlas holds {len(grid)} values from 0 to {grid[-1]:g}")
+    cfg = atlas.config
+    eq, words = EQUATIONS[method]
+    st.latex(eq)
+    k = tilt_exponent(method, scale)
+    st.markdown(f"{words} " + (f"At {knob} = 0 this is {ZERO_MEANS[method]}, unguided." if scale == 0 else
+                               f"Tilt exponent k = {k:g}: with exact networks the guided score is that of "
+                               f"p_t(x)·p_t(y|x)^k."))
+    st.info(f"**Scale atlas**: {cfg.n} images per class and scale, sampled ahead of time by "
+            f"`{atlas.record['command']}` ({cfg.steps} steps, seeds fixed, the same starting noise and step noise "
+            f"at every scale). Moving the slider only looks them up. For other steps, seeds, image counts or "
+            f"scales, choose **Live sampling** in the sidebar.")
+    st.markdown(f"**{method_name}** on {dataset}, class **{classes[label]}**, {knob} = {scale:g}.")
+    cell = atlas.cell(method, label, scale)
+    left, right = st.columns([1, 1.25])
+    with left:
+        st.image(ui_atlas.images_png(dataset, method, label, scale),
+                 caption=f"{cfg.n} samples at {knob} = {scale:g} (the same seeds at every {knob})")
+        judge = cell["judge"].astype(float)
+        c1, c2 = st.columns(2)
+        c1.metric("judge: read as the asked class", f"{(judge > 0.5).mean():.0%}",
+                  help="the judge is a classifier of clean images that never guides sampling")
+        c2.metric("judge: mean p(y|x₀)", f"{judge.mean():.2f}")
+    with right:
+        st.plotly_chart(ui_atlas.judge_figure(dataset, method, label, classes[label], knob, scale),
+                        key="atlas_judge", config={"displayModeBar": False})
+        st.caption(f"Solid: the share of this class's {cfg.n} images the judge reads as {classes[label]}; dashed: "
+                   f"its mean confidence; dotted: the share over every class's images. The dotted line is the "
+                   f"slider's {knob}.")
+
+    st.subheader("Watch x̂₀ form")
+    frames = cfg.frame_steps()
+    t1, t2 = st.columns([1, 3])
+    with t1:
+        seed = st.radio("Seed", list(range(cfg.trajectory_seeds)), horizontal=True, key="atlas_traj_seed",
+                        format_func=lambda j: f"image {j + 1}")
+        frame = st.slider("Step", 1, len(frames), len(frames), key="atlas_frame",
+                          help="the model's prediction of the clean image x̂₀ after this many kept steps")
+        st.image(ui_atlas.frame_png(dataset, method, label, scale, seed, frame - 1),
+                 caption=f"x̂₀ after {ui_atlas.frame_label(atlas, frame - 1)}")
+    with t2:
+        st.image(ui_atlas.frames_strip_png(dataset, method, label, scale, seed),
+                 caption=f"x̂₀ of image {seed + 1} after steps "
+                         f"{', '.join(str(i + 1) for i in frames)} of {cfg.steps}, left to right")
+        st.markdown("What to notice: early predictions are blurry averages of many digits; guidance decides the "
+                    "class in the first steps, and the last steps only sharpen strokes.")
+
+    st.subheader(f"One seed across every {knob}")
+    row_seed = st.selectbox("Seed", list(range(cfg.n)), key="atlas_row_seed", format_func=lambda j: f"image {j + 1}")
+    st.image(ui_atlas.seed_row_png(dataset, method, label, row_seed),
+             caption=f"{knob} = " + ", ".join(f"{v:g}" for v in grid) + ", left to right")
+    st.stop()
+
+with st.sidebar:
     classes = images.classes(dataset)
     method_name = st.radio("Method", list(METHODS), index=3, key="method", on_change=_reset_scale)
     method = METHODS[method_name]
@@ -76,6 +158,12 @@ st.markdown(f"{words} "
 what = f"class **{classes[label_arg]}**" if conditional else "any class"
 st.markdown(f"**{method_name}** on {dataset}, {what}"
             + (f", {knob} = {request.scale:g}" if guided else "") + f", {request.steps} steps, seed {request.seed}.")
+if atlas is None:
+    st.caption(f"**Live sampling**: the models run on this server when you press Generate. There is no scale atlas "
+               f"for these models yet, so nothing is instant: {atlas_reason}")
+else:
+    st.caption("**Live sampling**: the models run on this server when you press Generate, with any settings. "
+               "For instant images across scales, choose **Scale atlas** in the sidebar.")
 
 tab_grid, tab_row = st.tabs(["Samples", "Same seed across scales"])
 with tab_grid:

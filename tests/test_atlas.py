@@ -82,6 +82,7 @@ def test_saved_atlas_loads_bit_for_bit(root, built):
     for key, value in arrays.items():
         np.testing.assert_array_equal(atlas.arrays[key], value)
     assert atlas.config == CFG
+    np.testing.assert_array_equal(atlas.arrays["frame_t"], [999, 0])  # x0_hat kept at the first and last step
     assert record["bytes"] == (root / "mnist" / "atlas.npz").stat().st_size
     assert set(record["models"]) == {"unet.safetensors", "classifier.safetensors", "judge.safetensors"}
     cell = atlas.cell("cfg", 4, 2.0)

@@ -234,6 +234,50 @@ def test_image_page_shows_no_guiding_classifier_under_cfg(tiny_root, monkeypatch
     assert not at.get("progress")  # the finished bar is gone
 
 
+def test_image_page_opens_on_the_atlas_and_the_slider_redraws_without_a_button(tiny_atlas_root, monkeypatch):
+    monkeypatch.setenv("CGD_CHECKPOINTS", str(tiny_atlas_root))
+    at = page("3_Image_generation.py").run()
+    no_errors(at)
+    assert at.radio(key="source").value.startswith("Scale atlas")
+    assert not at.button  # nothing to press
+    slider = at.select_slider(key="atlas_scale_cg-ddim")
+    assert slider.label == "Guidance scale s" and slider.value == 16.0  # the recommended scale
+    assert any("Scale atlas" in i.value and "python -m cgd.atlas build" in i.value for i in at.info)
+    first = at.get("image")[0].value
+    fig = chart(at, "atlas_judge")
+    assert fig["layout"]["shapes"][0]["x0"] == 16.0 and fig["layout"]["xaxis"]["title"]["text"] == "guidance scale s"
+    slider.set_value(4.0).run()
+    no_errors(at)
+    assert at.get("image")[0].value != first  # other pixels
+    assert chart(at, "atlas_judge")["layout"]["shapes"][0]["x0"] == 4.0
+    assert any("s = 4" in m.value for m in at.markdown)
+    at.radio(key="atlas_method").set_value("CFG (w)").run()
+    no_errors(at)
+    w = at.select_slider(key="atlas_scale_cfg")
+    assert w.label == "Guidance scale w" and w.value == 2.0
+    w.set_value(0.0).run()
+    assert any("w = 0 this is the conditional model" in m.value for m in at.markdown)
+    at.slider(key="atlas_frame").set_value(1).run()
+    no_errors(at)
+    assert any("step 1 of 2 (t = 999)" in c for img in at.get("image") for c in img.captions)
+
+
+def test_image_page_with_a_stale_atlas_goes_live_and_says_why(tiny_atlas_root, tmp_path, monkeypatch):
+    import shutil
+
+    from conftest import write_tiny_models
+
+    shutil.copytree(tiny_atlas_root, tmp_path / "ck")
+    other = write_tiny_models(tmp_path / "retrained", seed=1)
+    shutil.copy(other / "judge.safetensors", tmp_path / "ck" / "mnist")  # the judge changed after the atlas
+    monkeypatch.setenv("CGD_CHECKPOINTS", str(tmp_path / "ck"))
+    at = page("3_Image_generation.py").run()
+    no_errors(at)
+    assert at.radio(key="source").disabled
+    assert any("other model weights" in c.value and "python -m cgd.atlas build" in c.value for c in at.caption)
+    assert at.button  # live: Generate
+
+
 @pytest.mark.parametrize("widget, value", [("scale", 100.0)])
 def test_image_page_answers_a_scale_at_the_limit(tiny_root, monkeypatch, widget, value):
     monkeypatch.setenv("CGD_CHECKPOINTS", str(tiny_root))

@@ -18,7 +18,7 @@ import numpy as np
 import plotly.graph_objects as go
 
 __all__ = ["METHOD_COLORS", "METHOD_LABELS", "layout", "samples_figure", "step_figure", "trajectory_figure",
-           "sweep_figure", "lines_figure", "method_lines_figure", "method_key_html", "sampler_figure", "compare_figure", "corrector_figure", "arrow_gain",
+           "sweep_figure", "lines_figure", "method_lines_figure", "method_key_html", "sampler_figure", "compare_figure", "corrector_figure", "atlas_judge_figure", "arrow_gain",
            "MAX_ARROW_GAIN"]
 
 BLUE, RED, GREY, BLACK = "#1f77b4", "#d62728", "#7f7f7f", "#222222"
@@ -234,6 +234,33 @@ def sweep_figure(points, *, label: int, knob: str = "s", current: float | None =
         lay["annotations"] = [dict(x=current, xref="x2", y=1.0, yref="paper", yanchor="bottom",
                                    text=f"{knob} = {current:g}", showarrow=False, font=dict(size=12))]
     return go.Figure(data=data, layout=lay)  # one layout dict: update_layout costs several times more
+
+
+def atlas_judge_figure(one: dict, pooled: dict, *, method: str, class_name: str, knob: str,
+                       current: float | None = None) -> go.Figure:
+    """What the independent judge reads in the atlas's images, against the scale, in the method's colour.
+
+    ``one``/``pooled``: :meth:`cgd.atlas.Atlas.judge_curve` of the asked class and of every class.
+    Solid: share read as the asked class (p > 0.5); dashed: the judge's mean p(y | x_0); dotted: the
+    share over every class's images. A dotted vertical line marks the slider's value.
+    """
+    color = METHOD_COLORS.get(method, BLACK)
+    data = [
+        go.Scatter(x=one["scale"], y=one["share"], mode="lines+markers", name=f"share read as {class_name} "
+                   f"({one['count']} images)", line=dict(color=color, width=2.5), marker=dict(size=7)),
+        go.Scatter(x=one["scale"], y=one["mean_p"], mode="lines", name="mean judge p(y|x₀)",
+                   line=dict(color=color, width=2, dash="dash")),
+        go.Scatter(x=pooled["scale"], y=pooled["share"], mode="lines", name=f"share, every class "
+                   f"({pooled['count']} images)", line=dict(color=GREY, width=2, dash="dot")),
+    ]
+    lay = layout(title="What the judge sees", xtitle=f"guidance scale {knob}", ytitle="share / probability",
+                 height=330, right=10, yaxis=dict(range=[0, 1.04], tickformat=".0%"))
+    if current is not None:
+        lay["shapes"] = [dict(type="line", x0=current, x1=current, yref="paper", y0=0, y1=1,
+                              line=dict(color=BLACK, width=1.5, dash="dot"))]
+        lay["annotations"] = [dict(x=current, y=1.0, yref="paper", yanchor="bottom", text=f"{knob} = {current:g}",
+                                   showarrow=False, font=dict(size=12))]
+    return go.Figure(data=data, layout=lay)
 
 
 def lines_figure(x, series: dict, *, xtitle: str, ytitle: str, title: str = "", height: int = 340,

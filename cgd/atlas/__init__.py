@@ -240,7 +240,9 @@ def build_atlas(models, cfg: AtlasConfig, folder: Path, *, work_dir: Optional[Pa
             done += cfg.steps
             if progress is not None:
                 progress(what, done, total)
-    out = {"seconds": np.array(sum(float(c["seconds"]) for c in cells.values()))}  # sampling time, all sessions
+    out = {"seconds": np.array(sum(float(c["seconds"]) for c in cells.values())),  # sampling time, all sessions
+           # the training timestep t at which each kept trajectory frame was predicted
+           "frame_t": models.schedule.grid(cfg.steps).timesteps[list(cfg.frame_steps())].numpy()}
     for method in cfg.methods:
         for name in ("images", "judge", "classifier", "trajectory"):
             out[f"{method}/{name}"] = np.stack([cells[method, c][name] for c in range(classes)])
@@ -301,7 +303,7 @@ def load_atlas(folder: Path) -> Atlas:
     with np.load(io.BytesIO(data), allow_pickle=False) as z:
         arrays = {k: _delta_decode(z[k]) if z[k].ndim >= 2 else z[k] for k in z.files}
     missing = [f"{m}/{k}" for m in cfg.methods for k in ("images", "judge", "classifier", "trajectory")
-               if f"{m}/{k}" not in arrays]
+               if f"{m}/{k}" not in arrays] + [k for k in ("frame_t",) if k not in arrays]
     if missing:
         raise InputError(f"{folder / ATLAS_FILE} lacks {', '.join(missing)}: rebuild it with `{record['command']}`")
     return Atlas(cfg, arrays, record)
