@@ -8,7 +8,7 @@ copy can be shared read-only by every user of a server.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Callable, Optional
 
@@ -18,7 +18,7 @@ from cgd import compute
 from cgd.checkpoint import load_model
 from cgd.data import DATASETS, DatasetInfo
 from cgd.errors import InputError
-from cgd.pipeline import SampleRequest, guided_sample
+from cgd.pipeline import SampleRequest, batch_key, guided_sample, sample_together
 from cgd.schedule import NoiseSchedule, make_schedule
 
 __all__ = ["CHECKPOINT_ROOT", "checkpoint_root", "available_datasets", "ImageModels", "load_image_models",
@@ -85,15 +85,64 @@ def load_image_models(dataset: str, *, root: Optional[Path] = None, device="cpu"
     return ImageModels(info, unet, loaded["classifier"], loaded["judge"], schedule, device)
 
 
+# On a CPU the networks see every batch in chunks of this many rows, so that a request's images are
+# the same bits alone or batched with others (cgd.compute.fixed_batch); per image, a chunk of 8 costs
+# about what a larger batch does (bench/run.py). On CUDA batches run whole.
+CPU_CHUNK = 8
+_RATE = {}  # (models id, method) -> measured seconds per image and step (waiting-time estimates)
+_DEFAULT_RATE = 0.02
+
+
+def _nets(models: ImageModels) -> tuple:
+    if models.device.type != "cpu":
+        return models.unet, models.classifier
+    return (compute.fixed_batch(models.unet, CPU_CHUNK),
+            None if models.classifier is None else compute.fixed_batch(models.classifier, CPU_CHUNK))
+
+
+def _run_group(items: list, callbacks: list) -> list:
+    """The compute thread's runner: requests [(models, request)] sharing one batch key, as one batch."""
+    import time
+
+    models = items[0][0]
+    requests = [r for _, r in items]
+    net, clf = _nets(models)
+    t0 = time.perf_counter()
+    out = sample_together(net, clf, models.schedule, requests, shape=models.shape, num_classes=models.num_classes,
+                          device=models.device, callbacks=callbacks)
+    work = sum(r.n * r.steps for r in requests)
+    rate_key = (id(models), requests[0].method)
+    rate = (time.perf_counter() - t0) / work
+    _RATE[rate_key] = 0.5 * _RATE.get(rate_key, rate) + 0.5 * rate  # a moving average of recent runs
+    return out
+
+
+def estimated_seconds(models: ImageModels, request: SampleRequest) -> float:
+    """How long ``request`` alone takes, from the rate of this method's recent runs on these models."""
+    return _RATE.get((id(models), request.method), _DEFAULT_RATE) * request.n * request.steps
+
+
 def sample_images(models: ImageModels, request: SampleRequest, *, callback: Optional[Callable[[dict], None]] = None,
-                  x_T: Optional[torch.Tensor] = None, labels: Optional[torch.Tensor] = None) -> torch.Tensor:
-    """Guided samples ``[n, C, H, W]`` in [-1, 1] (predicted x_0 clipped to [-1, 1] at every step)."""
-    if request.method in CLASSIFIER_METHODS and request.scale > 0 and models.classifier is None:
+                  x_T: Optional[torch.Tensor] = None, labels: Optional[torch.Tensor] = None,
+                  on_wait: Optional[Callable[[int, float], None]] = None) -> torch.Tensor:
+    """Guided samples ``[n, C, H, W]`` in [-1, 1] (predicted x_0 clipped to [-1, 1] at every step).
+
+    Runs on the one compute thread (:mod:`cgd.compute`). A plain request (no x_T, labels or scales)
+    waits in the queue with the others: those with its batch key that wait at the same time run with
+    it as one batch, and ``on_wait(groups ahead, estimated seconds)`` is told the place in the queue.
+    The same seed and settings give the same bits either way.
+    """
+    if request.method in CLASSIFIER_METHODS and models.classifier is None and (
+            request.scales is not None or request.scale > 0):
         raise InputError(f"method {request.method!r} needs the noisy classifier checkpoint")
     if request.x0_mode is None:
-        request = SampleRequest(**{**request.__dict__, "x0_mode": "clip"})
-    # one compute thread for every caller: the same seed gives the same bits, however many ask at once
-    return compute.run(guided_sample, models.unet, models.classifier, models.schedule, request, shape=models.shape,
+        request = replace(request, x0_mode="clip")
+    request = request.validated(models.num_classes, models.schedule.T)
+    if x_T is None and labels is None and request.scales is None:
+        return compute.run_batched(_run_group, (id(models), batch_key(request)), (models, request),
+                                   cost=estimated_seconds(models, request), callback=callback, on_wait=on_wait)
+    net, clf = _nets(models)
+    return compute.run(guided_sample, net, clf, models.schedule, request, shape=models.shape,
                        num_classes=models.num_classes, device=models.device, callback=callback, x_T=x_T,
                        labels=labels)
 

@@ -29,7 +29,7 @@ from cgd.guidance import (autoguidance_model_fn, cfg_model_fn, check_interval, c
 from cgd.samplers import langevin_corrector, sample_ddim, sample_ddpm
 from cgd.schedule import NoiseSchedule, check_steps
 
-__all__ = ["METHODS", "EXTRA_METHODS", "SampleRequest", "guided_sample", "by_scale", "tilt_exponent", "scale_symbol"]
+__all__ = ["METHODS", "EXTRA_METHODS", "SampleRequest", "guided_sample", "sample_together", "batch_key", "by_scale", "tilt_exponent", "scale_symbol"]
 
 METHODS = ("uncond", "cond", "cg-ddpm", "cg-ddim", "cfg", "cond+cg")
 # methods that need more than the U-Net and the classifier: autoguidance needs a weak model too
@@ -138,6 +138,63 @@ class SampleRequest:
                              self.gradient_at, self.x0_mode, self.variance, interval, k, size, scales)
 
 
+def batch_key(request: SampleRequest):
+    """Requests with equal keys can share one batch (:func:`sample_together`); None: this one runs alone.
+
+    Everything but the class, the scale, the seed and the number of images must agree. A multi-scale
+    request already is a batch of its own.
+    """
+    r = request
+    if r.scales is not None:
+        return None
+    return (r.method, r.sampler or default_sampler(r.method), r.steps, r.eta, r.gradient_at, r.x0_mode, r.variance,
+            r.interval, r.corrector_steps, r.corrector_size, r.label is None)
+
+
+def sample_together(net: Callable, classifier: Optional[Callable], schedule: NoiseSchedule, requests, *, shape: tuple,
+                    num_classes: int, device: torch.device | str = "cpu", dtype: torch.dtype = torch.float32,
+                    callbacks=None, weak_net: Optional[Callable] = None) -> list:
+    """Run requests with one :func:`batch_key` as one batch; returns each one's ``x_0 [n_r, *shape]``.
+
+    Each request keeps its own randomness: x_T and every step's noise for its rows come from its own
+    ``torch.Generator(seed)``, drawn as a run of that request alone draws them. Classes and scales are
+    per row. So a request's rows are the run it would get alone, and bit for bit so when the networks'
+    output for a row does not depend on the other rows of the batch (on a CPU: evaluate them in
+    fixed-size chunks, :func:`cgd.compute.fixed_batch`).
+    callbacks: one per request (or None), each called after every step with the step's dict cut to its rows.
+    """
+    rs = [r.validated(num_classes, schedule.T) for r in requests]
+    keys = {batch_key(r) for r in rs}
+    if None in keys or len(keys) != 1:
+        raise InputError("only single-scale requests with the same method, sampler, steps and options share a batch")
+    device = torch.device(device)
+    gens = [torch.Generator(device=device).manual_seed(r.seed) for r in rs]
+    x_T = torch.cat([torch.randn((r.n, *shape), generator=g, device=device, dtype=dtype) for r, g in zip(rs, gens)])
+
+    def noise_sampler(like):
+        return torch.cat([torch.randn((r.n, *shape), generator=g, device=device, dtype=like.dtype)
+                          for r, g in zip(rs, gens)])
+
+    null = torch.tensor(num_classes, dtype=torch.long, device=device).expand(x_T.shape[0])
+    y = null if rs[0].label is None else torch.cat(
+        [torch.full((r.n,), r.label, dtype=torch.long, device=device) for r in rs])
+    # per row, also when every request asks the same scale: one code path, whatever the company
+    scale = torch.cat([torch.full((r.n,), r.scale, dtype=torch.float64, device=device) for r in rs])
+    bounds = [0]
+    for r in rs:
+        bounds.append(bounds[-1] + r.n)
+    callback = None
+    if callbacks is not None and any(c is not None for c in callbacks):
+        def callback(d):
+            for c, lo, hi in zip(callbacks, bounds, bounds[1:]):
+                if c is not None:
+                    c({k: (v[lo:hi] if torch.is_tensor(v) and v.ndim > 0 and v.shape[0] == bounds[-1] else v)
+                       for k, v in d.items()})
+    x0 = _run(net, classifier, schedule, rs[0], x_T=x_T, y=y, null=null, scale=scale, generator=None,
+              noise_sampler=noise_sampler, callback=callback, num_classes=num_classes, weak_net=weak_net)
+    return [x0[lo:hi] for lo, hi in zip(bounds, bounds[1:])]
+
+
 def by_scale(x: torch.Tensor, request: SampleRequest) -> dict:
     """``{scale: rows}`` of a multi-scale run's output ``[len(scales) * n, ...]`` (``{scale: x}`` for one scale).
 
@@ -209,6 +266,14 @@ def guided_sample(
     y = null if r.label is None else one_label(r.label)
     if labels is not None and r.label is not None:
         y = tiled(check_labels(labels, num_classes, r.n, device))
+    return _run(net, classifier, schedule, r, x_T=x_T, y=y, null=null, scale=scale, generator=gen,
+                noise_sampler=noise_sampler, callback=callback, num_classes=num_classes, weak_net=weak_net)
+
+
+def _run(net, classifier, schedule, r: SampleRequest, *, x_T, y, null, scale, generator, noise_sampler, callback,
+         num_classes: int, weak_net=None) -> torch.Tensor:
+    """The sampler run of a validated request on a prepared batch (x_T, labels y, scale: float or [B])."""
+    gen = generator
     grid = schedule.grid(r.steps)
 
     guided = r.label is not None and not (r.method in ("cg-ddpm", "cg-ddim") and is_zero_scale(scale))

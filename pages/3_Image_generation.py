@@ -1,5 +1,7 @@
 """Image generation: every guidance method on the trained MNIST / Fashion-MNIST models."""
 
+from dataclasses import replace
+
 import numpy as np
 import streamlit as st
 
@@ -180,8 +182,13 @@ with tab_grid:
                 strip.image(images.enlarge(images.preview(d["x0_hat"]), 640),
                             caption="predicted x₀ at this step (first 8 images)")
 
+        def on_wait(ahead, seconds):
+            wait = f", about {seconds:.0f} s" if seconds >= 1 else ""
+            bar.progress(0.0, text=f"waiting for the server: {ahead} run{'s' * (ahead != 1)} ahead of yours{wait}…")
+
         with answer_errors():
-            result = images.generate(dataset, str(images.checkpoint_root()), request, _on_step=on_step)
+            result = images.generate(dataset, str(images.checkpoint_root()), request, _on_step=on_step,
+                                     _on_wait=on_wait)
         bar.empty()
         strip.empty()
         cols = min(8, max(1, int(np.ceil(np.sqrt(request.n)))))
@@ -217,15 +224,15 @@ with tab_row:
     if not guided:
         st.info("Pick a guided method to compare scales.")
     elif go_row and scales:
-        row = []
-        status = st.progress(0.0)
-        for k, s in enumerate(sorted(scales)):
-            r = SampleRequest(**{**request.__dict__, "scale": float(s), "n": 4})
-            with answer_errors():
-                row.append(images.generate(dataset, str(images.checkpoint_root()), r))
-            status.progress((k + 1) / len(scales), text=f"{knob} = {s:g}")
+        row_scales = sorted(float(v) for v in scales)
+        r = replace(request, n=4, scale=None, scales=tuple(row_scales))  # one batch, the same noise at every scale
+        status = st.progress(0.0, text="sampling every scale at once…")
+        with answer_errors():
+            res = images.generate(dataset, str(images.checkpoint_root()), r, _on_step=lambda d: status.progress(
+                (d["i"] + 1) / r.steps, text=f"step {d['i'] + 1}/{r.steps}"))
         status.empty()
-        cols = st.columns(len(row))
-        for col, s, res in zip(cols, sorted(scales), row):
-            col.image(images.enlarge(image_grid(res.images, cols=2), 220), caption=f"{knob} = {s:g}"
-                      + (f" · judge {res.judge_conf.mean():.2f}" if res.judge_conf is not None else ""))
+        cols = st.columns(len(row_scales))
+        for k, (col, v) in enumerate(zip(cols, row_scales)):
+            own = slice(4 * k, 4 * k + 4)
+            col.image(images.enlarge(image_grid(res.images[own], cols=2), 220), caption=f"{knob} = {v:g}"
+                      + (f" · judge {res.judge_conf[own].mean():.2f}" if res.judge_conf is not None else ""))

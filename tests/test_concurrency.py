@@ -88,3 +88,104 @@ def test_the_callers_autocast_and_grad_mode_hold_on_the_compute_thread():
     assert compute.run(probe) == (True, False, torch.float32)
     with torch.no_grad(), torch.autocast("cpu", dtype=torch.bfloat16):
         assert compute.run(probe) == (False, True, torch.bfloat16)
+
+
+# -- requests that wait together run as one batch, with the bits they get alone -------------------------
+
+def test_fixed_batch_rows_do_not_depend_on_their_company(tiny_root):
+    """A row's output is the same bits in any batch (fixed chunks), and equals the whole-batch output."""
+    models = load_image_models("mnist", root=tiny_root)
+    net = compute.fixed_batch(models.unet, 4)
+    g = torch.Generator().manual_seed(0)
+    x, t, y = torch.randn(11, 1, 28, 28, generator=g), torch.randint(0, 1000, (11,), generator=g), torch.arange(11) % 10
+    with torch.no_grad():
+        all_rows = net(x, t, y)
+        for lo, hi in ((0, 1), (3, 9), (5, 11)):
+            assert torch.equal(net(x[lo:hi], t[lo:hi], y[lo:hi]), all_rows[lo:hi])
+        torch.testing.assert_close(all_rows, models.unet(x, t, y), rtol=1e-4, atol=1e-5)
+    # the classifier's gradient (autograd through the chunks) too
+    clf = compute.fixed_batch(models.classifier, 4)
+
+    def grad(xs, ts):
+        xs = xs.clone().requires_grad_(True)
+        return torch.autograd.grad(torch.log_softmax(clf(xs, ts), 1)[:, 3].sum(), xs)[0]
+
+    assert torch.equal(grad(x[2:5], t[2:5]), grad(x, t)[2:5])
+
+
+@pytest.mark.parametrize("method", ["cg-ddim", "cg-ddpm", "cfg", "cond+cg"])
+def test_a_request_in_a_shared_batch_gets_its_own_bits(tiny_root, method):
+    from cgd.pipeline import sample_together
+
+    models = load_image_models("mnist", root=tiny_root)
+    net, clf = compute.fixed_batch(models.unet, 4), compute.fixed_batch(models.classifier, 4)
+    mine = SampleRequest(method=method, label=3, scale=2.0, steps=4, n=3, seed=11, x0_mode="clip")
+    others = [SampleRequest(method=method, label=7, scale=5.0, steps=4, n=5, seed=12, x0_mode="clip"),
+              SampleRequest(method=method, label=3, scale=0.0, steps=4, n=2, seed=13, x0_mode="clip")]
+    kw = dict(shape=models.shape, num_classes=10)
+    (alone,) = sample_together(net, clf, models.schedule, [mine], **kw)
+    batch = sample_together(net, clf, models.schedule, [others[0], mine, others[1]], **kw)
+    assert [b.shape[0] for b in batch] == [5, 3, 2]
+    assert torch.equal(batch[1], alone)
+    assert not torch.equal(batch[0][:3], alone)  # the others are other runs
+    # and a request alone is the pipeline's own single-request run, up to float rounding
+    from cgd.pipeline import guided_sample
+
+    torch.testing.assert_close(alone, guided_sample(net, clf, models.schedule, mine, **kw), rtol=0, atol=1e-5)
+
+
+def test_waiting_requests_run_as_one_batch_and_see_their_place(tiny_root, monkeypatch):
+    import cgd.models as models_mod
+
+    models = load_image_models("mnist", root=tiny_root)
+    reqs = [SampleRequest(method="cfg", label=k, scale=1.0 + k, steps=3, n=2, seed=k, x0_mode="clip") for k in range(3)]
+    alone = [sample_images(models, r) for r in reqs]
+    groups = []
+    real = models_mod._run_group
+    monkeypatch.setattr(models_mod, "_run_group", lambda items, cbs: groups.append(len(items)) or real(items, cbs))
+    gate = threading.Event()
+    blocker = threading.Thread(target=lambda: compute.run(lambda callback=None: gate.wait(10)))
+    blocker.start()  # the compute thread is busy: the three requests below wait together
+    time.sleep(0.2)
+    places = {}
+
+    def ask(k):
+        return sample_images(models, reqs[k], on_wait=lambda ahead, s: places.setdefault(k, ahead))
+
+    with ThreadPoolExecutor(max_workers=3) as pool:
+        futures = [pool.submit(ask, k) for k in range(3)]
+        time.sleep(1.2)
+        gate.set()
+        together = [f.result(timeout=60) for f in futures]
+    blocker.join()
+    assert groups == [3]  # one batch for the three
+    assert all(places.get(k) == 1 for k in range(3))  # each was told one run is ahead of it
+    for a, b in zip(alone, together):
+        assert torch.equal(a, b)
+
+
+def test_a_caller_who_leaves_the_queue_is_dropped_and_the_rest_run(tiny_root):
+    models = load_image_models("mnist", root=tiny_root)
+    gate = threading.Event()
+    blocker = threading.Thread(target=lambda: compute.run(lambda callback=None: gate.wait(10)))
+    blocker.start()
+    time.sleep(0.2)
+
+    class Left(Exception):
+        pass
+
+    def leave(ahead, seconds):
+        raise Left
+
+    stay = SampleRequest(method="cg-ddim", label=1, scale=2.0, steps=3, n=2, seed=1, x0_mode="clip")
+    go = SampleRequest(method="cg-ddim", label=2, scale=2.0, steps=3, n=2, seed=2, x0_mode="clip")
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        f_go = pool.submit(sample_images, models, go, on_wait=leave)
+        f_stay = pool.submit(sample_images, models, stay)
+        with pytest.raises(Left):
+            f_go.result(timeout=30)
+        gate.set()
+        out = f_stay.result(timeout=60)
+    blocker.join()
+    assert torch.equal(out, sample_images(models, stay))
+    assert not compute._PENDING and not compute._RUNNING

@@ -78,14 +78,18 @@ def _results() -> _LRU:
     return _LRU(64)
 
 
-def generate(dataset: str, root: str, request: SampleRequest, _on_step=None) -> ImageResult:
-    """Sample (or fetch the shared cached result of) one request; ``_on_step`` sees each step."""
+def generate(dataset: str, root: str, request: SampleRequest, _on_step=None, _on_wait=None) -> ImageResult:
+    """Sample (or fetch the shared cached result of) one request.
+
+    ``_on_step`` sees each step; ``_on_wait(runs ahead, estimated seconds)`` is called while the
+    request waits for the compute thread (other students' runs).
+    """
     key = (dataset, root, request)
     hit = _results().get(key)
     if hit is not None:
         return hit
     m = models(dataset, root)
-    x0 = sample_images(m, request, callback=_on_step)
+    x0 = sample_images(m, request, callback=_on_step, on_wait=_on_wait)
     conf = confidences(m, x0, request.label) if request.label is not None else {}
     as_np = {k: v.numpy() for k, v in conf.items()}
     result = ImageResult(to_uint8(x0), as_np.get("classifier"), as_np.get("judge"))
