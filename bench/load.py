@@ -1,12 +1,16 @@
 """Classroom load: many simulated students speaking Streamlit's websocket protocol to one local server.
 
     python bench/load.py --page 2d --sessions 60 --rounds 3 --waves 3
-    python bench/load.py --page images --sessions 30 --rounds 1
+    python bench/load.py --page images --sessions 30 --rounds 1                  # everyone the same live request
+    python bench/load.py --page images --mode atlas --sessions 30 --rounds 5     # each their own class, method, scale
+    python bench/load.py --page images --mode live-distinct --sessions 30 --rounds 1 --timeout 600
 
 It starts ``streamlit run app.py`` on 127.0.0.1 (a free port; ``--server.disconnectedSessionTTL``
 shortened so that waves can be compared), then each simulated student opens ``/_stcore/stream``,
 runs the page, and reruns it with new widget values (the 2D page: a new scale; the image page:
-the Generate button, everyone with the same settings so the shared cache answers). Every request
+the Generate button, everyone with the same settings so the shared cache answers; ``--mode atlas``: each
+student picks a class and a method and moves the atlas's scale slider; ``--mode live-distinct``: each
+presses Generate on live settings of their own, and the run counts who was shown a place in the queue). Every request
 is timed from the BackMsg to ``script_finished``. Bounded: a fixed number of sessions, rounds and
 waves, each request with a timeout; the server is stopped at the end. Prints JSON lines.
 """
@@ -67,10 +71,11 @@ def rss_mib(pid: int) -> float:
 class Student:
     """One browser tab: a websocket session that reruns one page."""
 
-    def __init__(self, url: str, page: str, timeout: float):
-        self.url, self.page, self.timeout = url, page, timeout
+    def __init__(self, url: str, page: str, timeout: float, seed=None):
+        self.url, self.page, self.timeout, self.seed = url, page, timeout, seed
         self.widgets = {}  # label -> (id, kind)
         self.errors = []
+        self.saw_queue = False  # a progress text told this student their place in the queue
 
     async def __aenter__(self):
         host = self.url.split("//")[1]
@@ -80,6 +85,8 @@ class Student:
 
     async def __aexit__(self, *exc):
         await self.ws.close()
+        if self.saw_queue and self.seed is not None:
+            _SAW[self.seed] = True
 
     async def run(self, widget_states=()) -> float:
         """Rerun the page with these widget states; returns seconds until script_finished."""
@@ -113,6 +120,8 @@ class Student:
         elif kind in ("slider", "number_input", "button", "selectbox", "radio"):
             w = getattr(el, kind)
             self.widgets[w.label] = (w.id, kind)
+        elif kind == "progress" and "ahead of yours" in el.progress.text:
+            self.saw_queue = True
 
 
 def state(widget_id: str, **value):
@@ -122,6 +131,8 @@ def state(widget_id: str, **value):
     for k, v in value.items():
         if k == "double_array_value":  # sliders send their value(s) as an array
             ws.double_array_value.data.extend(v)
+        elif k == "string_array_value":  # select sliders send their formatted option(s)
+            ws.string_array_value.data.extend(v)
         else:
             setattr(ws, k, v)
     return ws
@@ -155,18 +166,75 @@ async def student_images(url, rounds, seed, timeout):
     return times, s.errors
 
 
-async def wave(url, page, sessions, rounds, seed, timeout):
-    fn = student_2d if page == "2d" else student_images
-    results = await asyncio.gather(*[fn(url, rounds, seed * 1000 + k, timeout) for k in range(sessions)],
+ATLAS_METHODS = ("CG-DDPM (mean shift)", "CG-DDIM (ε form)", "CFG (w)", "conditional + CG")
+
+
+async def student_atlas(url, rounds, seed, timeout):
+    """Own class and method, then the scale slider moved ``rounds`` times (every move a rerun)."""
+    from cgd.atlas import DEFAULT_SCALES
+
+    rng = random.Random(seed)
+    times = []
+    async with Student(url, PAGES["images"], timeout) as s:
+        times.append(await s.run())
+        if "Guidance scale s" not in s.widgets:
+            s.errors.append("the image page did not open on the atlas (no scale slider)")
+            return times, s.errors
+        method = rng.choice(ATLAS_METHODS)
+        states = [state(s.widgets["Method"][0], string_value=method),
+                  state(s.widgets["Class"][0], string_value=str(rng.randrange(10)))]
+        times.append(await s.run(states))
+        key = {"CG-DDPM (mean shift)": "cg-ddpm", "CG-DDIM (ε form)": "cg-ddim", "CFG (w)": "cfg",
+               "conditional + CG": "cond+cg"}[method]
+        label = "Guidance scale w" if key == "cfg" else "Guidance scale s"
+        for _ in range(rounds):
+            v = rng.choice(DEFAULT_SCALES[key])
+            times.append(await s.run(states + [state(s.widgets[label][0], string_array_value=[f"{float(v):g}"])]))
+    return times, s.errors
+
+
+async def student_live(url, rounds, seed, timeout):
+    """Live sampling with a class and seed of their own, then Generate (``rounds`` times, new seed each)."""
+    rng = random.Random(seed)
+    times = []
+    async with Student(url, PAGES["images"], timeout, seed) as s:
+        times.append(await s.run())
+        if "Images from" in s.widgets:
+            times.append(await s.run([state(s.widgets["Images from"][0], string_value="Live sampling")]))
+        base = [state(s.widgets["Images from"][0], string_value="Live sampling")] if "Images from" in s.widgets else []
+        if "Generate" not in s.widgets:
+            s.errors.append("no Generate button in live sampling")
+            return times, s.errors
+        for _ in range(rounds):
+            mine = base + [state(s.widgets["Class"][0], string_value=str(rng.randrange(10))),
+                           state(s.widgets["Seed"][0], int_value=rng.randrange(1_000_000))]
+            times.append(await s.run(mine + [state(s.widgets["Generate"][0], trigger_value=True)]))
+    return times, s.errors
+
+
+async def wave(url, page, sessions, rounds, seed, timeout, mode="same"):
+    fn = {"same": student_images, "atlas": student_atlas, "live-distinct": student_live}[mode] \
+        if page == "images" else student_2d
+    results = await asyncio.gather(*[_keep(fn, url, rounds, seed * 1000 + k, timeout) for k in range(sessions)],
                                    return_exceptions=True)
-    times, errors = [], []
+    times, errors, saw = [], [], 0
     for r in results:
         if isinstance(r, BaseException):
             errors.append(f"{type(r).__name__}: {r}")
         else:
             times += r[0][1:] or r[0]  # reruns after the first load (or the load alone)
             errors += r[1]
-    return times, errors
+            saw += r[2]
+    return times, errors, saw
+
+
+_SAW = {}
+
+
+async def _keep(fn, url, rounds, seed, timeout):
+    """Run one student; also report whether a progress text showed them their place in the queue."""
+    times, errors = await fn(url, rounds, seed, timeout)
+    return times, errors, _SAW.pop(seed, False)
 
 
 def pct(xs, q):
@@ -182,6 +250,8 @@ def main():
     p.add_argument("--waves", type=int, default=1)
     p.add_argument("--ttl", type=int, default=5, help="server.disconnectedSessionTTL for the run (s)")
     p.add_argument("--timeout", type=float, default=120.0, help="per request (s)")
+    p.add_argument("--mode", choices=("same", "atlas", "live-distinct"), default="same",
+                   help="image page: everyone the same live request, the atlas slider, or distinct live requests")
     args = p.parse_args()
     if not (1 <= args.sessions <= 200 and 1 <= args.rounds <= 20 and 1 <= args.waves <= 5):
         p.error("sessions 1..200, rounds 1..20, waves 1..5")
@@ -201,17 +271,19 @@ def main():
                 if time.monotonic() > t_end or server.poll() is not None:
                     raise SystemExit("streamlit did not start")
                 time.sleep(0.3)
-        asyncio.run(wave(url, args.page, 1, 1, 999, args.timeout))  # warm the caches and imports
+        asyncio.run(wave(url, args.page, 1, 1, 999, args.timeout, args.mode))  # warm the caches and imports
         print(json.dumps({"name": "server_rss_mib_warm", "value": round(rss_mib(server.pid), 1)}), flush=True)
         for w in range(args.waves):
             t0, c0, s0 = time.perf_counter(), time.process_time(), cpu_s(server.pid)
             w0 = {k: cpu_s(k) for k in children(server.pid)}
-            times, errors = asyncio.run(wave(url, args.page, args.sessions, args.rounds, w, args.timeout))
+            times, errors, saw = asyncio.run(wave(url, args.page, args.sessions, args.rounds, w, args.timeout,
+                                                  args.mode))
             wall, client_cpu, server_cpu = time.perf_counter() - t0, time.process_time() - c0, cpu_s(server.pid) - s0
             kids = children(server.pid)
             worker_cpu = sum(cpu_s(k) - w0.get(k, 0.0) for k in kids)
             time.sleep(args.ttl + 3)  # let the disconnected sessions expire
-            print(json.dumps({"name": f"load_{args.page}", "wave": w + 1, "sessions": args.sessions,
+            print(json.dumps({"name": f"load_{args.page}" + ("" if args.mode == "same" else f"_{args.mode}"),
+                              "wave": w + 1, "sessions": args.sessions, "saw_their_place_in_queue": saw,
                               "requests": len(times), "p50_s": round(pct(times, 0.5), 3),
                               "p95_s": round(pct(times, 0.95), 3), "max_s": round(max(times, default=float("nan")), 3),
                               "errors": len(errors), "first_errors": errors[:3], "wall_s": round(wall, 1),

@@ -59,7 +59,7 @@ def run(fn: Callable, *args, callback: Optional[Callable[[dict], None]] = None, 
     grad, casts = torch.is_grad_enabled(), _autocast_state()  # thread-local in torch: carried over
 
     def job():
-        use_pinned_threads()
+        use_pinned_threads(compute=True)
         _PLAIN_RUNNING.set()  # the queue's waiting callers count it as one run ahead
         try:
             with torch.set_grad_enabled(grad), contextlib.ExitStack() as stack:
@@ -186,7 +186,7 @@ def _drain() -> None:
                 raise Cancelled("every caller stopped waiting")
         return relay
 
-    use_pinned_threads()
+    use_pinned_threads(compute=True)
     try:
         results = group[0].runner([t.item for t in group], [relay_for(t) for t in group])
         for t, r in zip(group, results):

@@ -28,14 +28,16 @@ def setup(title: str, icon: str = "🧭") -> None:
 
     Many users share one server process; every rerun runs in its own thread, so torch's own
     intra-op parallelism is capped (``CGD_TORCH_THREADS``, default half the cores) to keep
-    concurrent reruns from oversubscribing the CPU. Image sampling runs on one compute thread
-    (``cgd.compute``) with this same count, so a seed gives the same bits for every user.
+    concurrent reruns from oversubscribing the CPU. Image sampling runs one request at a time on
+    one compute thread (``cgd.compute``) with every core (``CGD_COMPUTE_THREADS``; measured 1.5x
+    faster than half of them on 2 cores, ``bench/live_path.py``), always the same count, so a seed
+    gives the same bits for every user.
     """
     global _THREADS_SET
     st.set_page_config(page_title=f"{title} · Classifier Guidance Lab", page_icon=icon, layout="wide")
     if not _THREADS_SET:
         threads = int(os.environ.get("CGD_TORCH_THREADS", max(1, (os.cpu_count() or 2) // 2)))
-        pin_threads(threads)
+        pin_threads(threads, compute=int(os.environ.get("CGD_COMPUTE_THREADS", os.cpu_count() or 1)))
         _THREADS_SET = True
     _navigation()
 
