@@ -96,6 +96,23 @@ def main():
             fn()
             best[name] = min(best[name], time.perf_counter() - t0)
         print(json.dumps({"round": r + 1, "of": args.rounds}), file=sys.stderr, flush=True)
+    # what sharing a batch gains here: four students' distinct requests, one after another or as one batch
+    four = [SampleRequest(method="cg-ddim", label=k, scale=2.0 + k, steps=25, n=16, seed=k, x0_mode="clip")
+            for k in range(4)]
+    net8, clf8 = fixed_batch(unet, CPU_CHUNK), fixed_batch(clf, CPU_CHUNK)
+    kw = dict(shape=models.shape, num_classes=models.num_classes)
+    apart = together = float("inf")
+    for _ in range(2):
+        t0 = time.perf_counter()
+        for r in four:
+            sample_together(net8, clf8, models.schedule, [r], **kw)
+        apart = min(apart, time.perf_counter() - t0)
+        t0 = time.perf_counter()
+        sample_together(net8, clf8, models.schedule, four, **kw)
+        together = min(together, time.perf_counter() - t0)
+    plain.emit("four_distinct_requests_one_after_another_s", apart, "s", threads=args.threads)
+    plain.emit("four_distinct_requests_one_batch_s", together, "s", gain=round(apart / together, 3),
+               threads=args.threads)
     x, t, y = torch.randn(16, *models.shape), torch.full((16,), 500), torch.full((16,), 3)
     net_f, clf_f = plain.guided_step_flops(unet, clf, x, t, y)
     peak = max(plain.matmul_peak(torch.float32), plain.matmul_peak(torch.bfloat16, repeat=2))

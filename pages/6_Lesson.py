@@ -56,16 +56,18 @@ with answer_errors():
         left.plotly_chart(cg, key="lesson_fig")
         right.plotly_chart(cfg, key="lesson_fig2")
     elif step.figure == "images":
-        row = lesson.image_row()
-        if row is None:
+        made = lesson.image_row()
+        if made is None:
             st.info("No MNIST models here: `bash checkpoints/train.sh mnist` trains them.")
         else:
+            source, row = made
             cols = st.columns(len(row))
-            for col, (s, res) in zip(cols, row):
-                grid = image_grid(res.images, cols=2)
-                col.image(images.enlarge(grid, 300), caption=f"s = {s:g} · judge p(y=3|x) {res.judge_conf.mean():.2f}")
-            st.caption("CG-DDPM on the shipped MNIST models, class 3, seed 0, 25 steps. The judge is a separate "
-                       "classifier of clean digits that never guides.")
+            for col, (s, imgs, judge) in zip(cols, row):
+                col.image(images.enlarge(image_grid(imgs, cols=2), 300), caption=f"s = {s:g} · judge p(y=3|x) {judge:.2f}")
+            st.caption("CG-DDPM on the shipped MNIST models, class 3, 25 steps, the same four seeds in every column"
+                       + (" (from the scale atlas)." if source == "atlas" else " (sampled now).")
+                       + " The judge is a separate classifier of clean digits that never guides. The image page's "
+                       "scale atlas has every scale in between.")
     elif step.figure == "fidelity":
         methods = ("cg-ddpm", "cfg", "cond+cg")
         figs = dict(records.metric_figures("mnist", methods))

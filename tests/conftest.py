@@ -37,7 +37,7 @@ def tiny_root(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def tiny_atlas_root(tiny_root, tmp_path_factory):
-    """A copy of ``tiny_root`` with a scale atlas (default grids, 2 seeds, 2 steps) beside the models."""
+    """A copy of ``tiny_root`` with a scale atlas (default grids, 4 seeds, 2 steps) beside the models."""
     import shutil
 
     from cgd.atlas import AtlasConfig, build_atlas, save_atlas
@@ -45,8 +45,8 @@ def tiny_atlas_root(tiny_root, tmp_path_factory):
 
     root = tmp_path_factory.mktemp("with_atlas") / "checkpoints"
     shutil.copytree(tiny_root, root)
-    cfg = AtlasConfig(dataset="mnist", n=2, steps=2, trajectory_seeds=2, trajectory_every=1)
+    cfg = AtlasConfig(dataset="mnist", n=4, steps=2, trajectory_seeds=2, trajectory_every=1)
     arrays = build_atlas(load_image_models("mnist", root=root), cfg, root / "mnist")
-    save_atlas(arrays, cfg, root / "mnist", command="python -m cgd.atlas build --dataset mnist --n 2 --steps 2",
+    save_atlas(arrays, cfg, root / "mnist", command="python -m cgd.atlas build --dataset mnist --n 4 --steps 2",
                device="cpu")
     return root

@@ -28,6 +28,10 @@ def _figures():
                                                  xtitle="scale", ytitle="FID")
     yield "samplers", figures.sampler_figure([SamplerPoint(s, 0.3, 0.4, 0.2) for s in (0, 1, 2)], label=0, far=0,
                                              current=1.0)
+    curve = {"scale": np.array([0.0, 1.0, 4.0]), "share": np.array([0.1, 0.5, 1.0]),
+             "mean_p": np.array([0.2, 0.5, 0.9]), "count": 8}
+    yield "atlas_judge", figures.atlas_judge_figure(curve, {**curve, "count": 80}, method="cg-ddim", class_name="3",
+                                                    knob="s", current=1.0)
     yield "sharpen", explorer.sharpen_fig(3.0)
     yield "temperature", explorer.temperature(3.0)[0]
     for _, fig in explorer.taylor(-0.5, 4.0, 10):

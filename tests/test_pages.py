@@ -396,3 +396,15 @@ def test_2d_page_newer_guidance_sections_on_demand():
     ag_far = [values(d["y"]) for d in compare["data"] if d["name"] == "autoguidance (w)" and d.get("xaxis", "x") == "x"][0]
     assert max(abs(v - 0.5) for v in ag_far) < 0.06  # autoguidance keeps the components' shares
     assert "K = 5" in chart(at, "corrector_samples")["layout"]["title"]["text"]
+
+
+@pytest.mark.parametrize("with_atlas", [True, False])
+def test_lesson_image_step_shows_the_same_seeds_across_scales(tiny_root, tiny_atlas_root, monkeypatch, with_atlas):
+    monkeypatch.setenv("CGD_CHECKPOINTS", str(tiny_atlas_root if with_atlas else tiny_root))
+    at = page("6_Lesson.py")
+    at.query_params["step"] = "6"
+    at.run()
+    no_errors(at)
+    caps = [c for img in at.get("image") for c in img.captions]
+    assert [c.split(" ·")[0] for c in caps] == ["s = 0", "s = 1", "s = 3", "s = 10"]
+    assert any(("(from the scale atlas)" if with_atlas else "(sampled now)") in c.value for c in at.caption)

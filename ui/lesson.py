@@ -7,7 +7,7 @@
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from cgd.pipeline import SampleRequest
 
@@ -162,10 +162,24 @@ def cg_vs_cfg() -> tuple:
 
 
 def image_row():
-    """``[(scale, ImageResult), ...]`` for the same seed at each of :data:`IMAGE_SCALES` (None without MNIST)."""
+    """``(source, [(scale, images uint8 [4, H, W], judge's mean p(y|x_0)), ...])`` at each of
+    :data:`IMAGE_SCALES`, the same seeds at every scale; None without MNIST models.
+
+    From the shipped scale atlas when it matches the models (instant), else sampled live as one
+    multi-scale batch (common random numbers, as the atlas is).
+    """
+    from ui import atlas as ui_atlas
     from ui import images
 
     if "mnist" not in images.datasets():
         return None
-    return [(s, images.generate("mnist", str(images.checkpoint_root()),
-                                SampleRequest(**{**IMAGE_REQUEST.__dict__, "scale": s}))) for s in IMAGE_SCALES]
+    r = IMAGE_REQUEST
+    atlas, _ = ui_atlas.get("mnist")
+    if atlas is not None and "cg-ddpm" in atlas.config.methods and atlas.config.n >= r.n and \
+            all(s in atlas.scales("cg-ddpm") for s in IMAGE_SCALES):
+        cells = [atlas.cell("cg-ddpm", r.label, s) for s in IMAGE_SCALES]
+        return "atlas", [(s, c["images"][:r.n], float(c["judge"][:r.n].astype(float).mean()))
+                         for s, c in zip(IMAGE_SCALES, cells)]
+    res = images.generate("mnist", str(images.checkpoint_root()), replace(r, scale=None, scales=IMAGE_SCALES))
+    return "live", [(s, res.images[k * r.n:(k + 1) * r.n], float(res.judge_conf[k * r.n:(k + 1) * r.n].mean()))
+                    for k, s in enumerate(IMAGE_SCALES)]
