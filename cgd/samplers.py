@@ -31,7 +31,7 @@ import torch
 from cgd.outputs import ModelOutput, as_output  # noqa: F401 - ModelOutput re-exported
 
 from cgd.errors import NonFiniteError
-from cgd.schedule import SamplingGrid, coef, eps_to_x0
+from cgd.schedule import SamplingGrid, coef, eps_to_x0, posterior_mean_coefs, x0_to_eps
 
 __all__ = ["ModelOutput", "sample_ddpm", "sample_ddim", "langevin_corrector", "threshold_x0"]
 
@@ -117,8 +117,7 @@ def sample_ddpm(
         x0_hat = threshold_x0(eps_to_x0(x_t, out.eps, ab), x0_mode)
 
         # 2. posterior mean mu_tilde(x_t, x0_hat) of the respaced process (DDPM eq. 7)
-        c_x0 = beta * ab_prev.sqrt() / (1.0 - ab)
-        c_xt = (1.0 - ab_prev) * (1.0 - beta).sqrt() / (1.0 - ab)
+        c_x0, c_xt = posterior_mean_coefs(ab, ab_prev, beta)
         mu = coef(c_x0, x_t) * x0_hat + coef(c_xt, x_t) * x_t
 
         # 3. the variance Sigma
@@ -194,7 +193,7 @@ def sample_ddim(
         # 1. predict the noise; re-derive eps from the (possibly thresholded) x0_hat
         out = _as_output(model_fn(x_t, t_batch))
         x0_hat = threshold_x0(eps_to_x0(x_t, out.eps, ab), x0_mode)
-        eps_hat = out.eps if x0_mode is None else (x_t - coef(ab.sqrt(), x_t) * x0_hat) / coef((1 - ab).sqrt(), x_t)
+        eps_hat = out.eps if x0_mode is None else x0_to_eps(x_t, x0_hat, ab)
 
         # 2. the step's noise level sigma (eq. 16) and its deterministic part
         sigma = eta * ((1 - ab_prev) / (1 - ab)).sqrt() * (1 - ab / ab_prev).sqrt()
@@ -204,7 +203,7 @@ def sample_ddim(
         # 3. the unguided mean, for reporting the guidance shift
         if out.eps_unguided is not None:
             x0_u = threshold_x0(eps_to_x0(x_t, out.eps_unguided, ab), x0_mode)
-            eps_u = out.eps_unguided if x0_mode is None else (x_t - coef(ab.sqrt(), x_t) * x0_u) / coef((1 - ab).sqrt(), x_t)
+            eps_u = out.eps_unguided if x0_mode is None else x0_to_eps(x_t, x0_u, ab)
             mu = coef(ab_prev.sqrt(), x_t) * x0_u + coef(c_eps, x_t) * eps_u
         else:
             mu = mean

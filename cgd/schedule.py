@@ -123,9 +123,7 @@ class NoiseSchedule:
         Returns ``(mu_tilde [B, ...], beta_tilde [B] float64)``.
         """
         tc = t.cpu()
-        ab, ab_prev, beta = self.alpha_bar[tc], self.alpha_bar_prev[tc], self.betas[tc]
-        c0 = beta * ab_prev.sqrt() / (1.0 - ab)
-        ct = (1.0 - ab_prev) * (1.0 - beta).sqrt() / (1.0 - ab)
+        c0, ct = posterior_mean_coefs(self.alpha_bar[tc], self.alpha_bar_prev[tc], self.betas[tc])
         return coef(c0, x0) * x0 + coef(ct, x_t) * x_t, self.posterior_variance[tc]
 
     # -- sampling grids -------------------------------------------------
@@ -214,6 +212,16 @@ def coef(values, x: torch.Tensor) -> torch.Tensor:
     if v.ndim == 0:
         return v
     return v.reshape(v.shape[0], *([1] * (x.ndim - 1)))
+
+
+def posterior_mean_coefs(alpha_bar, alpha_bar_prev, beta):
+    """(c_x0, c_xt) of the posterior mean mu_tilde = c_x0 x_0 + c_xt x_t of q(x_{t-1} | x_t, x_0) (DDPM eq. 7).
+
+    c_x0 = beta sqrt(alpha_bar_prev) / (1 - alpha_bar), c_xt = (1 - alpha_bar_prev) sqrt(1 - beta) / (1 - alpha_bar);
+    on a respaced grid beta is the grid's beta_i = 1 - alpha_bar_i / alpha_bar_prev_i. float64 tables in, out.
+    """
+    return (beta * alpha_bar_prev.sqrt() / (1.0 - alpha_bar),
+            (1.0 - alpha_bar_prev) * (1.0 - beta).sqrt() / (1.0 - alpha_bar))
 
 
 # -- conversions between parametrisations (DDPM eq. 4 rearranged, Song et al. 2021) --------

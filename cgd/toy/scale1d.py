@@ -18,8 +18,9 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
+import torch
 
-from cgd.schedule import NoiseSchedule
+from cgd.schedule import NoiseSchedule, eps_to_x0, posterior_mean_coefs, score_to_eps
 
 __all__ = ["Mixture1D", "TWO_CLASSES", "sharpen", "power_of_gaussian", "tempered_conditional", "density_sd",
            "TaylorStep", "taylor_check", "total_variation"]
@@ -151,11 +152,12 @@ def taylor_check(x_t: float, y: int, scale: float, schedule: NoiseSchedule, step
             continue
         t, t_next = int(grid.timesteps[i]), int(grid.timesteps[i + 1])
         ab, ab_prev = float(grid.alpha_bar[i]), float(grid.alpha_bar_prev[i])
-        beta = 1.0 - ab / ab_prev
-        eps = -math.sqrt(1 - ab) * float(mixture.score(np.array([x_t]), ab)[0])
-        x0_hat = (x_t - math.sqrt(1 - ab) * eps) / math.sqrt(ab)
-        mu = (beta * math.sqrt(ab_prev) * x0_hat + (1 - ab_prev) * math.sqrt(1 - beta) * x_t) / (1 - ab)
-        var = beta * (1 - ab_prev) / (1 - ab)
+        x = torch.tensor([x_t], dtype=torch.float64)
+        eps = score_to_eps(torch.tensor(mixture.score(np.array([x_t]), ab), dtype=torch.float64), grid.alpha_bar[i])
+        x0_hat = eps_to_x0(x, eps, grid.alpha_bar[i])
+        c_x0, c_xt = posterior_mean_coefs(grid.alpha_bar[i], grid.alpha_bar_prev[i], grid.betas[i])
+        mu = float(c_x0 * x0_hat + c_xt * x)
+        var = float(grid.posterior_variance[i])
         sd = math.sqrt(var)
         g = float(mixture.grad_log_post(np.array([mu]), y, ab_prev)[0])
         shifted = mu + scale * var * g
