@@ -108,13 +108,15 @@ if source == SOURCES[0]:
     with t1:
         seed = st.radio("Seed", list(range(cfg.trajectory_seeds)), horizontal=True, key="atlas_traj_seed",
                         format_func=lambda j: f"image {j + 1}")
-        frame = st.slider("Step", 1, len(frames), len(frames), key="atlas_frame",
-                          help="the model's prediction of the clean image x̂₀ after this many kept steps")
-        st.image(ui_atlas.frame_png(dataset, method, label, scale, seed, frame - 1),
-                 caption=f"x̂₀ after {ui_atlas.frame_label(atlas, frame - 1)}")
+        step_no = st.select_slider("Step", [i + 1 for i in frames], value=frames[-1] + 1, key="atlas_frame",
+                                   help="the model's prediction of the clean image, x̂₀, at this sampling step "
+                                        f"(the atlas keeps it at steps {', '.join(str(i + 1) for i in frames)})")
+        frame = frames.index(step_no - 1)
+        st.image(ui_atlas.frame_png(dataset, method, label, scale, seed, frame),
+                 caption=f"x̂₀ at {ui_atlas.frame_label(atlas, frame)}")
     with t2:
         st.image(ui_atlas.frames_strip_png(dataset, method, label, scale, seed),
-                 caption=f"x̂₀ of image {seed + 1} after steps "
+                 caption=f"x̂₀ of image {seed + 1} at steps "
                          f"{', '.join(str(i + 1) for i in frames)} of {cfg.steps}, left to right")
         st.markdown("What to notice: early predictions are blurry averages of many digits; guidance decides the "
                     "class in the first steps, and the last steps only sharpen strokes.")

@@ -257,7 +257,7 @@ def test_image_page_opens_on_the_atlas_and_the_slider_redraws_without_a_button(t
     assert w.label == "Guidance scale w" and w.value == 2.0
     w.set_value(0.0).run()
     assert any("w = 0 this is the conditional model" in m.value for m in at.markdown)
-    at.slider(key="atlas_frame").set_value(1).run()
+    at.select_slider(key="atlas_frame").set_value(1).run()
     no_errors(at)
     assert any("step 1 of 2 (t = 999)" in c for img in at.get("image") for c in img.captions)
 
