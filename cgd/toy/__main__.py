@@ -72,6 +72,8 @@ def _parser() -> argparse.ArgumentParser:
     m.add_argument("--sampler", default=None, choices=("ddpm", "ddim"), help="override the method's sampler")
     m.add_argument("--n", default="4000")
     m.add_argument("--seed", default="0")
+    m.add_argument("--smc", action="store_true",
+                   help="measure sequential Monte Carlo with exact weights (targets p(x) p(y|x)^k) instead of the sampler")
     _guidance_options(m)
     return p
 
@@ -122,15 +124,24 @@ def _run(args) -> int:
                                 seed=_number(args.seed, "seed", int), sampler=args.sampler, **_newer(args))
             if not 10 <= req.n <= 20_000:
                 raise CGDError(f"n must be between 10 and 20000 for measure, got {req.n}")
-            x0 = None
-            if args.method == "autoguidance":
+            x0, extra = None, {}
+            if args.smc:
+                from cgd.pipeline import tilt_exponent
+                from cgd.toy.smc import smc_tilted
+
+                r = req.validated(mixture.num_classes, schedule.T)
+                res = smc_tilted(mixture, r.label, tilt_exponent(r.method, r.scale), schedule, steps=r.steps, n=r.n,
+                                 seed=r.seed)
+                x0, extra = res.samples, {"smc": True, "resamples": res.resamples,
+                                          "min_ess_share": round(min(res.ess), 4)}
+            elif args.method == "autoguidance":
                 x0 = toy_sample(mixture, req.validated(mixture.num_classes, schedule.T), models=models,
                                 schedule=schedule, weak=_weak(args, mixture, schedule))
             out = as_dict(measure(mixture, req, models=models, schedule=schedule, x0=x0))
             print(json.dumps({"mixture": args.mixture, "label": req.label, "steps": req.steps, "n": req.n,
                               "sampler": args.sampler or ("ddim" if args.method == "cg-ddim" else "ddpm"),
                               "interval": req.interval, "corrector_steps": req.corrector_steps,
-                              "corrector_size": req.corrector_size, **out}))
+                              "corrector_size": req.corrector_size, **extra, **out}))
         return 0
     label = None if args.label.strip().lower() == "none" else _number(args.label, "label", int)
     request = SampleRequest(method=args.method, label=label, scale=_number(args.scale, "scale"),
