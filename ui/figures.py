@@ -253,8 +253,11 @@ def atlas_judge_figure(one: dict, pooled: dict, *, method: str, class_name: str,
         go.Scatter(x=pooled["scale"], y=pooled["share"], mode="lines", name=f"share, every class "
                    f"({pooled['count']} images)", line=dict(color=GREY, width=2, dash="dot")),
     ]
+    # the legend under the plot: beside images in a half-width column, a legend on the right would take
+    # half of the plot's width
     lay = layout(title="What the judge sees", xtitle=f"guidance scale {knob}", ytitle="share / probability",
-                 height=330, right=10, yaxis=dict(range=[0, 1.04], tickformat=".0%"))
+                 height=420, right=10, yaxis=dict(range=[0, 1.04], tickformat=".0%"),
+                 legend={**LEGEND_BELOW, "y": -0.25}, margin=dict(l=60, r=10, t=50, b=130))
     if current is not None:
         lay["shapes"] = [dict(type="line", x0=current, x1=current, yref="paper", y0=0, y1=1,
                               line=dict(color=BLACK, width=1.5, dash="dot"))]
