@@ -34,6 +34,7 @@ from streamlit.proto.BackMsg_pb2 import BackMsg
 from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
 PAGES = {"2d": "Guidance_in_2D", "images": "Image_generation"}
 
 
@@ -199,8 +200,8 @@ async def student_live(url, rounds, seed, timeout):
     times = []
     async with Student(url, PAGES["images"], timeout, seed) as s:
         times.append(await s.run())
-        if "Images from" in s.widgets:
-            times.append(await s.run([state(s.widgets["Images from"][0], string_value="Live sampling")]))
+        if "Images from" in s.widgets:  # switching to live sampling is not what is timed here
+            await s.run([state(s.widgets["Images from"][0], string_value="Live sampling")])
         base = [state(s.widgets["Images from"][0], string_value="Live sampling")] if "Images from" in s.widgets else []
         if "Generate" not in s.widgets:
             s.errors.append("no Generate button in live sampling")

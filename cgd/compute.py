@@ -120,10 +120,12 @@ def fixed_batch(fn: Callable, size: int) -> Callable:
 # -- requests that wait together run together --------------------------------------------------------
 
 class _Ticket:
-    __slots__ = ("key", "item", "runner", "cost", "events", "cancelled", "started", "result", "error", "done")
+    __slots__ = ("key", "item", "runner", "cost", "size", "max_size", "events", "cancelled", "started", "result",
+                 "error", "done")
 
-    def __init__(self, key, item, runner, cost):
+    def __init__(self, key, item, runner, cost, size, max_size):
         self.key, self.item, self.runner, self.cost = key, item, runner, float(cost)
+        self.size, self.max_size = size, max_size
         self.events: queue.SimpleQueue = queue.SimpleQueue()
         self.cancelled = threading.Event()
         self.started = self.done = False
@@ -148,15 +150,32 @@ def queue_position(ticket: _Ticket) -> tuple:
             ahead, seconds = 1, max(0.0, est - (time.perf_counter() - t0))
         elif _PLAIN_RUNNING.is_set():  # its length is unknown: counted, not timed
             ahead = 1
-        for t in _PENDING:  # groups start in the order of their oldest ticket
-            gid = (id(t.runner), t.key)
-            if gid == (id(ticket.runner), ticket.key):
+        for group in _groups([t for t in _PENDING if not t.cancelled.is_set()]):  # in the order _drain runs them
+            if ticket in group:
                 break
-            if gid not in seen:
-                seen.add(gid)
-                ahead += 1
-                seconds += sum(u.cost for u in _PENDING if (id(u.runner), u.key) == gid)
+            ahead += 1
+            seconds += sum(t.cost for t in group)
         return ahead, seconds
+
+
+def _take_group(live: list) -> list:
+    """The group _drain runs next: the oldest ticket, then others of its key in order while there is room."""
+    first = live[0]
+    group, size = [first], first.size
+    if first.key is not None:
+        for t in live[1:]:
+            if t.runner is first.runner and t.key == first.key and size + t.size <= first.max_size:
+                group.append(t)
+                size += t.size
+    return group
+
+
+def _groups(live: list):
+    """Every waiting ticket, cut into the groups that will run, in order."""
+    while live:
+        group = _take_group(live)
+        yield group
+        live = [t for t in live if t not in group]
 
 
 def _drain() -> None:
@@ -171,8 +190,7 @@ def _drain() -> None:
         _PENDING[:] = live
         if not live:
             return
-        first = live[0]
-        group = [t for t in live if t.runner is first.runner and t.key == first.key and t.key is not None] or [first]
+        group = _take_group(live)
         _PENDING[:] = [t for t in live if t not in group]
         for t in group:
             t.started = True
@@ -202,19 +220,21 @@ def _drain() -> None:
             t.events.put(("done", None))
 
 
-def run_batched(runner: Callable, key, item, *, cost: float = 1.0, callback: Optional[Callable[[dict], None]] = None,
+def run_batched(runner: Callable, key, item, *, cost: float = 1.0, size: int = 1, max_size: int = 1 << 30,
+                callback: Optional[Callable[[dict], None]] = None,
                 on_wait: Optional[Callable[[int, float], None]] = None, wait_every: float = 0.5):
     """``runner([item, ...], [callback, ...]) -> [result, ...]`` on the compute thread, sharing a batch.
 
     Tickets with the same runner and (not None) ``key`` that wait at the same time run as one call;
     each caller gets its own result and its own progress events. ``cost``: the estimated seconds of
-    this item alone (for the others' wait estimates). While waiting, ``on_wait(groups ahead, seconds)``
+    this item alone (for the others' wait estimates). ``size``: the item's share of a batch; a batch
+    takes waiting tickets, oldest first, while their sizes sum to at most ``max_size``. While waiting, ``on_wait(groups ahead, seconds)``
     is called every ``wait_every`` s in the caller's thread. If ``callback`` or ``on_wait`` raises (the
     caller gave up), the ticket is dropped (its group goes on for the others) and the exception propagates.
     """
     if on_compute_thread():  # a run that starts another: no queue, no deadlock
         return runner([item], [callback])[0]
-    ticket = _Ticket(key, item, runner, cost)
+    ticket = _Ticket(key, item, runner, cost, size, max_size)
     with _QLOCK:
         _PENDING.append(ticket)
     _EXECUTOR.submit(_drain)

@@ -89,6 +89,11 @@ def load_image_models(dataset: str, *, root: Optional[Path] = None, device="cpu"
 # the same bits alone or batched with others (cgd.compute.fixed_batch); per image, a chunk of 8 costs
 # about what a larger batch does (bench/run.py). On CUDA batches run whole.
 CPU_CHUNK = 8
+# The most images one shared batch holds. On a CPU an image costs the same in any batch from about 8
+# up (bench/live_path.py), so a big batch only makes everyone in it wait for the last image:
+# 30 students' requests of 16 as one batch of 464 gave every one of them 155 s (bench/load.py).
+# Small batches keep the queue first come, first served. A GPU is the opposite (README, "Serving a classroom").
+MAX_BATCH_IMAGES = {"cpu": 32, "cuda": 4096}
 _RATE = {}  # (models id, method) -> measured seconds per image and step (waiting-time estimates)
 _DEFAULT_RATE = 0.02
 
@@ -140,7 +145,9 @@ def sample_images(models: ImageModels, request: SampleRequest, *, callback: Opti
     request = request.validated(models.num_classes, models.schedule.T)
     if x_T is None and labels is None and request.scales is None:
         return compute.run_batched(_run_group, (id(models), batch_key(request)), (models, request),
-                                   cost=estimated_seconds(models, request), callback=callback, on_wait=on_wait)
+                                   cost=estimated_seconds(models, request), size=request.n,
+                                   max_size=MAX_BATCH_IMAGES.get(models.device.type, 32), callback=callback,
+                                   on_wait=on_wait)
     net, clf = _nets(models)
     return compute.run(guided_sample, net, clf, models.schedule, request, shape=models.shape,
                        num_classes=models.num_classes, device=models.device, callback=callback, x_T=x_T,

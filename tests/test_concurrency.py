@@ -189,3 +189,34 @@ def test_a_caller_who_leaves_the_queue_is_dropped_and_the_rest_run(tiny_root):
     blocker.join()
     assert torch.equal(out, sample_images(models, stay))
     assert not compute._PENDING and not compute._RUNNING
+
+
+def test_a_shared_batch_holds_at_most_max_size_and_each_waiter_knows_its_place():
+    """Five waiting tickets of size 2 under a cap of 4 run as [2 + 2], [2 + 2], [2], oldest first."""
+    groups, places = [], {}
+
+    def runner(items, callbacks):
+        groups.append(list(items))
+        return [i * 10 for i in items]
+
+    gate = threading.Event()
+    blocker = threading.Thread(target=lambda: compute.run(lambda callback=None: gate.wait(10)))
+    blocker.start()
+    time.sleep(0.2)
+
+    def ask(k):
+        return compute.run_batched(runner, "same", k, cost=1.0, size=2, max_size=4,
+                                   on_wait=lambda ahead, s: places.setdefault(k, (ahead, s)))
+
+    with ThreadPoolExecutor(max_workers=5) as pool:
+        futures = []
+        for k in range(5):
+            futures.append(pool.submit(ask, k))
+            time.sleep(0.1)  # arrive in order
+        time.sleep(1.0)
+        gate.set()
+        assert [f.result(timeout=30) for f in futures] == [0, 10, 20, 30, 40]
+    blocker.join()
+    assert groups == [[0, 1], [2, 3], [4]]
+    # behind the blocking run: the first pair waits for it alone, the second also for the first pair (2 s)
+    assert places[0] == (1, 0.0) and places[2] == (2, 2.0) and places[4] == (3, 4.0)
