@@ -89,11 +89,13 @@ def load_image_models(dataset: str, *, root: Optional[Path] = None, device="cpu"
 # the same bits alone or batched with others (cgd.compute.fixed_batch); per image, a chunk of 8 costs
 # about what a larger batch does (bench/run.py). On CUDA batches run whole.
 CPU_CHUNK = 8
-# The most images one shared batch holds. On a CPU an image costs the same in any batch from about 8
-# up (bench/live_path.py), so a big batch only makes everyone in it wait for the last image:
-# 30 students' requests of 16 as one batch of 464 gave every one of them 155 s (bench/load.py).
-# Small batches keep the queue first come, first served. A GPU is the opposite (README, "Serving a classroom").
-MAX_BATCH_IMAGES = {"cpu": 32, "cuda": 4096}
+# The most images one shared batch holds. On this CPU an image costs the same in any batch from
+# about 8 up, and sharing did not pay: four requests of 16 took 30.9 s as one batch against 27.5 s
+# one after another (bench/live_path.py, 2026-11-23), and 30 students' requests as one batch of 464
+# gave every one of them 155 s (bench/load.py). So on a CPU only small requests share (up to 16
+# images), and the queue stays first come, first served. A GPU is the opposite: a lone request
+# leaves it mostly idle (README, "Serving a classroom").
+MAX_BATCH_IMAGES = {"cpu": 16, "cuda": 4096}
 _RATE = {}  # (models id, method) -> measured seconds per image and step (waiting-time estimates)
 _DEFAULT_RATE = 0.02
 
@@ -146,8 +148,8 @@ def sample_images(models: ImageModels, request: SampleRequest, *, callback: Opti
     if x_T is None and labels is None and request.scales is None:
         return compute.run_batched(_run_group, (id(models), batch_key(request)), (models, request),
                                    cost=estimated_seconds(models, request), size=request.n,
-                                   max_size=MAX_BATCH_IMAGES.get(models.device.type, 32), callback=callback,
-                                   on_wait=on_wait)
+                                   max_size=MAX_BATCH_IMAGES.get(models.device.type, 16), callback=callback,
+                                   on_wait=on_wait, wait_every=2.0)  # every update is a message to the browser
     net, clf = _nets(models)
     return compute.run(guided_sample, net, clf, models.schedule, request, shape=models.shape,
                        num_classes=models.num_classes, device=models.device, callback=callback, x_T=x_T,
