@@ -28,3 +28,21 @@ def test_guided_samples_are_the_asked_class(tmp_path, monkeypatch, dataset, labe
         x = torch.from_numpy(np.load(out)).float().div(127.5).sub(1).unsqueeze(1)
         hits += int((judge(x).argmax(1) == label).sum())
     assert hits / (12 * len(labels)) >= least
+
+
+@pytest.mark.parametrize("dataset", ["mnist", "fashion-mnist"])
+def test_the_shipped_atlas_matches_the_shipped_models(dataset):
+    """Every shipped dataset has a scale atlas made from exactly its shipped weights (retraining without
+    rebuilding it fails here), and guidance shows in it: the judge reads the asked class more often at the
+    recommended scale than unguided."""
+    from cgd.atlas import atlas_status, load_atlas
+    from cgd.models import RECOMMENDED_SCALE
+
+    folder = CHECKPOINT_ROOT / dataset
+    ok, reason = atlas_status(folder)
+    assert ok, reason
+    atlas = load_atlas(folder)
+    for method in ("cg-ddpm", "cg-ddim", "cfg", "cond+cg"):
+        curve = atlas.judge_curve(method)
+        at = atlas.index(method, RECOMMENDED_SCALE[method])
+        assert curve["count"] == 80 and curve["share"][at] > curve["share"][0], method
