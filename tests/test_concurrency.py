@@ -154,7 +154,7 @@ def test_waiting_requests_run_as_one_batch_and_see_their_place(tiny_root, monkey
 
     with ThreadPoolExecutor(max_workers=3) as pool:
         futures = [pool.submit(ask, k) for k in range(3)]
-        time.sleep(1.2)
+        time.sleep(2.6)  # the page's waiters hear of their place every 2 s
         gate.set()
         together = [f.result(timeout=60) for f in futures]
     blocker.join()
