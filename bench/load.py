@@ -72,8 +72,8 @@ def rss_mib(pid: int) -> float:
 class Student:
     """One browser tab: a websocket session that reruns one page."""
 
-    def __init__(self, url: str, page: str, timeout: float, seed=None):
-        self.url, self.page, self.timeout, self.seed = url, page, timeout, seed
+    def __init__(self, url: str, page: str, timeout: float):
+        self.url, self.page, self.timeout = url, page, timeout
         self.widgets = {}  # label -> (id, kind)
         self.errors = []
         self.saw_queue = False  # a progress text told this student their place in the queue
@@ -86,8 +86,6 @@ class Student:
 
     async def __aexit__(self, *exc):
         await self.ws.close()
-        if self.saw_queue and self.seed is not None:
-            _SAW[self.seed] = True
 
     async def run(self, widget_states=()) -> float:
         """Rerun the page with these widget states; returns seconds until script_finished."""
@@ -147,11 +145,11 @@ async def student_2d(url, rounds, seed, timeout):
         sid = s.widgets.get("Guidance scale s", (None,))[0]
         if sid is None:
             s.errors.append("no scale slider on the 2D page")
-            return times, s.errors
+            return times, s.errors, s.saw_queue
         for _ in range(rounds):
             scale = round(rng.uniform(0, 10), 1)
             times.append(await s.run([state(sid, double_array_value=[scale])]))
-    return times, s.errors
+    return times, s.errors, s.saw_queue
 
 
 async def student_images(url, rounds, seed, timeout):
@@ -161,10 +159,10 @@ async def student_images(url, rounds, seed, timeout):
         gen = s.widgets.get("Generate", (None,))[0]
         if gen is None:
             s.errors.append("no Generate button on the image page (models missing?)")
-            return times, s.errors
+            return times, s.errors, s.saw_queue
         for _ in range(rounds):
             times.append(await s.run([state(gen, trigger_value=True)]))
-    return times, s.errors
+    return times, s.errors, s.saw_queue
 
 
 ATLAS_METHODS = ("CG-DDPM (mean shift)", "CG-DDIM (ε form)", "CFG (w)", "conditional + CG")
@@ -180,7 +178,7 @@ async def student_atlas(url, rounds, seed, timeout):
         times.append(await s.run())
         if "Guidance scale s" not in s.widgets:
             s.errors.append("the image page did not open on the atlas (no scale slider)")
-            return times, s.errors
+            return times, s.errors, s.saw_queue
         method = rng.choice(ATLAS_METHODS)
         states = [state(s.widgets["Method"][0], string_value=method),
                   state(s.widgets["Class"][0], string_value=str(rng.randrange(10)))]
@@ -191,32 +189,32 @@ async def student_atlas(url, rounds, seed, timeout):
         for _ in range(rounds):
             v = rng.choice(DEFAULT_SCALES[key])
             times.append(await s.run(states + [state(s.widgets[label][0], string_array_value=[f"{float(v):g}"])]))
-    return times, s.errors
+    return times, s.errors, s.saw_queue
 
 
 async def student_live(url, rounds, seed, timeout):
     """Live sampling with a class and seed of their own, then Generate (``rounds`` times, new seed each)."""
     rng = random.Random(seed)
     times = []
-    async with Student(url, PAGES["images"], timeout, seed) as s:
+    async with Student(url, PAGES["images"], timeout) as s:
         times.append(await s.run())
         if "Images from" in s.widgets:  # switching to live sampling is not what is timed here
             await s.run([state(s.widgets["Images from"][0], string_value="Live sampling")])
         base = [state(s.widgets["Images from"][0], string_value="Live sampling")] if "Images from" in s.widgets else []
         if "Generate" not in s.widgets:
             s.errors.append("no Generate button in live sampling")
-            return times, s.errors
+            return times, s.errors, s.saw_queue
         for _ in range(rounds):
             mine = base + [state(s.widgets["Class"][0], string_value=str(rng.randrange(10))),
                            state(s.widgets["Seed"][0], int_value=rng.randrange(1_000_000))]
             times.append(await s.run(mine + [state(s.widgets["Generate"][0], trigger_value=True)]))
-    return times, s.errors
+    return times, s.errors, s.saw_queue
 
 
 async def wave(url, page, sessions, rounds, seed, timeout, mode="same"):
     fn = {"same": student_images, "atlas": student_atlas, "live-distinct": student_live}[mode] \
         if page == "images" else student_2d
-    results = await asyncio.gather(*[_keep(fn, url, rounds, seed * 1000 + k, timeout) for k in range(sessions)],
+    results = await asyncio.gather(*[fn(url, rounds, seed * 1000 + k, timeout) for k in range(sessions)],
                                    return_exceptions=True)
     times, errors, saw = [], [], 0
     for r in results:
@@ -227,15 +225,6 @@ async def wave(url, page, sessions, rounds, seed, timeout, mode="same"):
             errors += r[1]
             saw += r[2]
     return times, errors, saw
-
-
-_SAW = {}
-
-
-async def _keep(fn, url, rounds, seed, timeout):
-    """Run one student; also report whether a progress text showed them their place in the queue."""
-    times, errors = await fn(url, rounds, seed, timeout)
-    return times, errors, _SAW.pop(seed, False)
 
 
 def pct(xs, q):

@@ -101,15 +101,14 @@ def fixed_batch(fn: Callable, size: int) -> Callable:
         if B == size:
             return fn(x, *rest)
         pad = (-B) % size
+        per_row = [torch.is_tensor(a) and a.ndim > 0 and a.shape[0] == B for a in rest]
 
         def padded(a):
-            if not (torch.is_tensor(a) and a.ndim > 0 and a.shape[0] == B):
-                return a
             return torch.cat([a, a[:1].expand(pad, *a.shape[1:])]) if pad else a
 
-        xs, rs = padded(x), [padded(a) for a in rest]
-        outs = [fn(xs[i:i + size], *[a[i:i + size] if torch.is_tensor(a) and a.ndim > 0 and a.shape[0] == B + pad
-                                     else a for a in rs]) for i in range(0, B + pad, size)]
+        xs, rs = padded(x), [padded(a) if row else a for a, row in zip(rest, per_row)]
+        outs = [fn(xs[i:i + size], *[a[i:i + size] if row else a for a, row in zip(rs, per_row)])
+                for i in range(0, B + pad, size)]
         if isinstance(outs[0], tuple):  # (eps, v): each part joined on its own
             return tuple(None if parts[0] is None else torch.cat(parts)[:B] for parts in zip(*outs))
         return torch.cat(outs)[:B]
@@ -121,14 +120,14 @@ def fixed_batch(fn: Callable, size: int) -> Callable:
 
 class _Ticket:
     __slots__ = ("key", "item", "runner", "cost", "size", "max_size", "events", "cancelled", "started", "result",
-                 "error", "done")
+                 "error")
 
     def __init__(self, key, item, runner, cost, size, max_size):
         self.key, self.item, self.runner, self.cost = key, item, runner, float(cost)
         self.size, self.max_size = size, max_size
         self.events: queue.SimpleQueue = queue.SimpleQueue()
         self.cancelled = threading.Event()
-        self.started = self.done = False
+        self.started = False
         self.result = self.error = None
 
 
@@ -144,9 +143,9 @@ def queue_position(ticket: _Ticket) -> tuple:
     with _QLOCK:
         if ticket.started or ticket not in _PENDING:
             return 0, 0.0
-        ahead, seconds, seen = 0, 0.0, set()
+        ahead, seconds = 0, 0.0
         if _RUNNING:
-            tickets, t0, est = _RUNNING[0]
+            _, t0, est = _RUNNING[0]
             ahead, seconds = 1, max(0.0, est - (time.perf_counter() - t0))
         elif _PLAIN_RUNNING.is_set():  # its length is unknown: counted, not timed
             ahead = 1
@@ -184,9 +183,6 @@ def _drain() -> None:
 
     with _QLOCK:
         live = [t for t in _PENDING if not t.cancelled.is_set()]
-        for t in _PENDING:
-            if t.cancelled.is_set():
-                t.done = True
         _PENDING[:] = live
         if not live:
             return
@@ -216,7 +212,6 @@ def _drain() -> None:
         with _QLOCK:
             _RUNNING.clear()
         for t in group:
-            t.done = True
             t.events.put(("done", None))
 
 
@@ -228,8 +223,8 @@ def run_batched(runner: Callable, key, item, *, cost: float = 1.0, size: int = 1
     Tickets with the same runner and (not None) ``key`` that wait at the same time run as one call;
     each caller gets its own result and its own progress events. ``cost``: the estimated seconds of
     this item alone (for the others' wait estimates). ``size``: the item's share of a batch; a batch
-    takes waiting tickets, oldest first, while their sizes sum to at most ``max_size``. While waiting, ``on_wait(groups ahead, seconds)``
-    is called every ``wait_every`` s in the caller's thread. If ``callback`` or ``on_wait`` raises (the
+    takes waiting tickets, oldest first, while their sizes sum to at most ``max_size``. While waiting,
+    ``on_wait(groups ahead, seconds)`` is called every ``wait_every`` s in the caller's thread. If ``callback`` or ``on_wait`` raises (the
     caller gave up), the ticket is dropped (its group goes on for the others) and the exception propagates.
     """
     if on_compute_thread():  # a run that starts another: no queue, no deadlock

@@ -29,7 +29,8 @@ from cgd.guidance import (autoguidance_model_fn, cfg_model_fn, check_interval, c
 from cgd.samplers import langevin_corrector, sample_ddim, sample_ddpm
 from cgd.schedule import NoiseSchedule, check_steps
 
-__all__ = ["METHODS", "EXTRA_METHODS", "SampleRequest", "guided_sample", "sample_together", "batch_key", "by_scale", "tilt_exponent", "scale_symbol"]
+__all__ = ["METHODS", "EXTRA_METHODS", "SampleRequest", "guided_sample", "sample_together", "batch_key", "by_scale",
+           "tilt_exponent", "scale_symbol"]
 
 METHODS = ("uncond", "cond", "cg-ddpm", "cg-ddim", "cfg", "cond+cg")
 # methods that need more than the U-Net and the classifier: autoguidance needs a weak model too
@@ -202,7 +203,7 @@ def by_scale(x: torch.Tensor, request: SampleRequest) -> dict:
     """
     if request.scales is None:
         return {request.scale: x}
-    n = x.shape[0] // len(request.scales)
+    n = request.n
     return {s: x[k * n:(k + 1) * n] for k, s in enumerate(request.scales)}
 
 

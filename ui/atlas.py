@@ -6,10 +6,8 @@ bytes without encoding anything; the figures are three short curves, built per r
 
 from __future__ import annotations
 
-import io
 from pathlib import Path
 
-import numpy as np
 import streamlit as st
 
 from cgd.atlas import ATLAS_FILE, MODEL_FILES, RECORD_FILE, Atlas, load_atlas
@@ -17,7 +15,7 @@ from cgd.errors import InputError
 from cgd.models import checkpoint_root
 from cgd.sample import image_grid
 from ui import figures
-from ui.images import enlarge
+from ui.images import enlarge, png_bytes
 
 __all__ = ["get", "images_png", "frame_png", "frames_strip_png", "seed_row_png", "judge_figure", "frame_label"]
 
@@ -47,14 +45,6 @@ def get(dataset: str) -> tuple:
     return _load(str(folder), _stamp(folder))
 
 
-def _png(grid: np.ndarray) -> bytes:
-    from PIL import Image
-
-    buf = io.BytesIO()
-    Image.fromarray(grid).save(buf, format="PNG", optimize=False, compress_level=1)
-    return buf.getvalue()
-
-
 def _atlas(dataset: str) -> Atlas:
     atlas, reason = get(dataset)
     if atlas is None:
@@ -66,28 +56,28 @@ def _atlas(dataset: str) -> Atlas:
 def images_png(dataset: str, method: str, label: int, scale: float, width: int = 560) -> bytes:
     """The cell's n images at one scale, tiled (up to 4 per row) and enlarged by whole pixels."""
     imgs = _atlas(dataset).cell(method, label, scale)["images"]
-    return _png(enlarge(image_grid(imgs, cols=min(4, len(imgs))), width))
+    return png_bytes(enlarge(image_grid(imgs, cols=min(4, len(imgs))), width))
 
 
 @st.cache_data(max_entries=4000, show_spinner=False)
 def frame_png(dataset: str, method: str, label: int, scale: float, seed: int, frame: int, width: int = 280) -> bytes:
     """x0_hat of trajectory seed ``seed`` after kept step ``frame``, enlarged."""
     traj = _atlas(dataset).cell(method, label, scale)["trajectory"]
-    return _png(enlarge(image_grid(traj[seed, frame:frame + 1], cols=1), width))
+    return png_bytes(enlarge(image_grid(traj[seed, frame:frame + 1], cols=1), width))
 
 
 @st.cache_data(max_entries=2000, show_spinner=False)
 def frames_strip_png(dataset: str, method: str, label: int, scale: float, seed: int, width: int = 1100) -> bytes:
     """Every kept x0_hat of one trajectory seed, left (first step) to right (last)."""
     traj = _atlas(dataset).cell(method, label, scale)["trajectory"][seed]
-    return _png(enlarge(image_grid(traj, cols=len(traj)), width))
+    return png_bytes(enlarge(image_grid(traj, cols=len(traj)), width))
 
 
 @st.cache_data(max_entries=2000, show_spinner=False)
 def seed_row_png(dataset: str, method: str, label: int, seed: int, width: int = 1100) -> bytes:
     """One seed at every scale of the method's grid, smallest scale on the left."""
     images = _atlas(dataset).get(method, "images")[label, :, seed]
-    return _png(enlarge(image_grid(images, cols=len(images)), width))
+    return png_bytes(enlarge(image_grid(images, cols=len(images)), width))
 
 
 def frame_label(atlas: Atlas, frame: int) -> str:

@@ -112,8 +112,9 @@ def enlarge(grid: np.ndarray, width: int) -> np.ndarray:
 
 
 def png_bytes(grid: np.ndarray) -> bytes:
-    import matplotlib.pyplot as plt
+    """A uint8 grid (grey ``[H, W]`` or RGB ``[H, W, 3]``) as PNG bytes (fast: light compression)."""
+    from PIL import Image
 
     buf = io.BytesIO()
-    plt.imsave(buf, grid, cmap="gray" if grid.ndim == 2 else None, vmin=0, vmax=255, format="png")
+    Image.fromarray(grid).save(buf, format="PNG", compress_level=1)
     return buf.getvalue()

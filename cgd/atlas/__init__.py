@@ -153,11 +153,10 @@ class Atlas:
     def index(self, method: str, scale: float) -> int:
         """The position of ``scale`` in the method's grid (it must be one of the grid's values)."""
         grid = self.scales(method)
-        hits = [i for i, s in enumerate(grid) if abs(s - float(scale)) <= 1e-9 * max(1.0, abs(s))]
-        if not hits:
+        if float(scale) not in grid:
             raise InputError(f"{method} scale {scale:g} is not in the atlas (its values: "
                              f"{', '.join(f'{s:g}' for s in grid)})")
-        return hits[0]
+        return grid.index(float(scale))
 
     def get(self, method: str, name: str) -> np.ndarray:
         return self.arrays[f"{method}/{name}"]
