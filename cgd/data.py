@@ -18,7 +18,6 @@ Datasets give images ``[B, C, H, W]`` float32 in [-1, 1] and labels ``[B]`` long
 
 from __future__ import annotations
 
-import argparse
 import gzip
 import hashlib
 import io

@@ -12,7 +12,6 @@ reference file ``checkpoints/DATASET/reference.npz`` (judge statistics of the te
 
 from __future__ import annotations
 
-import argparse
 import io
 import json
 import sys
@@ -27,13 +26,14 @@ from tqdm import tqdm
 
 from cgd.cliutil import Parser
 from cgd.cliutil import number, run
-from cgd.data import DATASETS, load_dataset
+from cgd.data import load_dataset
 from cgd.device import pick_device
-from cgd.errors import CGDError, InputError
-from cgd.fileio import atomic_write
-from cgd.metrics import frechet_distance, gaussian_stats, inception_score, judge_accuracy, precision_recall
+from cgd.errors import InputError
+from cgd.fileio import atomic_write, file_sha256
+from cgd.metrics import (background_speckle, frechet_distance, gaussian_stats, inception_score, judge_accuracy,
+                         precision_recall)
 from cgd.models import CLASSIFIER_METHODS, ImageModels, checkpoint_root, load_image_models, sample_images
-from cgd.pipeline import METHODS, SampleRequest
+from cgd.pipeline import EXTRA_METHODS, METHODS, SampleRequest
 
 __all__ = ["Reference", "judge_outputs", "make_reference", "load_reference", "evaluate_one", "main"]
 
@@ -124,7 +124,13 @@ def evaluate_one(models: ImageModels, ref: Reference, method: str, scale: float,
             "inception_score": round(inception_score(probs), 4),
             "precision": round(precision, 4), "recall": round(recall, 4),
             "judge_accuracy": round(judge_accuracy(probs, labels.numpy()), 4),
-            "classifier_accuracy": None if clf_acc is None else round(clf_acc, 4)}
+            "classifier_accuracy": None if clf_acc is None else round(clf_acc, 4),
+            "background_speckle": round(background_speckle(x), 4)}
+
+
+def weak_record(path: Path) -> str:
+    """How a record names autoguidance's weak model: its file name and the start of its sha256."""
+    return f"{Path(path).name}@{file_sha256(Path(path))[:12]}"
 
 
 def _list(text: str, what: str, kind=float) -> list:
@@ -137,7 +143,7 @@ def _list(text: str, what: str, kind=float) -> list:
 def main(argv=None) -> int:
     p = Parser(prog="python -m cgd.evaluate", description=__doc__.split("\n\n")[0])
     p.add_argument("--dataset", default="mnist", choices=("mnist", "fashion-mnist"))
-    p.add_argument("--methods", default="cg-ddpm", help=f"comma-separated, of {', '.join(METHODS)}")
+    p.add_argument("--methods", default="cg-ddpm", help=f"comma-separated, of {', '.join(METHODS + EXTRA_METHODS)}")
     p.add_argument("--scales", default="0,1,2,4,10", help="comma-separated (CFG: w)")
     p.add_argument("--n", default="1000")
     p.add_argument("--steps", default="25")
@@ -149,6 +155,8 @@ def main(argv=None) -> int:
     p.add_argument("--make-reference", action="store_true", help="compute the test-set reference statistics")
     p.add_argument("--interval", nargs=2, default=None, metavar=("LO", "HI"),
                    help="guide only at training timesteps LO <= t <= HI (limited-interval guidance)")
+    p.add_argument("--weak", default=None, metavar="PATH",
+                   help="autoguidance's weak U-Net (default: the shipped unet_weak.safetensors)")
     args = p.parse_args(argv)
     return run(_run, args)
 
@@ -165,9 +173,13 @@ def _run(args) -> int:
     if not args.out:
         raise InputError("--out is required (a results .json file)")
     methods = [m.strip() for m in args.methods.split(",") if m.strip()]
-    bad = [m for m in methods if m not in METHODS]
+    known = METHODS + EXTRA_METHODS
+    bad = [m for m in methods if m not in known]
     if bad or not methods:
-        raise InputError(f"unknown method(s) {', '.join(bad) or '(none)'}; choose from {', '.join(METHODS)}")
+        raise InputError(f"unknown method(s) {', '.join(bad) or '(none)'}; choose from {', '.join(known)}")
+    weak_path = Path(args.weak) if args.weak else None
+    if weak_path is not None and not weak_path.is_file():
+        raise InputError(f"weak U-Net {weak_path} not found")
     scales = _list(args.scales, "scales")
     n, steps, seed, batch = (number(args.n, "n", int), number(args.steps, "steps", int),
                              number(args.seed, "seed", int), number(args.batch, "batch", int))
@@ -191,14 +203,20 @@ def _run(args) -> int:
     need = ("unet", "judge") + (("classifier",) if folder.joinpath("classifier.safetensors").is_file() else ())
     if any(m in CLASSIFIER_METHODS for m in methods):
         need = ("unet", "classifier", "judge")
-    models = load_image_models(args.dataset, device=device, need=need)
+    if "autoguidance" in methods:
+        need = need + ("weak",)
+    models = load_image_models(args.dataset, device=device, need=need, weak_path=weak_path)
     if models.judge is None:
         raise InputError(f"the judge checkpoint is missing in {folder}")
+    if "autoguidance" in methods and models.weak_unet is None:
+        raise InputError(f"autoguidance needs a weak U-Net: none in {folder}; give one with --weak PATH")
+    weak = None if models.weak_unet is None else weak_record(weak_path or folder / "unet_weak.safetensors")
     ref = load_reference(folder / REFERENCE_FILE)
     todo = [(m, s) for m in methods for s in scales if m not in ("uncond", "cond") or s == scales[0]]
-    done = {(r["method"], r["scale"], r["n"], r["steps"], r["seed"], tuple(r.get("interval") or ()))
+    done = {(r["method"], r["scale"], r["n"], r["steps"], r["seed"], tuple(r.get("interval") or ()), r.get("weak"))
             for r in records if r.get("dataset") == args.dataset}
-    todo = [(m, s) for m, s in todo if (m, float(s), n, steps, seed, tuple(interval or ())) not in done]
+    todo = [(m, s) for m, s in todo
+            if (m, float(s), n, steps, seed, tuple(interval or ()), weak if m == "autoguidance" else None) not in done]
     with tqdm(total=len(todo) * n * steps, desc=f"evaluate {args.dataset}", unit="img-step") as bar:
         for m, s in todo:
             t0 = time.perf_counter()
@@ -211,11 +229,13 @@ def _run(args) -> int:
 
             rec = evaluate_one(models, ref, m, 0.0 if m in ("uncond", "cond") else s, n=n, steps=steps, seed=seed,
                                batch=batch, on_step=tick, interval=interval)
-            rec = {"dataset": args.dataset, **rec, "seconds": round(time.perf_counter() - t0, 1)}
+            rec = {"dataset": args.dataset, **rec, **({"weak": weak} if m == "autoguidance" else {}),
+                   "seconds": round(time.perf_counter() - t0, 1)}
             records.append(rec)
             atomic_write(out, json.dumps({"records": records}, indent=1).encode())
             bar.write(f"{m:8s} scale {rec['scale']:<5g} FID {rec['fid']:8.3f}  IS {rec['inception_score']:5.2f}  "
-                      f"P {rec['precision']:.3f}  R {rec['recall']:.3f}  judge {rec['judge_accuracy']:.3f}")
+                      f"P {rec['precision']:.3f}  R {rec['recall']:.3f}  judge {rec['judge_accuracy']:.3f}  "
+                      f"speckle {rec['background_speckle']:.4f}")
     print(f"wrote {out} ({len(records)} records)")
     return 0
 

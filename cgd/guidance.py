@@ -27,7 +27,8 @@ import torch
 from cgd.errors import InputError
 from cgd.outputs import ModelOutput
 from cgd.outputs import as_output as _as_output
-from cgd.schedule import NoiseSchedule, coef
+from cgd.schedule import NoiseSchedule, coef, eps_to_x0, x0_to_eps
+from cgd.samplers import threshold_x0
 
 __all__ = [
     "MAX_SCALE",
@@ -189,23 +190,34 @@ def conditional_model_fn(net: Callable, y: torch.Tensor) -> Callable:
 
 
 def classifier_guided_eps(model_fn: Callable, classifier: Callable, y: torch.Tensor, scale: float | torch.Tensor,
-                          schedule: NoiseSchedule, *, interval=None) -> Callable:
+                          schedule: NoiseSchedule, *, interval=None, x0_mode: Optional[str] = None) -> Callable:
     """eps form of classifier guidance (Algorithm 2): eps_hat = eps - s sqrt(1 - alpha_bar_t) g.
 
     The score of the tilted density p(x_t) p(y | x_t)^s is grad log p(x_t) + s g, and
     eps = -sqrt(1 - alpha_bar_t) * score, hence the formula. Works with DDIM and DDPM.
     interval: ``(t_lo, t_hi)`` or None: outside it eps_hat = eps.
+    x0_mode: keep the *unguided* prediction in the data range before guiding (:func:`threshold_x0` on
+    its x0_hat, eps re-derived from it), as guided-diffusion's ``condition_score`` does; the sampler
+    then runs with no thresholding, so the guided x0_hat may leave [-1, 1]. Thresholding the guided
+    x0_hat instead cuts every push of g below -1 on a black background and keeps every push above
+    it: the classifier gradient's pixel noise, about zero-mean, becomes a bright speckle
+    (``docs/results.md``, "Where the speckle came from").
     """
     scale = check_scale(scale)
-    sqrt_one_minus_ab = (1.0 - schedule.alpha_bar).sqrt()
+    alpha_bar = schedule.alpha_bar
+    sqrt_one_minus_ab = (1.0 - alpha_bar).sqrt()
 
     def guided(x_t, t):
         out = _as_output(model_fn(x_t, t))
+        eps = out.eps
+        if x0_mode not in (None, "none"):
+            ab = alpha_bar[t.cpu()]
+            eps = x0_to_eps(x_t, threshold_x0(eps_to_x0(x_t, eps, ab), x0_mode), ab)
         if is_zero_scale(scale) or not guides_at(interval, t):
-            return ModelOutput(out.eps, out.v, out.eps)
+            return ModelOutput(eps, out.v, eps)
         g = classifier_grad(classifier, x_t, t, y)
-        eps_hat = out.eps - _scale_like(scale, x_t) * coef(sqrt_one_minus_ab[t.cpu()], x_t) * g
-        return ModelOutput(eps_hat, out.v, out.eps)
+        eps_hat = eps - _scale_like(scale, x_t) * coef(sqrt_one_minus_ab[t.cpu()], x_t) * g
+        return ModelOutput(eps_hat, out.v, eps)
 
     return guided
 

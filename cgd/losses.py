@@ -1,8 +1,12 @@
 """The improved-DDPM hybrid loss for a learned variance (Nichol & Dhariwal 2021, sec. 3.1).
 
-L_hybrid = L_simple + lambda * L_vlb, lambda = 0.001. The network outputs eps and v in [-1, 1];
-its variance interpolates in the log domain, Sigma = exp(frac log beta_t + (1 - frac) log beta_tilde_t),
-frac = (v + 1) / 2 (their eq. 15). L_vlb trains only Sigma: the mean enters with eps stopped.
+L_hybrid = L_simple + lambda * L_vlb, lambda = 0.001, where L_vlb = L_0 + ... + L_{T-1} (their eq. 16).
+Training samples one t per image, and T * L_t is the unbiased one-sample estimate of L_vlb, so the
+per-sample loss is L_simple + lambda * T * L_t (:func:`hybrid_vlb_weight`; 1.0 at T = 1000, which is
+guided-diffusion's ``mse + vb``). The network outputs eps and v; its variance interpolates in the log
+domain, Sigma = exp(frac log beta_t + (1 - frac) log beta_tilde_t), frac = (v + 1) / 2 (their eq. 15),
+with v the network's raw output (no squashing: frac may leave [0, 1], as in guided-diffusion). L_vlb
+trains only Sigma: the mean enters with eps stopped, and x0_hat is not clipped (as in the reference).
 
 * t > 0: L_t = KL(q(x_{t-1} | x_t, x_0) || p(x_{t-1} | x_t)), a KL of two diagonal Gaussians;
 * t = 0: L_0 = -log p(x_0 | x_1), the Gaussian discretised to the 256 pixel bins of [-1, 1].
@@ -17,9 +21,14 @@ import torch
 
 from cgd.schedule import NoiseSchedule, coef, eps_to_x0
 
-__all__ = ["normal_kl", "discretized_gaussian_log_likelihood", "vlb_term", "LAMBDA_VLB"]
+__all__ = ["normal_kl", "discretized_gaussian_log_likelihood", "vlb_term", "LAMBDA_VLB", "hybrid_vlb_weight"]
 
 LAMBDA_VLB = 1e-3
+
+
+def hybrid_vlb_weight(T: int) -> float:
+    """The weight of one sampled L_t in the hybrid loss: lambda * T (L_vlb is a sum over T terms)."""
+    return LAMBDA_VLB * T
 
 
 def normal_kl(mean1, logvar1, mean2, logvar2) -> torch.Tensor:
@@ -56,7 +65,7 @@ def vlb_term(schedule: NoiseSchedule, x0, x_t, t, eps, v) -> torch.Tensor:
     frac = (v + 1.0) / 2.0
     log_var = frac * coef(torch.log(betas)[tc], x_t) + (1.0 - frac) * coef(log_beta_tilde[tc], x_t)
     ab = schedule.alpha_bar[tc].to(x_t)
-    x0_hat = eps_to_x0(x_t, eps.detach(), ab).clamp(-1, 1)
+    x0_hat = eps_to_x0(x_t, eps.detach(), ab)
     mean_pred, _ = schedule.q_posterior(x0_hat, x_t, t)
     mean_true, var_true = schedule.q_posterior(x0, x_t, t)
     log_var_true = coef(log_beta_tilde[tc], x_t)

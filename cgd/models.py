@@ -28,7 +28,9 @@ CHECKPOINT_ROOT = Path(__file__).resolve().parents[1] / "checkpoints"
 # per method: the scale the README recommends (CFG: w); measured in checkpoints/*/quality.json
 RECOMMENDED_SCALE = {"uncond": 0.0, "cond": 0.0, "cg-ddpm": 10.0, "cg-ddim": 16.0, "cfg": 2.0, "cond+cg": 1.0}
 CLASSIFIER_METHODS = ("cg-ddpm", "cg-ddim", "cond+cg")
-FILES = {"unet": "unet.safetensors", "classifier": "classifier.safetensors", "judge": "judge.safetensors"}
+FILES = {"unet": "unet.safetensors", "classifier": "classifier.safetensors", "judge": "judge.safetensors",
+         "weak": "unet_weak.safetensors"}
+# autoguidance's weak model is optional: a dataset without one offers every other method
 
 
 def checkpoint_root() -> Path:
@@ -51,6 +53,7 @@ class ImageModels:
     judge: Optional[torch.nn.Module]
     schedule: NoiseSchedule
     device: torch.device
+    weak_unet: Optional[torch.nn.Module] = None  # autoguidance's weak model (a shorter-trained U-Net)
 
     @property
     def shape(self) -> tuple:
@@ -63,8 +66,12 @@ class ImageModels:
 
 def load_image_models(dataset: str, *, root: Optional[Path] = None, device="cpu",
                       unet_path: Optional[Path] = None, folder: Optional[Path] = None,
-                      need=("unet", "classifier", "judge")) -> ImageModels:
-    """Load the models that ``need`` names from ``folder`` (default ``root/dataset``); others are None."""
+                      need=("unet", "classifier", "judge", "weak"), weak_path: Optional[Path] = None) -> ImageModels:
+    """Load the models that ``need`` names from ``folder`` (default ``root/dataset``); others are None.
+
+    The weak U-Net of autoguidance (``unet_weak.safetensors``, or ``weak_path``) is loaded when it
+    exists and is None otherwise; the other files must exist.
+    """
     if dataset not in DATASETS:
         raise InputError(f"unknown dataset {dataset!r}; choose one of {', '.join(DATASETS)}")
     folder = Path(folder) if folder else (root or checkpoint_root()) / dataset
@@ -73,16 +80,27 @@ def load_image_models(dataset: str, *, root: Optional[Path] = None, device="cpu"
     if unet_path is None and not (folder / FILES["unet"]).is_file():
         raise InputError(f"no trained U-Net for {dataset}: {folder / FILES['unet']} not found; train it with "
                          f"`bash checkpoints/train.sh {dataset}`")
-    unet = load_model(unet_path or folder / FILES["unet"], "unet", device)
-    if unet.cfg.in_channels != info.channels or unet.cfg.image_size != info.size:
-        raise InputError(f"the U-Net checkpoint is for {unet.cfg.in_channels}x{unet.cfg.image_size}px images, "
-                         f"not {dataset}")
+    unet = _load_unet(unet_path or folder / FILES["unet"], info, device, dataset)
     loaded = {}
     for kind in ("classifier", "judge"):
         path = folder / FILES[kind]
         loaded[kind] = load_model(path, kind, device) if kind in need else None
+    weak = None
+    if weak_path is not None or ("weak" in need and (folder / FILES["weak"]).is_file()):
+        weak = _load_unet(Path(weak_path) if weak_path else folder / FILES["weak"], info, device, dataset)
+        if (weak.cfg.T, getattr(weak.cfg, "schedule", "linear")) != (unet.cfg.T, getattr(unet.cfg, "schedule",
+                                                                                          "linear")):
+            raise InputError("the weak U-Net was trained with another noise schedule than the U-Net")
     schedule = make_schedule(getattr(unet.cfg, "schedule", "linear"), unet.cfg.T)
-    return ImageModels(info, unet, loaded["classifier"], loaded["judge"], schedule, device)
+    return ImageModels(info, unet, loaded["classifier"], loaded["judge"], schedule, device, weak)
+
+
+def _load_unet(path: Path, info: DatasetInfo, device, dataset: str):
+    unet = load_model(path, "unet", device)
+    if unet.cfg.in_channels != info.channels or unet.cfg.image_size != info.size:
+        raise InputError(f"the U-Net checkpoint {path.name} is for {unet.cfg.in_channels}x{unet.cfg.image_size}px "
+                         f"images, not {dataset}")
+    return unet
 
 
 # On a CPU the networks see every batch in chunks of this many rows, so that a request's images are
@@ -101,10 +119,11 @@ _DEFAULT_RATE = 0.02
 
 
 def _nets(models: ImageModels) -> tuple:
+    """``(unet, classifier, weak_unet)`` as the samplers call them (on a CPU: in fixed chunks)."""
     if models.device.type != "cpu":
-        return models.unet, models.classifier
-    return (compute.fixed_batch(models.unet, CPU_CHUNK),
-            None if models.classifier is None else compute.fixed_batch(models.classifier, CPU_CHUNK))
+        return models.unet, models.classifier, models.weak_unet
+    return tuple(None if m is None else compute.fixed_batch(m, CPU_CHUNK)
+                 for m in (models.unet, models.classifier, models.weak_unet))
 
 
 def _run_group(items: list, callbacks: list) -> list:
@@ -113,10 +132,10 @@ def _run_group(items: list, callbacks: list) -> list:
 
     models = items[0][0]
     requests = [r for _, r in items]
-    net, clf = _nets(models)
+    net, clf, weak = _nets(models)
     t0 = time.perf_counter()
     out = sample_together(net, clf, models.schedule, requests, shape=models.shape, num_classes=models.num_classes,
-                          device=models.device, callbacks=callbacks)
+                          device=models.device, callbacks=callbacks, weak_net=weak)
     work = sum(r.n * r.steps for r in requests)
     rate_key = (id(models), requests[0].method)
     rate = (time.perf_counter() - t0) / work
@@ -142,6 +161,8 @@ def sample_images(models: ImageModels, request: SampleRequest, *, callback: Opti
     if request.method in CLASSIFIER_METHODS and models.classifier is None and (
             request.scales is not None or request.scale > 0):
         raise InputError(f"method {request.method!r} needs the noisy classifier checkpoint")
+    if request.method == "autoguidance" and models.weak_unet is None:
+        raise InputError(f"autoguidance needs a weak U-Net ({FILES['weak']} beside the U-Net); this dataset has none")
     if request.x0_mode is None:
         request = replace(request, x0_mode="clip")
     request = request.validated(models.num_classes, models.schedule.T)
@@ -150,10 +171,10 @@ def sample_images(models: ImageModels, request: SampleRequest, *, callback: Opti
                                    cost=estimated_seconds(models, request), size=request.n,
                                    max_size=MAX_BATCH_IMAGES.get(models.device.type, 16), callback=callback,
                                    on_wait=on_wait, wait_every=2.0)  # every update is a message to the browser
-    net, clf = _nets(models)
+    net, clf, weak = _nets(models)
     return compute.run(guided_sample, net, clf, models.schedule, request, shape=models.shape,
                        num_classes=models.num_classes, device=models.device, callback=callback, x_T=x_T,
-                       labels=labels)
+                       labels=labels, weak_net=weak)
 
 
 @torch.no_grad()

@@ -282,6 +282,7 @@ def _run(net, classifier, schedule, r: SampleRequest, *, x_T, y, null, scale, ge
         raise InputError(f"method {r.method!r} needs a classifier")
 
     mean_shift = None
+    x0_mode = r.x0_mode  # what the sampler thresholds; cg-ddim thresholds inside its guidance instead
     if r.method == "uncond" or not guided:
         model_fn = conditional_model_fn(net, null)
     elif r.method == "cond":
@@ -292,9 +293,10 @@ def _run(net, classifier, schedule, r: SampleRequest, *, x_T, y, null, scale, ge
         if weak_net is None:
             raise InputError("method 'autoguidance' needs a weak model")
         model_fn = autoguidance_model_fn(net, weak_net, y, scale, interval=r.interval)
-    elif r.method == "cg-ddim":
+    elif r.method == "cg-ddim":  # guided-diffusion's order: threshold the unguided x0_hat, then guide
         model_fn = classifier_guided_eps(conditional_model_fn(net, null), classifier, y, scale, schedule,
-                                         interval=r.interval)
+                                         interval=r.interval, x0_mode=r.x0_mode)
+        x0_mode = None
     else:  # cg-ddpm, cond+cg: the mean-shift form
         base = null if r.method == "cg-ddpm" else y
         model_fn = conditional_model_fn(net, base)
@@ -308,7 +310,10 @@ def _run(net, classifier, schedule, r: SampleRequest, *, x_T, y, null, scale, ge
         corrector = langevin_corrector(score_fn, schedule.alpha_bar, r.corrector_steps, r.corrector_size)
     if r.sampler == "ddpm":
         return sample_ddpm(model_fn, x_T, grid, generator=gen, callback=callback, mean_shift=mean_shift,
-                           noise_sampler=noise_sampler, variance=r.variance, x0_mode=r.x0_mode,
+                           noise_sampler=noise_sampler, variance=r.variance, x0_mode=x0_mode,
                            corrector=corrector)
-    return sample_ddim(model_fn, x_T, grid, generator=gen, callback=callback, eta=r.eta,
-                       noise_sampler=noise_sampler, x0_mode=r.x0_mode, corrector=corrector)
+    x0 = sample_ddim(model_fn, x_T, grid, generator=gen, callback=callback, eta=r.eta,
+                     noise_sampler=noise_sampler, x0_mode=x0_mode, corrector=corrector)
+    if x0_mode != r.x0_mode and r.x0_mode not in (None, "none"):
+        x0 = x0.clamp(-1.0, 1.0)  # the last step's guided x0_hat was left free; the image is kept in range
+    return x0

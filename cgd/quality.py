@@ -11,7 +11,6 @@ Needs the test set (``python -m cgd.data fetch DATASET``) and the reference stat
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 import time

@@ -11,7 +11,6 @@ Without ``--scale`` each method uses :data:`RECOMMENDED_SCALE`. Same seed, same 
 
 from __future__ import annotations
 
-import argparse
 import math
 import sys
 from pathlib import Path

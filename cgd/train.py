@@ -12,7 +12,6 @@ hardware, loss curve).
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
 import json
 import os
@@ -32,7 +31,7 @@ from cgd.data import DATASETS, load_dataset
 from cgd.errors import CGDError
 from cgd.nn.judge import Judge, JudgeConfig
 from cgd.nn.unet import ClassifierConfig, EncoderClassifier, UNet, UNetConfig
-from cgd.losses import LAMBDA_VLB, vlb_term
+from cgd.losses import hybrid_vlb_weight, vlb_term
 from cgd.outputs import ModelOutput
 from cgd.schedule import make_schedule
 from cgd.device import describe, pick_device, pin_threads
@@ -55,7 +54,7 @@ def diffusion_loss(data, schedule, batch: int, p_uncond: float, num_classes: int
         out = model(x_t, t.to(device), y.to(device))
         if isinstance(out, ModelOutput):  # learned variance: the hybrid loss (IDDPM)
             vlb = vlb_term(schedule, x0.to(device), x_t, t.to(device), out.eps, out.v)
-            return F.mse_loss(out.eps, noise) + LAMBDA_VLB * vlb.mean()
+            return F.mse_loss(out.eps, noise) + hybrid_vlb_weight(schedule.T) * vlb.mean()
         return F.mse_loss(out, noise)
 
     return loss_fn

@@ -20,7 +20,8 @@ if not available:
     st.stop()
 
 METHODS = {"unconditional": "uncond", "conditional": "cond", "CG-DDPM (mean shift)": "cg-ddpm",
-           "CG-DDIM (ε form)": "cg-ddim", "CFG (w)": "cfg", "conditional + CG": "cond+cg"}
+           "CG-DDIM (ε form)": "cg-ddim", "CFG (w)": "cfg", "conditional + CG": "cond+cg",
+           "Autoguidance (w)": "autoguidance"}
 EQUATIONS = {
     "uncond": (r"x_{t-1} \sim \mathcal N\big(\mu_\theta(x_t),\ \Sigma\big)",
                "The unconditional model (the U-Net with the null label): no class, no guidance."),
@@ -35,6 +36,12 @@ EQUATIONS = {
             "Classifier-free guidance (Ho & Salimans): one network, with and without the label; no classifier."),
     "cond+cg": (r"x_{t-1} \sim \mathcal N\big(\mu_\theta(x_t, y) + s\,\Sigma\,\nabla_{x}\log p_\phi(y\mid x_t),\ \Sigma\big)",
                 "The conditional model plus classifier guidance: the paper's best ImageNet setting."),
+    "autoguidance": (r"\tilde\varepsilon = \varepsilon_{\mathrm{weak}}(x_t, y) + (1+w)\,\big(\varepsilon_\theta(x_t, y) "
+                     r"- \varepsilon_{\mathrm{weak}}(x_t, y)\big)",
+                     "Autoguidance (Karras et al. 2024): the conditional model guided away from a *weaker* model of "
+                     "the same task (here the same U-Net earlier in its training), not from the unconditional "
+                     "model; no classifier. Its guided score is that of p(x|y)^(1+w) / p_weak(x|y)^w: no power "
+                     "of p(y|x), so there is no tilt exponent."),
 }
 
 
@@ -44,7 +51,8 @@ def _reset_scale():
 
 
 ZERO_MEANS = {"cg-ddpm": "the unconditional model (DDPM)", "cg-ddim": "the unconditional model (DDIM)",
-              "cfg": "the conditional model", "cond+cg": "the conditional model"}
+              "cfg": "the conditional model", "cond+cg": "the conditional model",
+              "autoguidance": "the conditional model"}
 SOURCES = ("Scale atlas (instant)", "Live sampling")
 
 with st.sidebar:
@@ -131,7 +139,10 @@ if source == SOURCES[0]:
 
 with st.sidebar:
     classes = images.classes(dataset)
-    method_name = st.radio("Method", list(METHODS), index=3, key="method", on_change=_reset_scale)
+    live_names = [k for k, v in METHODS.items() if v != "autoguidance" or images.has_weak_model(dataset)]
+    if st.session_state.get("method") not in live_names:
+        st.session_state.pop("method", None)  # autoguidance on a dataset with no weak model: start over
+    method_name = st.radio("Method", live_names, index=3, key="method", on_change=_reset_scale)
     method = METHODS[method_name]
     guided = method not in ("uncond", "cond")
     conditional = method != "uncond"
@@ -160,7 +171,7 @@ eq, words = EQUATIONS[method]
 st.latex(eq)
 st.markdown(f"{words} "
             + (f"Tilt exponent k = {tilt_exponent(method, request.scale):g}: with exact networks the guided score "
-               f"is that of p_t(x)·p_t(y|x)^k." if guided else ""))
+               f"is that of p_t(x)·p_t(y|x)^k." if guided and method != "autoguidance" else ""))
 what = f"class **{classes[label_arg]}**" if conditional else "any class"
 st.markdown(f"**{method_name}** on {dataset}, {what}"
             + (f", {knob} = {request.scale:g}" if guided else "") + f", {request.steps} steps, seed {request.seed}.")

@@ -72,3 +72,20 @@ def test_missing_reference_says_how_to_make_it(tiny_root, tmp_path, monkeypatch,
     monkeypatch.setenv("CGD_CHECKPOINTS", str(tmp_path))
     assert main(["--dataset", "mnist", "--n", "8", "--steps", "2", "--out", str(tmp_path / "r.json")]) == 2
     assert "--make-reference" in capsys.readouterr().err
+
+
+def test_autoguidance_with_the_model_as_its_own_weak_model_is_the_conditional_model(root, tmp_path, capsys):
+    # eps_weak + (1 + w)(eps - eps_weak) = eps when the two models are one: the same images, so the same record
+    weak = root / "mnist" / "unet.safetensors"
+    args = ["--dataset", "mnist", "--scales", "2", "--n", "12", "--steps", "3", "--batch", "6", "--seed", "1",
+            "--out", str(tmp_path / "ag.json")]
+    assert main(args + ["--methods", "cond,autoguidance", "--weak", str(weak)]) == 0
+    cond, ag = json.loads((tmp_path / "ag.json").read_text())["records"]
+    assert ag["method"] == "autoguidance" and ag["weak"].startswith("unet.safetensors@") and ag["scale"] == 2.0
+    for key in ("fid", "precision", "recall", "judge_accuracy", "background_speckle"):
+        assert ag[key] == cond[key], key
+    # no weak model shipped and none given: one line that says how to give one
+    capsys.readouterr()
+    assert main(args + ["--methods", "autoguidance"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "--weak" in err

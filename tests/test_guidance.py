@@ -302,3 +302,40 @@ def test_noise_sampler_draws_every_step_but_the_last():
     drawn.clear()
     sample_ddim(model_fn, x, SCHED.grid(10), eta=1.0, noise_sampler=zeros)
     assert drawn == [(6, 2)] * 9
+
+
+class _ConstantGradient:
+    """A classifier whose grad_x log p(y | x_t, t) is a fixed ``g`` (the closed-form hook of classifier_grad)."""
+
+    def __init__(self, g):
+        self.g = g
+
+    def log_prob_grad(self, x, t, y):
+        return self.g.expand_as(x)
+
+
+def test_cg_ddim_guides_after_thresholding_so_a_black_background_is_not_rectified():
+    # Two background pixels whose unguided x0_hat lies below the data range (-1.5, clipped to -1) get
+    # opposite classifier gradients +c and -c. guided-diffusion's order (threshold, then guide) moves
+    # them by exactly -/+ s (1 - alpha_bar) / sqrt(alpha_bar) c around -1; thresholding the guided
+    # x0_hat instead would cut the downward push and keep the upward one: a bright speckle on average.
+    from cgd.pipeline import guided_sample
+    from cgd.schedule import x0_to_eps
+
+    ab = SCHED.alpha_bar
+
+    def net(x_t, t, y):  # predicts x0 = -1.5 everywhere
+        return x0_to_eps(x_t, torch.full_like(x_t, -1.5), ab[t.cpu()])
+
+    c, s = 3.0, 5.0
+    g = torch.tensor([c, -c]).reshape(1, 1, 1, 2)
+    seen = []
+    req = SampleRequest(method="cg-ddim", label=0, scale=s, steps=4, n=3, seed=0, x0_mode="clip")
+    x0 = guided_sample(net, _ConstantGradient(g), SCHED, req, shape=(1, 1, 2), num_classes=2,
+                       callback=seen.append)
+    for step in seen[:-1]:
+        t = step["t"]
+        delta = s * (1 - ab[t]) / ab[t].sqrt() * c
+        want = torch.tensor([-1.0 + delta, -1.0 - delta]).reshape(1, 1, 1, 2).expand(3, 1, 1, 2)
+        torch.testing.assert_close(step["x0_hat"].double(), want, atol=1e-5, rtol=1e-5)
+    assert float(x0.min()) >= -1.0 and float(x0.max()) <= 1.0  # the image itself stays in range

@@ -52,3 +52,38 @@ def test_t0_term_is_the_decoder_nll():
     x_t = sched.q_sample(x0, t, torch.zeros_like(x0)).float()
     nll = vlb_term(sched, x0, x_t, t, torch.zeros_like(x0), torch.full_like(x0, -1.0))
     assert nll.item() >= 0 and math.isfinite(nll.item())
+
+
+def test_the_hybrid_loss_weights_one_sampled_L_t_by_lambda_times_T():
+    # L_vlb is the sum of T terms; one sampled t estimates it as T * L_t, so the loss adds
+    # lambda * T * L_t = 1.0 * L_t at T = 1000 (guided-diffusion's mse + vb), not lambda * L_t.
+    import torch.nn.functional as F
+
+    from cgd.outputs import ModelOutput
+    from cgd.train import diffusion_loss
+
+    sched = make_schedule("linear", 1000)
+
+    class Data:
+        def __len__(self):
+            return 4
+
+        def batch(self, idx):
+            x0 = torch.linspace(-0.9, 0.9, 16).reshape(1, 1, 4, 4).repeat(len(idx), 1, 1, 1)
+            return x0, torch.zeros(len(idx), dtype=torch.long)
+
+    seen = {}
+
+    def model(x_t, t, y):
+        out = ModelOutput(torch.zeros_like(x_t), torch.full_like(x_t, 0.3))
+        seen.update(x_t=x_t, t=t, out=out)
+        return out
+
+    loss = diffusion_loss(Data(), sched, 4, 0.0, 10)(model, torch.Generator().manual_seed(0))
+    x0, _ = Data().batch(torch.arange(4))
+    noise = (seen["x_t"] - sched.alpha_bar[seen["t"]].sqrt().reshape(-1, 1, 1, 1).float() * x0) / (
+        1 - sched.alpha_bar[seen["t"]]).sqrt().reshape(-1, 1, 1, 1).float()
+    l_t = vlb_term(sched, x0, seen["x_t"], seen["t"], seen["out"].eps, seen["out"].v)
+    want = F.mse_loss(torch.zeros_like(noise), noise) + 1.0 * l_t.mean()
+    assert l_t.mean() > 1e-3  # far above the tolerance below, so a weight of lambda alone would fail
+    torch.testing.assert_close(loss, want, rtol=1e-4, atol=1e-5)

@@ -2,8 +2,10 @@
 
 import numpy as np
 import pytest
+import torch
 
-from cgd.metrics import fid, frechet_distance, inception_score, judge_accuracy, precision_recall
+from cgd.metrics import (background_speckle, fid, frechet_distance, inception_score, judge_accuracy,
+                         precision_recall)
 
 RNG = np.random.default_rng(0)
 
@@ -76,3 +78,17 @@ def test_precision_recall_on_controlled_overlap():
 def test_judge_accuracy():
     probs = np.eye(3)[[0, 1, 2, 2]]
     assert judge_accuracy(probs, [0, 1, 2, 0]) == 0.75
+
+
+def test_background_speckle_counts_only_pixels_more_than_three_px_from_a_stroke():
+    row = torch.full((1, 1, 1, 8), -1.0)
+    row[..., 0] = 1.0  # the stroke
+    row[..., 2] = -0.2  # intensity 0.4, 2 px from the stroke: not background
+    row[..., 6] = -0.2  # intensity 0.4, 6 px away: background
+    assert background_speckle(row) == pytest.approx(0.4 / 4)  # pixels 4..7 are more than 3 px away
+    no_stroke = torch.full((2, 5, 5), -0.5)  # intensity 0.25 < 0.5 everywhere: all background
+    assert background_speckle(no_stroke) == pytest.approx(0.25)
+    below = torch.full((1, 5, 5), -3.0)  # shown clipped to black: no negative intensities
+    assert background_speckle(below) == 0.0
+    with pytest.raises(ValueError):
+        background_speckle(torch.zeros(1, 3, 5, 5))

@@ -22,11 +22,13 @@ def test_unet_shapes_and_null_label(size, ch):
     torch.testing.assert_close(net(x, t), net(x, t, torch.full((3,), 10)))
 
 
-def test_learned_sigma_returns_v_in_range():
+def test_learned_sigma_returns_the_raw_second_half_of_the_output_as_v():
     net = UNet(UNetConfig(learn_sigma=True, **SMALL))
+    with torch.no_grad():  # a bias of 3 on the v channel: guided-diffusion uses it as it is (frac = 2)
+        net.out[-1].bias[1] = 3.0
     out = net(torch.randn(2, 1, 28, 28), torch.tensor([1, 2]), torch.tensor([3, 10]))
     assert isinstance(out, ModelOutput) and out.eps.shape == out.v.shape == (2, 1, 28, 28)
-    assert float(out.v.detach().abs().max()) <= 1.0
+    assert float(out.v.detach().min()) > 1.0
 
 
 def test_label_changes_the_output_once_trained_weights_are_nonzero():

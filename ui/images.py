@@ -17,8 +17,8 @@ import torch
 
 from cgd.data import DATASETS
 from cgd.device import pick_device
-from cgd.models import (CLASSIFIER_METHODS, RECOMMENDED_SCALE, available_datasets, checkpoint_root,  # noqa: F401
-                        confidences, load_image_models, sample_images)
+from cgd.models import (CLASSIFIER_METHODS, FILES, RECOMMENDED_SCALE, available_datasets,  # noqa: F401
+                        checkpoint_root, confidences, load_image_models, sample_images)
 from cgd.pipeline import SampleRequest, scale_symbol, tilt_exponent  # noqa: F401 - the pages' names
 from cgd.sample import image_grid, to_uint8
 
@@ -35,6 +35,11 @@ def datasets() -> list:
 def classes(dataset: str) -> tuple:
     """The dataset's class names, by label."""
     return tuple(DATASETS[dataset].classes)
+
+
+def has_weak_model(dataset: str) -> bool:
+    """Whether the dataset ships autoguidance's weak U-Net."""
+    return (checkpoint_root() / dataset / FILES["weak"]).is_file()
 
 
 def get_models(dataset: str):

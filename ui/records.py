@@ -8,7 +8,6 @@ from pathlib import Path
 
 import cgd.results
 from cgd.models import quality_record, training_records
-from cgd.pipeline import scale_symbol
 from cgd.results import load_records, paper_analogue, sweep
 from ui import figures
 

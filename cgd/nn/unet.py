@@ -8,8 +8,8 @@ Architecture, following the paper's ablations:
 * multi-head self-attention at chosen resolutions (``F.scaled_dot_product_attention``);
 * a class embedding with a *null label* (index ``num_classes``), so one network is unconditional,
   conditional, and serves classifier-free guidance when trained with label dropout;
-* optional learned variance: a second output ``v`` in [-1, 1] interpolating log beta and
-  log beta_tilde (improved DDPM, eq. 15).
+* optional learned variance: a second output ``v``, frac = (v + 1) / 2 interpolating log beta and
+  log beta_tilde (improved DDPM, eq. 15); v is the raw output, as in guided-diffusion.
 
 The noisy classifier (``EncoderClassifier``) is the U-Net's downsampling trunk plus the middle
 block, time-conditioned only, with attention pooling into ``num_classes`` logits.
@@ -213,7 +213,7 @@ class UNet(nn.Module):
         out = self.out(h).to(x_t.dtype)
         if self.cfg.learn_sigma:
             eps, v = out.chunk(2, dim=1)
-            return ModelOutput(eps, torch.tanh(v))
+            return ModelOutput(eps, v)
         return out
 
 
