@@ -211,8 +211,6 @@ def shift_size(mixture_json: str, kind: str, request: SampleRequest, t: int) -> 
 def trajectory_fig(mixture_json: str, kind: str, request: SampleRequest):
     run = guided_run(mixture_json, kind, request)
     dens = densities(mixture_json, request.label, 1.0)
-    from cgd.pipeline import tilt_exponent
-
     return figures.trajectory_figure(run.path, [s.t for s in run.snapshots], dens.xs[0], dens.xs[-1], grid=dens,
                                      method=request.method,
                                      marginal=tilt_exponent(request.method, request.scale) == 0)
