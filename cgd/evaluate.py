@@ -190,7 +190,8 @@ def _run(args) -> int:
     interval = None if args.interval is None else tuple(number(v, "interval", int) for v in args.interval)
     for s in scales:  # validate every request before any work
         for m in methods:
-            SampleRequest(method=m, label=0, scale=s, steps=steps, n=1, seed=seed, interval=interval).validated(10, 1000)
+            SampleRequest(method=m, label=0, scale=s, steps=steps, n=1, seed=seed,
+                          interval=interval).validated(10, 1000)
     out = Path(args.out)
     if not out.parent.exists():
         raise InputError(f"output folder {out.parent} does not exist")

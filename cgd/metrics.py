@@ -18,7 +18,8 @@ import numpy as np
 import scipy.linalg
 import torch
 
-__all__ = ["gaussian_stats", "frechet_distance", "fid", "inception_score", "precision_recall", "judge_accuracy", "background_speckle"]
+__all__ = ["gaussian_stats", "frechet_distance", "fid", "inception_score", "precision_recall", "judge_accuracy",
+           "background_speckle"]
 
 
 def gaussian_stats(features: np.ndarray) -> tuple:
@@ -97,8 +98,9 @@ def background_speckle(images, *, stroke: float = 0.5, margin: float = 3.0) -> f
 
     images: ``[N, 1, H, W]`` or ``[N, H, W]`` in [-1, 1] (the samplers' range); intensity is
     ``(x + 1) / 2`` clipped to [0, 1] (as the image is shown), and a stroke pixel is one with
-    intensity >= ``stroke``. Real MNIST test digits score 0.000: their background is exactly black. An image with no stroke at all is all
-    background. Returns the mean over every such pixel of every image (0.0 if there is none).
+    intensity >= ``stroke``. Real MNIST test digits score 0.000: their background is exactly black.
+    An image with no stroke at all is all background. Returns the mean over every such pixel of
+    every image (0.0 if there is none).
     """
     import scipy.ndimage
 

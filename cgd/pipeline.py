@@ -29,10 +29,14 @@ from cgd.guidance import (autoguidance_model_fn, cfg_model_fn, check_interval, c
 from cgd.samplers import langevin_corrector, sample_ddim, sample_ddpm
 from cgd.schedule import NoiseSchedule, check_steps
 
-__all__ = ["METHODS", "EXTRA_METHODS", "SampleRequest", "guided_sample", "sample_together", "batch_key", "by_scale",
-           "tilt_exponent", "scale_symbol"]
+__all__ = ["METHODS", "EXTRA_METHODS", "SAMPLER_VERSIONS", "SampleRequest", "guided_sample", "sample_together",
+           "batch_key", "by_scale", "tilt_exponent", "scale_symbol"]
 
 METHODS = ("uncond", "cond", "cg-ddpm", "cg-ddim", "cfg", "cond+cg")
+# The version of each method's sampling arithmetic: raise it when a change alters the images a seed
+# gives, so that stored images (the scale atlas) made by the old arithmetic are known to be stale.
+# cg-ddim 2: the unguided x0_hat is thresholded before guiding, not the guided one (2026-11-23).
+SAMPLER_VERSIONS = {"uncond": 1, "cond": 1, "cg-ddpm": 1, "cg-ddim": 2, "cfg": 1, "cond+cg": 1, "autoguidance": 1}
 # methods that need more than the U-Net and the classifier: autoguidance needs a weak model too
 EXTRA_METHODS = ("autoguidance",)
 

@@ -28,6 +28,7 @@ import numpy as np
 
 from cgd.errors import InputError
 from cgd.fileio import atomic_write, file_sha256
+from cgd.pipeline import SAMPLER_VERSIONS
 
 __all__ = ["GUIDED_METHODS", "DEFAULT_SCALES", "AtlasConfig", "Atlas", "build_cell", "build_atlas", "save_atlas",
            "load_atlas", "atlas_status", "ATLAS_FILE", "RECORD_FILE"]
@@ -218,7 +219,8 @@ def build_atlas(models, cfg: AtlasConfig, folder: Path, *, work_dir: Optional[Pa
     done = 0
     for method in cfg.methods:
         for label in range(classes):
-            path = Path(work_dir) / f"{cfg.dataset}-{key}" / f"{method}-{label}.npz" if work_dir else None
+            cell_name = f"{method}@{SAMPLER_VERSIONS[method]}-{label}.npz"  # a new sampler version: a new cell
+            path = Path(work_dir) / f"{cfg.dataset}-{key}" / cell_name if work_dir else None
             what = f"{method} class {label}"
             if path is not None and path.is_file():
                 with np.load(path, allow_pickle=False) as z:
@@ -260,6 +262,7 @@ def save_atlas(arrays: dict, cfg: AtlasConfig, folder: Path, *, command: str, de
         "encoding": "uint8 arrays hold differences between neighbouring scales (mod 256); load_atlas adds them up",
         "bytes": len(data),
         "models": model_digests(folder),
+        "sampler_versions": {m: SAMPLER_VERSIONS[m] for m in cfg.methods},
         "build_seconds": round(float(arrays["seconds"]), 1),  # the cells' sampling time, summed over resumes
         "device": device,
         "judge_share_by_scale": {m: {f"{s:g}": round(float(v), 4) for s, v in
@@ -284,6 +287,11 @@ def atlas_status(folder: Path) -> tuple:
         return False, f"{rec_path} is unreadable: rebuild with `python -m cgd.atlas build --dataset {folder.name}`"
     if model_digests(folder) != want:
         return False, f"the atlas in {folder} was made from other model weights: rebuild it with `{command}`"
+    made = record.get("sampler_versions") or {}
+    old = [m for m in record.get("config", {}).get("methods", []) if made.get(m, 1) != SAMPLER_VERSIONS.get(m)]
+    if old:
+        return False, (f"the atlas in {folder} was sampled by an older version of {', '.join(old)}: rebuild it "
+                       f"with `{command}`")
     return True, ""
 
 
