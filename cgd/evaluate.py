@@ -33,7 +33,8 @@ from cgd.fileio import atomic_write, file_sha256
 from cgd.metrics import (background_speckle, frechet_distance, gaussian_stats, inception_score, judge_accuracy,
                          precision_recall)
 from cgd.models import CLASSIFIER_METHODS, ImageModels, checkpoint_root, load_image_models, sample_images
-from cgd.pipeline import EXTRA_METHODS, METHODS, SampleRequest
+from cgd.pipeline import EXTRA_METHODS, METHODS, SAMPLER_VERSIONS, SampleRequest
+from cgd.results import current
 
 __all__ = ["Reference", "judge_outputs", "make_reference", "load_reference", "evaluate_one", "main"]
 
@@ -119,6 +120,7 @@ def evaluate_one(models: ImageModels, ref: Reference, method: str, scale: float,
                                 for i in range(0, len(x), 500)])
         clf_acc = float((logits.argmax(1) == labels).double().mean())
     return {"method": method, "scale": float(scale), "n": n, "steps": steps, "seed": seed,
+            "sampler_version": SAMPLER_VERSIONS[method],
             **({"interval": list(interval)} if interval is not None else {}),
             "fid": round(frechet_distance(*gaussian_stats(feats), ref.mu, ref.sigma), 4),
             "inception_score": round(inception_score(probs), 4),
@@ -215,7 +217,7 @@ def _run(args) -> int:
     ref = load_reference(folder / REFERENCE_FILE)
     todo = [(m, s) for m in methods for s in scales if m not in ("uncond", "cond") or s == scales[0]]
     done = {(r["method"], r["scale"], r["n"], r["steps"], r["seed"], tuple(r.get("interval") or ()), r.get("weak"))
-            for r in records if r.get("dataset") == args.dataset}
+            for r in records if r.get("dataset") == args.dataset and current(r)}
     todo = [(m, s) for m, s in todo
             if (m, float(s), n, steps, seed, tuple(interval or ()), weak if m == "autoguidance" else None) not in done]
     with tqdm(total=len(todo) * n * steps, desc=f"evaluate {args.dataset}", unit="img-step") as bar:

@@ -28,7 +28,7 @@ from cgd.evaluate import REFERENCE_FILE, evaluate_one, judge_outputs, load_refer
 from cgd.fileio import atomic_write
 from cgd.models import RECOMMENDED_SCALE, checkpoint_root, load_image_models, sample_images
 from cgd.pipeline import SampleRequest
-from cgd.results import load_records
+from cgd.results import current, load_records
 
 __all__ = ["classifier_accuracy_by_t", "main"]
 
@@ -93,8 +93,9 @@ def _run(args) -> int:
             models.classifier, data, models.schedule, [t_rand], n=2 * clf_n, seed=seed + 2 + q)[0]
 
     guided = []
-    known = {(r["method"], float(r["scale"]), r["n"], r["steps"], r["seed"]): r
-             for r in load_records() if r.get("dataset") == args.dataset}
+    known = {(r["method"], float(r["scale"]), r["n"], r["steps"], r["seed"]): r  # today's arithmetic, every field
+             for r in load_records() if r.get("dataset") == args.dataset and current(r) and "background_speckle" in r
+             and not r.get("interval")}
     for method in ("cg-ddim", "cfg", "cg-ddpm", "cond"):
         scale = RECOMMENDED_SCALE[method]
         rec = known.get((method, float(scale), n, steps, seed))  # measured by `cgd.evaluate` already

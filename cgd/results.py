@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 from typing import Optional
 
-__all__ = ["RESULTS_DIR", "PAPER_TABLE", "load_records", "paper_analogue", "sweep"]
+__all__ = ["RESULTS_DIR", "PAPER_TABLE", "current", "load_records", "paper_analogue", "sweep"]
 
 RESULTS_DIR = Path(__file__).resolve().parents[1] / "results"
 
@@ -23,6 +23,17 @@ PAPER_TABLE = [
 
 # which of our methods is each row of the paper's table
 ROW_METHOD = {(False, False): "uncond", (False, True): "cg-ddpm", (True, False): "cond", (True, True): "cond+cg"}
+
+
+def current(record: dict) -> bool:
+    """Whether a record was measured with today's arithmetic of its method (records before versions: 1).
+
+    A method's sampling changed (:data:`cgd.pipeline.SAMPLER_VERSIONS`): its older records stay in the
+    files as history, but no table or figure shows them as today's.
+    """
+    from cgd.pipeline import SAMPLER_VERSIONS
+
+    return record.get("sampler_version", 1) == SAMPLER_VERSIONS.get(record.get("method"), 1)
 
 
 def load_records(folder: Optional[Path] = None) -> list:
@@ -51,7 +62,7 @@ def sweep(records: list, dataset: str, method: str) -> list:
     """
     best = {}
     for r in records:
-        if r.get("dataset") == dataset and r.get("method") == method and not r.get("interval"):
+        if r.get("dataset") == dataset and r.get("method") == method and not r.get("interval") and current(r):
             s = float(r["scale"])
             if s not in best or r["n"] > best[s]["n"]:
                 best[s] = r

@@ -33,3 +33,16 @@ def test_report_writes_plots_and_tables(tmp_path, capsys):
     assert report_main(["--results", str(tmp_path), "--out", str(tmp_path / "docs")]) == 0
     out = capsys.readouterr().out
     assert "| cg-ddpm | 4 | 100 | 20.00 |" in out and (tmp_path / "docs" / "results_mnist.png").stat().st_size > 0
+
+
+def test_records_of_an_older_sampler_version_stay_out_of_the_sweeps():
+    from cgd.pipeline import SAMPLER_VERSIONS
+    from cgd.results import current, sweep
+
+    old = {"dataset": "mnist", "method": "cg-ddim", "scale": 4.0, "n": 500, "fid": 3.4}  # before versions: 1
+    new = dict(old, sampler_version=SAMPLER_VERSIONS["cg-ddim"], fid=2.9)
+    assert SAMPLER_VERSIONS["cg-ddim"] > 1 and not current(old) and current(new)
+    assert [r["fid"] for r in sweep([old], "mnist", "cg-ddim")] == []
+    assert [r["fid"] for r in sweep([old, new], "mnist", "cg-ddim")] == [2.9]
+    cfg = {"dataset": "mnist", "method": "cfg", "scale": 2.0, "n": 500, "fid": 3.1}  # cfg is still version 1
+    assert [r["fid"] for r in sweep([cfg], "mnist", "cfg")] == [3.1]
