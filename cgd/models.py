@@ -26,7 +26,10 @@ __all__ = ["CHECKPOINT_ROOT", "checkpoint_root", "available_datasets", "ImageMod
 
 CHECKPOINT_ROOT = Path(__file__).resolve().parents[1] / "checkpoints"
 # per method: the scale the README recommends (CFG: w); measured in checkpoints/*/quality.json
-RECOMMENDED_SCALE = {"uncond": 0.0, "cond": 0.0, "cg-ddpm": 10.0, "cg-ddim": 16.0, "cfg": 2.0, "cond+cg": 1.0}
+RECOMMENDED_SCALE = {"uncond": 0.0, "cond": 0.0, "cg-ddpm": 10.0, "cg-ddim": 16.0, "cfg": 2.0, "cond+cg": 1.0,
+                     # autoguidance (no weak model shipped yet): w = 1 and 2 both lowered judge-FID with recall
+                     # kept, n = 200, the longer U-Net's step-5000 snapshot guided by the 3000-step one (#16)
+                     "autoguidance": 1.0}
 CLASSIFIER_METHODS = ("cg-ddpm", "cg-ddim", "cond+cg")
 FILES = {"unet": "unet.safetensors", "classifier": "classifier.safetensors", "judge": "judge.safetensors",
          "weak": "unet_weak.safetensors"}

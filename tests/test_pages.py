@@ -408,3 +408,28 @@ def test_lesson_image_step_shows_the_same_seeds_across_scales(tiny_root, tiny_at
     caps = [c for img in at.get("image") for c in img.captions]
     assert [c.split(" ·")[0] for c in caps] == ["s = 0", "s = 1", "s = 3", "s = 10"]
     assert any(("(from the scale atlas)" if with_atlas else "(sampled now)") in c.value for c in at.caption)
+
+
+def test_image_page_offers_autoguidance_only_with_a_weak_model(tiny_root, tmp_path, monkeypatch):
+    import shutil
+
+    from cgd.models import RECOMMENDED_SCALE
+
+    monkeypatch.setenv("CGD_CHECKPOINTS", str(tiny_root))
+    at = page("3_Image_generation.py").run()
+    assert "Autoguidance (w)" not in at.radio(key="method").options
+    root = tmp_path / "checkpoints"
+    shutil.copytree(tiny_root, root)
+    shutil.copy(root / "mnist" / "unet.safetensors", root / "mnist" / "unet_weak.safetensors")
+    monkeypatch.setenv("CGD_CHECKPOINTS", str(root))
+    at = page("3_Image_generation.py").run()
+    at.radio(key="method").set_value("Autoguidance (w)").run()
+    no_errors(at)
+    assert at.number_input(key="scale").value == RECOMMENDED_SCALE["autoguidance"]
+    assert at.number_input(key="scale").label == "Guidance scale w"
+    assert not any("Tilt exponent" in m.value for m in at.markdown)  # autoguidance has none
+    at.select_slider(key="steps").set_value(10)
+    at.select_slider(key="n").set_value(4)
+    at.button[0].click().run()
+    no_errors(at)
+    assert at.get("image") and "4 samples" in at.get("image")[0].captions[0]
