@@ -128,8 +128,9 @@ if source == SOURCES[0]:
                          f"{', '.join(str(i + 1) for i in frames)} of {cfg.steps}, left to right")
         st.markdown("**What to notice.** The first predictions are mostly noise (x̂₀ is clipped to [−1, 1]). Find "
                     "the step where the class becomes readable, then move the scale: the larger the scale, the "
-                    "earlier that step (MNIST class 3, CG-DDIM, image 1: about step 11 of 25 at s = 0, steps 3–5 at "
-                    "s = 4, the first step at s = 16). The last half of the steps changes little.")
+                    "earlier that step (MNIST class 3, CG-DDIM, image 1: at s = 0 the sample is another digit, "
+                    "readable from about step 9; at s = 4 a 3 is readable by steps 5–7, at s = 16 by step 3). The "
+                    "last half of the steps changes little.")
 
     st.subheader(f"One seed across every {knob}")
     row_seed = st.selectbox("Seed", list(range(cfg.n)), key="atlas_row_seed", format_func=lambda j: f"image {j + 1}")
