@@ -2,10 +2,12 @@
 
     python -m cgd.quality --dataset mnist [--n 500] [--steps 25]
 
-Records: the judge's accuracy on the clean test set; the noisy classifier's accuracy on
-q(x_t | x_0) of test images against t (and per quarter of t); for cg-ddim and cfg at the
-README's recommended scales, the share of samples (random asked classes) that the judge
-assigns to the asked class; and the judge's class histogram of unguided unconditional samples.
+Records: the judge's accuracy on the clean test set (and per class: the ceiling of its accuracy on
+samples); the background speckle of n real test images; the noisy classifier's accuracy on
+q(x_t | x_0) of test images against t (and per quarter of t); for every guided method at its
+recommended scale (autoguidance when a weak U-Net is shipped) and the plain conditional model, the
+:func:`cgd.evaluate.evaluate_one` record (judge-FID, precision, recall, the judge's share of the asked
+class, the background speckle); and the judge's class histogram of unguided unconditional samples.
 Needs the test set (``python -m cgd.data fetch DATASET``) and the reference statistics.
 """
 
@@ -26,6 +28,7 @@ from cgd.data import load_dataset
 from cgd.device import pick_device
 from cgd.evaluate import REFERENCE_FILE, evaluate_one, judge_outputs, load_reference, make_reference, save_reference
 from cgd.fileio import atomic_write
+from cgd.metrics import background_speckle
 from cgd.models import RECOMMENDED_SCALE, checkpoint_root, load_image_models, sample_images
 from cgd.pipeline import SampleRequest
 from cgd.results import current, load_records
@@ -81,6 +84,9 @@ def _run(args) -> int:
     x, y = data.batch(torch.arange(len(data)))
     _, probs = judge_outputs(models.judge, x)
     judge_test = float((probs.argmax(1) == y.numpy()).mean())
+    # the judge's accuracy on each class's real test images: the ceiling of its accuracy on samples
+    by_class = [float((probs.argmax(1)[y.numpy() == c] == c).mean()) for c in range(models.num_classes)]
+    real_speckle = background_speckle(x[torch.randperm(len(x), generator=torch.Generator().manual_seed(seed))[:n]])
 
     ts = list(range(0, 1000, 50)) + [999]
     acc = classifier_accuracy_by_t(models.classifier, data, models.schedule, tqdm(ts, desc="classifier vs t"),
@@ -96,7 +102,8 @@ def _run(args) -> int:
     known = {(r["method"], float(r["scale"]), r["n"], r["steps"], r["seed"]): r  # today's arithmetic, every field
              for r in load_records() if r.get("dataset") == args.dataset and current(r) and "background_speckle" in r
              and not r.get("interval")}
-    for method in ("cg-ddim", "cfg", "cg-ddpm", "cond"):
+    methods = ("cg-ddim", "cfg", "cg-ddpm", "cond+cg", "cond") + (("autoguidance",) if models.weak_unet else ())
+    for method in methods:
         scale = RECOMMENDED_SCALE[method]
         rec = known.get((method, float(scale), n, steps, seed))  # measured by `cgd.evaluate` already
         if rec is None:
@@ -111,15 +118,19 @@ def _run(args) -> int:
 
     record = {"dataset": args.dataset, "command": "python -m cgd.quality " + " ".join(sys.argv[1:]),
               "judge_test_accuracy": round(judge_test, 4),
+              "judge_test_accuracy_by_class": [round(a, 4) for a in by_class],
+              "background_speckle_real": round(real_speckle, 4),
               "classifier_accuracy_by_t": {"t": ts, "accuracy": [round(a, 4) for a in acc], "n_per_t": clf_n,
                                            "by_quarter": {k: round(v, 4) for k, v in quarters.items()}},
               "guided": guided,
               "uncond_judge_class_shares": [round(float(h), 4) for h in hist],
               "seconds": round(time.perf_counter() - t0, 1), "device": str(device)}
     atomic_write(folder / "quality.json", json.dumps(record, indent=1).encode())
-    print(json.dumps({k: record[k] for k in ("judge_test_accuracy", "uncond_judge_class_shares")}))
+    print(json.dumps({k: record[k] for k in ("judge_test_accuracy", "uncond_judge_class_shares",
+                                             "background_speckle_real")}))
     for r in guided:
-        print(f"{r['method']:8s} scale {r['scale']:g}: judge accuracy {r['judge_accuracy']:.3f}, FID {r['fid']:.2f}")
+        print(f"{r['method']:8s} scale {r['scale']:g}: judge accuracy {r['judge_accuracy']:.3f}, FID {r['fid']:.2f}, "
+              f"speckle {r['background_speckle']:.4f}")
     return 0
 
 

@@ -50,6 +50,8 @@ def test_quality_cli_writes_the_record(tiny_root, tmp_path, monkeypatch, capsys)
     q = json.loads((tmp_path / "ck" / "mnist" / "quality.json").read_text())
     assert len(q["classifier_accuracy_by_t"]["accuracy"]) == 21
     assert set(q["classifier_accuracy_by_t"]["by_quarter"]) == {"0-249", "250-499", "500-749", "750-999"}
-    assert [g["method"] for g in q["guided"]] == ["cg-ddim", "cfg", "cg-ddpm", "cond"]
+    assert [g["method"] for g in q["guided"]] == ["cg-ddim", "cfg", "cg-ddpm", "cond+cg", "cond"]
+    assert all(0 <= g["background_speckle"] <= 1 for g in q["guided"]) and 0 <= q["background_speckle_real"] <= 1
+    assert len(q["judge_test_accuracy_by_class"]) == 10
     assert abs(sum(q["uncond_judge_class_shares"]) - 1) < 1e-3
     assert (tmp_path / "ck" / "mnist" / "reference.npz").is_file()

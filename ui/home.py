@@ -7,6 +7,7 @@ import torch
 from cgd.device import describe, pick_device
 from cgd.models import available_datasets, checkpoint_root, quality_record
 from cgd.pipeline import scale_symbol
+from cgd.results import current
 from cgd.toy.mixture import load_mixture, presets
 
 
@@ -20,7 +21,7 @@ def loaded_lines() -> list:
         q = quality_record(name)
         extra = ""
         if q:
-            guided = {g["method"]: g for g in q.get("guided", [])}
+            guided = {g["method"]: g for g in q.get("guided", []) if current(g)}  # not an older sampler's
             parts = [f"{m} {scale_symbol(m)} = {g['scale']:g}: judge {g['judge_accuracy']:.0%}"
                      for m, g in guided.items() if m in ("cg-ddim", "cfg")]
             extra = f" — judge test accuracy {q['judge_test_accuracy']:.1%}; " + ", ".join(parts)
