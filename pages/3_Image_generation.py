@@ -46,7 +46,7 @@ EQUATIONS = {
 
 
 def _reset_scale():
-    """A new method starts at its own recommended scale (never CFG at the w = 16 of CG-DDIM)."""
+    """A new method starts at its own recommended scale (never CFG at the s = 8 of CG-DDIM)."""
     st.session_state["scale"] = float(RECOMMENDED_SCALE[METHODS[st.session_state["method"]]])
 
 

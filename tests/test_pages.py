@@ -203,11 +203,11 @@ def test_image_page_method_switch_resets_the_scale_and_the_words(tiny_root, monk
 
     monkeypatch.setenv("CGD_CHECKPOINTS", str(tiny_root))
     at = page("3_Image_generation.py").run()
-    assert at.number_input(key="scale").value == RECOMMENDED_SCALE["cg-ddim"] == 16.0
+    assert at.number_input(key="scale").value == RECOMMENDED_SCALE["cg-ddim"] == 8.0
     at.number_input(key="scale").set_value(7.0).run()
     at.radio(key="method").set_value("CFG (w)").run()
     no_errors(at)
-    assert at.number_input(key="scale").value == RECOMMENDED_SCALE["cfg"]  # not CFG at w = 16, nor 7
+    assert at.number_input(key="scale").value == RECOMMENDED_SCALE["cfg"]  # not CFG at w = 8, nor 7
     assert at.number_input(key="scale").label == "Guidance scale w"
     at.radio(key="method").set_value("conditional + CG").run()
     assert at.number_input(key="scale").value == RECOMMENDED_SCALE["cond+cg"]
@@ -241,11 +241,11 @@ def test_image_page_opens_on_the_atlas_and_the_slider_redraws_without_a_button(t
     assert at.radio(key="source").value.startswith("Scale atlas")
     assert not at.button  # nothing to press
     slider = at.select_slider(key="atlas_scale_cg-ddim")
-    assert slider.label == "Guidance scale s" and slider.value == 16.0  # the recommended scale
+    assert slider.label == "Guidance scale s" and slider.value == 8.0  # the recommended scale
     assert any("Scale atlas" in i.value and "python -m cgd.atlas build" in i.value for i in at.info)
     first = at.get("image")[0].value
     fig = chart(at, "atlas_judge")
-    assert fig["layout"]["shapes"][0]["x0"] == 16.0 and fig["layout"]["xaxis"]["title"]["text"] == "guidance scale s"
+    assert fig["layout"]["shapes"][0]["x0"] == 8.0 and fig["layout"]["xaxis"]["title"]["text"] == "guidance scale s"
     slider.set_value(4.0).run()
     no_errors(at)
     assert at.get("image")[0].value != first  # other pixels
