@@ -63,10 +63,12 @@ def main(argv=None) -> int:
     p.add_argument("--steps", type=int, default=25)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--scale", type=float, default=16.0,
+                   help="CG-DDIM's s (16: the recommended scale before the order changed, where the speckle showed)")
     args = p.parse_args(argv)
     torch.set_num_threads(args.threads)
     models = load_image_models(args.dataset, unet_path=Path(args.unet) if args.unet else None)
-    s = RECOMMENDED_SCALE["cg-ddim"]
+    s = args.scale
     base = dict(method="cg-ddim", label=args.label, scale=s, steps=args.steps, n=args.n, seed=args.seed,
                 x0_mode="clip")
 

@@ -29,8 +29,9 @@ CHECKPOINT_ROOT = Path(__file__).resolve().parents[1] / "checkpoints"
 # was 16 until its guidance stopped being clipped away (sampler version 2): s = 8 now reads 97.2% right
 # on MNIST at judge-FID 1.31 (results/mnist_sweep.json), where s = 16 had given 96.0% and 1.93 before.
 RECOMMENDED_SCALE = {"uncond": 0.0, "cond": 0.0, "cg-ddpm": 10.0, "cg-ddim": 8.0, "cfg": 2.0, "cond+cg": 1.0,
-                     # autoguidance (no weak model shipped yet): w = 1 and 2 both lowered judge-FID with recall
-                     # kept, n = 200, the longer U-Net's step-5000 snapshot guided by the 3000-step one (#16)
+                     # autoguidance (no weak model shipped yet): at w = 1 and 2 recall stayed where CFG lost it
+                     # and FID moved less than the seed spread (n = 200, the longer U-Net's step-5000 snapshot
+                     # guided by the 3000-step one; docs/results.md, "Autoguidance", "On images")
                      "autoguidance": 1.0}
 CLASSIFIER_METHODS = ("cg-ddpm", "cg-ddim", "cond+cg")
 FILES = {"unet": "unet.safetensors", "classifier": "classifier.safetensors", "judge": "judge.safetensors",

@@ -286,7 +286,9 @@ def _run(net, classifier, schedule, r: SampleRequest, *, x_T, y, null, scale, ge
         raise InputError(f"method {r.method!r} needs a classifier")
 
     mean_shift = None
-    x0_mode = r.x0_mode  # what the sampler thresholds; cg-ddim thresholds inside its guidance instead
+    guides_after_clip = r.method == "cg-ddim" and guided and r.x0_mode not in (None, "none")
+    x0_mode = None if guides_after_clip else r.x0_mode  # guided cg-ddim thresholds inside its guidance
+    score_fn = None  # what the corrector follows, when it is not model_fn
     if r.method == "uncond" or not guided:
         model_fn = conditional_model_fn(net, null)
     elif r.method == "cond":
@@ -300,7 +302,9 @@ def _run(net, classifier, schedule, r: SampleRequest, *, x_T, y, null, scale, ge
     elif r.method == "cg-ddim":  # guided-diffusion's order: threshold the unguided x0_hat, then guide
         model_fn = classifier_guided_eps(conditional_model_fn(net, null), classifier, y, scale, schedule,
                                          interval=r.interval, x0_mode=r.x0_mode)
-        x0_mode = None
+        # the corrector's target is the guided score itself, with nothing thresholded in it
+        score_fn = classifier_guided_eps(conditional_model_fn(net, null), classifier, y, scale, schedule,
+                                         interval=r.interval)
     else:  # cg-ddpm, cond+cg: the mean-shift form
         base = null if r.method == "cg-ddpm" else y
         model_fn = conditional_model_fn(net, base)
@@ -308,9 +312,9 @@ def _run(net, classifier, schedule, r: SampleRequest, *, x_T, y, null, scale, ge
 
     corrector = None
     if r.corrector_steps:
-        score_fn = model_fn  # the corrector needs the guided eps: the mean-shift form has it as an eps form
-        if mean_shift is not None:
-            score_fn = classifier_guided_eps(model_fn, classifier, y, scale, schedule, interval=r.interval)
+        if score_fn is None:  # the corrector needs the guided eps: the mean-shift form has it as an eps form
+            score_fn = model_fn if mean_shift is None else classifier_guided_eps(model_fn, classifier, y, scale,
+                                                                                 schedule, interval=r.interval)
         corrector = langevin_corrector(score_fn, schedule.alpha_bar, r.corrector_steps, r.corrector_size)
     if r.sampler == "ddpm":
         return sample_ddpm(model_fn, x_T, grid, generator=gen, callback=callback, mean_shift=mean_shift,
@@ -318,6 +322,6 @@ def _run(net, classifier, schedule, r: SampleRequest, *, x_T, y, null, scale, ge
                            corrector=corrector)
     x0 = sample_ddim(model_fn, x_T, grid, generator=gen, callback=callback, eta=r.eta,
                      noise_sampler=noise_sampler, x0_mode=x0_mode, corrector=corrector)
-    if x0_mode != r.x0_mode and r.x0_mode not in (None, "none"):
+    if guides_after_clip:
         x0 = x0.clamp(-1.0, 1.0)  # the last step's guided x0_hat was left free; the image is kept in range
     return x0

@@ -2,8 +2,7 @@
 
     python -m cgd.quality --dataset mnist [--n 500] [--steps 25]
 
-Records: the judge's accuracy on the clean test set (and per class: the ceiling of its accuracy on
-samples); the background speckle of n real test images; the noisy classifier's accuracy on
+Records: the judge's accuracy on the clean test set (and per class); the background speckle of n real test images; the noisy classifier's accuracy on
 q(x_t | x_0) of test images against t (and per quarter of t); for every guided method at its
 recommended scale (autoguidance when a weak U-Net is shipped) and the plain conditional model, the
 :func:`cgd.evaluate.evaluate_one` record (judge-FID, precision, recall, the judge's share of the asked
@@ -26,10 +25,11 @@ from cgd.cliutil import Parser
 from cgd.cliutil import number, run
 from cgd.data import load_dataset
 from cgd.device import pick_device
-from cgd.evaluate import REFERENCE_FILE, evaluate_one, judge_outputs, load_reference, make_reference, save_reference
+from cgd.evaluate import (REFERENCE_FILE, evaluate_one, judge_outputs, load_reference, make_reference, save_reference,
+                          weak_record)
 from cgd.fileio import atomic_write
 from cgd.metrics import background_speckle
-from cgd.models import RECOMMENDED_SCALE, checkpoint_root, load_image_models, sample_images
+from cgd.models import FILES, RECOMMENDED_SCALE, checkpoint_root, load_image_models, sample_images
 from cgd.pipeline import SampleRequest
 from cgd.results import current, load_records
 
@@ -84,7 +84,7 @@ def _run(args) -> int:
     x, y = data.batch(torch.arange(len(data)))
     _, probs = judge_outputs(models.judge, x)
     judge_test = float((probs.argmax(1) == y.numpy()).mean())
-    # the judge's accuracy on each class's real test images: the ceiling of its accuracy on samples
+    # the judge's accuracy on each class's real test images (samples can score above it: it is no bound)
     by_class = [float((probs.argmax(1)[y.numpy() == c] == c).mean()) for c in range(models.num_classes)]
     real_speckle = background_speckle(x[torch.randperm(len(x), generator=torch.Generator().manual_seed(seed))[:n]])
 
@@ -99,17 +99,22 @@ def _run(args) -> int:
             models.classifier, data, models.schedule, [t_rand], n=2 * clf_n, seed=seed + 2 + q)[0]
 
     guided = []
-    known = {(r["method"], float(r["scale"]), r["n"], r["steps"], r["seed"]): r  # today's arithmetic, every field
+    # records `cgd.evaluate` measured already: today's arithmetic, every field, the shipped weak model
+    weak = weak_record(folder / FILES["weak"]) if models.weak_unet is not None else None
+    known = {(r["method"], float(r["scale"]), r["n"], r["steps"], r["seed"], r.get("weak")): r
              for r in load_records() if r.get("dataset") == args.dataset and current(r) and "background_speckle" in r
              and not r.get("interval")}
-    methods = ("cg-ddim", "cfg", "cg-ddpm", "cond+cg", "cond") + (("autoguidance",) if models.weak_unet else ())
+    methods = ("cg-ddim", "cfg", "cg-ddpm", "cond+cg", "cond") + (("autoguidance",) if weak else ())
     for method in methods:
         scale = RECOMMENDED_SCALE[method]
-        rec = known.get((method, float(scale), n, steps, seed))  # measured by `cgd.evaluate` already
+        this_weak = weak if method == "autoguidance" else None
+        rec = known.get((method, float(scale), n, steps, seed, this_weak))
         if rec is None:
             with tqdm(total=-(-n // 250) * steps, desc=f"{method} s={scale:g}") as bar:
                 rec = evaluate_one(models, ref, method, scale, n=n, steps=steps, seed=seed,
                                    on_step=lambda: bar.update(1))
+            if this_weak:
+                rec = {**rec, "weak": this_weak}
         guided.append({k: v for k, v in rec.items() if k not in ("source", "dataset", "seconds")})
 
     req = SampleRequest(method="uncond", label=None, scale=0.0, steps=steps, n=n, seed=seed, x0_mode="clip")

@@ -126,7 +126,7 @@ if source == SOURCES[0]:
         st.image(ui_atlas.frames_strip_png(dataset, method, label, scale, seed),
                  caption=f"x̂₀ of image {seed + 1} at steps "
                          f"{', '.join(str(i + 1) for i in frames)} of {cfg.steps}, left to right")
-        st.markdown("**What to notice.** The first predictions are mostly noise (x̂₀ is clipped to [−1, 1]). Find "
+        st.markdown("**What to notice.** The first predictions are mostly noise (x̂₀ is shown clipped to [−1, 1]). Find "
                     "the step where the class becomes readable, then move the scale: the larger the scale, the "
                     "earlier that step (MNIST class 3, CG-DDIM, image 1: at s = 0 the sample is another digit, "
                     "readable from about step 9; at s = 4 a 3 is readable by steps 5–7, at s = 16 by step 3). The "
@@ -141,8 +141,9 @@ if source == SOURCES[0]:
 with st.sidebar:
     classes = images.classes(dataset)
     live_names = [k for k, v in METHODS.items() if v != "autoguidance" or images.has_weak_model(dataset)]
-    if st.session_state.get("method") not in live_names:
-        st.session_state.pop("method", None)  # autoguidance on a dataset with no weak model: start over
+    if "method" in st.session_state and st.session_state["method"] not in live_names:
+        st.session_state.pop("method")  # autoguidance on a dataset with no weak model: start over,
+        st.session_state.pop("scale", None)  # at the default method's own scale
     method_name = st.radio("Method", live_names, index=3, key="method", on_change=_reset_scale)
     method = METHODS[method_name]
     guided = method not in ("uncond", "cond")

@@ -339,3 +339,32 @@ def test_cg_ddim_guides_after_thresholding_so_a_black_background_is_not_rectifie
         want = torch.tensor([-1.0 + delta, -1.0 - delta]).reshape(1, 1, 1, 2).expand(3, 1, 1, 2)
         torch.testing.assert_close(step["x0_hat"].double(), want, atol=1e-5, rtol=1e-5)
     assert float(x0.min()) >= -1.0 and float(x0.max()) <= 1.0  # the image itself stays in range
+
+
+def test_the_cg_ddim_corrector_follows_the_guided_score_with_nothing_thresholded(monkeypatch):
+    # The sampler's step thresholds the unguided x0_hat before guiding; the Langevin corrector's target is
+    # the guided score itself (p_t(x) p_t(y|x)^s), so its eps must be the raw one minus s sqrt(1 - ab) g.
+    import cgd.pipeline as pipeline
+    from cgd.pipeline import guided_sample
+    from cgd.schedule import x0_to_eps
+
+    ab = SCHED.alpha_bar
+
+    def net(x_t, t, y):  # predicts x0 = -1.5 everywhere, outside the data range
+        return x0_to_eps(x_t, torch.full_like(x_t, -1.5), ab[t.cpu()])
+
+    seen = {}
+
+    def spy(score_fn, alpha_bar, steps, size):
+        seen["score_fn"] = score_fn
+        return lambda x, t, noise_sampler: x
+
+    monkeypatch.setattr(pipeline, "langevin_corrector", spy)
+    c, s = 3.0, 5.0
+    g = torch.tensor([c, -c]).reshape(1, 1, 1, 2)
+    req = SampleRequest(method="cg-ddim", label=0, scale=s, steps=4, n=2, seed=0, x0_mode="clip", corrector_steps=1)
+    guided_sample(net, _ConstantGradient(g), SCHED, req, shape=(1, 1, 2), num_classes=2)
+    x = torch.randn(2, 1, 1, 2, generator=torch.Generator().manual_seed(0))
+    t = torch.full((2,), 500)
+    want = net(x, t, None) - s * (1 - ab[500]).sqrt().float() * g
+    torch.testing.assert_close(seen["score_fn"](x, t).eps, want)
