@@ -27,8 +27,8 @@ with left:
     st.subheader("Classifier guidance")
     st.markdown("A classifier trained on noisy images adds *s* times its gradient to the model's score. "
                 "At every noise level *t* the guided score is the score of a tilted density:")
-    st.latex(r"\nabla_x \log p_t(x) + s\,\nabla_x \log p_\phi(y \mid x, t) "
-             r"\;=\; \nabla_x \log\big[p_t(x)\, p_t(y \mid x)^{s}\big]")
+    st.latex(r"\begin{aligned}&\nabla_x \log p_t(x) + s\,\nabla_x \log p_\phi(y \mid x, t) \\ "
+             r"&\quad= \nabla_x \log\big[p_t(x)\, p_t(y \mid x)^{s}\big]\end{aligned}")  # two lines: fits the column
     st.markdown("Ancestral (DDPM) step: shift the mean by the classifier gradient times the step's variance")
     st.latex(r"x_{t-1} \sim \mathcal{N}\!\big(\mu + s\,\Sigma\, \nabla_{x}\log p_\phi(y \mid x_t),\; \Sigma\big)")
     st.markdown("Deterministic (DDIM) step: change the predicted noise instead")
