@@ -52,7 +52,7 @@ def test_default_grids_meet_the_brief():
     from cgd.models import RECOMMENDED_SCALE
 
     cfg = AtlasConfig().checked()
-    for method in cfg.methods:
+    for method in atlas_mod.ATLAS_METHODS:  # autoguidance's grid too, for datasets that ship a weak U-Net
         grid = cfg.scales(method)
         assert len(grid) >= 20 and grid[0] == 0.0 and grid[-1] > RECOMMENDED_SCALE[method]
         assert RECOMMENDED_SCALE[method] in grid
@@ -173,3 +173,26 @@ def test_cli_builds_and_checks(root, tmp_path, capsys):
     assert atlas_main(["check", "--root", str(folder)]) == 0
     assert "ok" in capsys.readouterr().out
     assert load_atlas(folder / "mnist").get("cfg", "images").shape == (10, 20, 2, 28, 28)
+
+
+def test_a_dataset_with_a_weak_unet_gets_autoguidance_in_its_atlas(root, tmp_path, monkeypatch):
+    # with the U-Net as its own weak model, autoguidance at any w is the conditional model: every scale of
+    # the cell holds the same images; the weak file's digest is part of the record, so replacing it is stale
+    import cgd.atlas.__main__ as atlas_cli
+
+    monkeypatch.setattr(atlas_cli, "GUIDED_METHODS", ("cfg",))  # one guided method beside it: a short build
+    folder = tmp_path / "ck"
+    shutil.copytree(root, folder)
+    shutil.copy(folder / "mnist" / "unet.safetensors", folder / "mnist" / "unet_weak.safetensors")
+    argv = ["build", "--root", str(folder), "--n", "1", "--steps", "1", "--trajectory-seeds", "1",
+            "--trajectory-every", "1", "--work", str(tmp_path / "work")]
+    assert atlas_main(argv) == 0
+    atlas = load_atlas(folder / "mnist")
+    assert atlas.config.methods == ("cfg", "autoguidance")
+    assert "--methods" not in atlas.record["command"]  # the same command rebuilds it with the same methods
+    images = atlas.get("autoguidance", "images")  # [classes, scales, n, H, W]
+    assert images.shape[1] == 20 and (images == images[:, :1]).all()
+    assert "unet_weak.safetensors" in atlas.record["models"]
+    (folder / "mnist" / "unet_weak.safetensors").write_bytes(
+        (folder / "mnist" / "classifier.safetensors").read_bytes())
+    assert not atlas_status(folder / "mnist")[0]

@@ -30,12 +30,14 @@ from cgd.errors import InputError
 from cgd.fileio import atomic_write, file_sha256
 from cgd.pipeline import SAMPLER_VERSIONS
 
-__all__ = ["GUIDED_METHODS", "DEFAULT_SCALES", "AtlasConfig", "Atlas", "build_cell", "build_atlas", "save_atlas",
+__all__ = ["GUIDED_METHODS", "ATLAS_METHODS", "DEFAULT_SCALES", "AtlasConfig", "Atlas", "build_cell", "build_atlas", "save_atlas",
            "load_atlas", "atlas_status", "ATLAS_FILE", "RECORD_FILE"]
 
 ATLAS_FILE, RECORD_FILE = "atlas.npz", "atlas.json"
-MODEL_FILES = ("unet.safetensors", "classifier.safetensors", "judge.safetensors")
+MODEL_FILES = ("unet.safetensors", "classifier.safetensors", "judge.safetensors", "unet_weak.safetensors")
 GUIDED_METHODS = ("cg-ddpm", "cg-ddim", "cfg", "cond+cg")
+# what an atlas can hold: autoguidance too, when the dataset ships its weak U-Net
+ATLAS_METHODS = GUIDED_METHODS + ("autoguidance",)
 # From 0 (unguided: the unconditional model for CG, the conditional one for cond+cg and CFG) past
 # the recommended scale (cgd.models.RECOMMENDED_SCALE: 10, 16, 2, 1), close together where the
 # samples change most (small scales), wider apart beyond.
@@ -44,6 +46,7 @@ DEFAULT_SCALES = {
     "cg-ddim": (0, 0.5, 1, 1.5, 2, 3, 4, 5, 6, 7, 8, 10, 12, 14, 16, 18, 20, 24, 28, 32, 40),
     "cfg": (0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.8, 1, 1.25, 1.5, 1.75, 2, 2.5, 3, 3.5, 4, 5, 6, 8),
     "cond+cg": (0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.8, 1, 1.25, 1.5, 2, 2.5, 3, 4, 5, 6, 8, 10, 12),
+    "autoguidance": (0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.8, 1, 1.25, 1.5, 1.75, 2, 2.5, 3, 3.5, 4, 5, 6, 8),
 }
 
 
@@ -59,7 +62,7 @@ class AtlasConfig:
     trajectory_seeds: int = 2  # the first k seeds keep x0_hat ...
     trajectory_every: int = 2  # ... after every this many steps (and after the last step)
     grids: tuple = field(default_factory=lambda: tuple((m, tuple(float(s) for s in DEFAULT_SCALES[m]))
-                                                       for m in GUIDED_METHODS))
+                                                       for m in ATLAS_METHODS))
 
     def scales(self, method: str) -> tuple:
         for m, grid in self.grids:
@@ -71,9 +74,9 @@ class AtlasConfig:
         """Refuse an unusable configuration with one line (before any sampling)."""
         from cgd.pipeline import SampleRequest
 
-        bad = [m for m in self.methods if m not in GUIDED_METHODS]
+        bad = [m for m in self.methods if m not in ATLAS_METHODS]
         if bad or not self.methods:
-            raise InputError(f"atlas methods must be among {', '.join(GUIDED_METHODS)}, got {', '.join(bad) or 'none'}")
+            raise InputError(f"atlas methods must be among {', '.join(ATLAS_METHODS)}, got {', '.join(bad) or 'none'}")
         for m in self.methods:
             SampleRequest(method=m, label=0, steps=self.steps, n=self.n, seed=self.seed,
                           scales=self.scales(m)).validated(10, 1000)

@@ -1,7 +1,7 @@
 """Build or check the scale atlas of a dataset's shipped models.
 
     python -m cgd.atlas build --dataset mnist [--n 8] [--steps 25] [--seed 0] [--trajectory-seeds 2]
-                              [--methods cg-ddpm,cg-ddim,cfg,cond+cg] [--work runs/atlas] [--threads N]
+                              [--methods cg-ddpm,cg-ddim,cfg,cond+cg[,autoguidance]] [--work runs/atlas] [--threads N]
     python -m cgd.atlas check --dataset mnist
 
 ``build`` samples every cell (method x class, all scales in one batch) and writes ``atlas.npz`` and
@@ -18,7 +18,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from cgd.atlas import GUIDED_METHODS, AtlasConfig, build_atlas, load_atlas, save_atlas
+from cgd.atlas import ATLAS_METHODS, GUIDED_METHODS, AtlasConfig, build_atlas, load_atlas, save_atlas
 from cgd.cliutil import Parser, number, run
 from cgd.data import DATASETS
 
@@ -36,7 +36,9 @@ def main(argv=None) -> int:
     b.add_argument("--seed", default="0")
     b.add_argument("--trajectory-seeds", default="2", help="seeds that keep x0_hat along the steps")
     b.add_argument("--trajectory-every", default="2", help="keep x0_hat after every this many steps")
-    b.add_argument("--methods", default=",".join(GUIDED_METHODS))
+    b.add_argument("--methods", default=None,
+                   help=f"comma-separated, of {', '.join(ATLAS_METHODS)} (default: the guided methods, and "
+                        "autoguidance when the dataset ships a weak U-Net)")
     b.add_argument("--work", default="runs/atlas", help="finished cells are kept here (resume)")
     b.add_argument("--threads", default=None, help="torch threads (default: torch's choice)")
     b.add_argument("--device", default="auto")
@@ -64,7 +66,13 @@ def _build(args) -> int:
     from cgd.device import pick_device
     from cgd.models import load_image_models
 
-    cfg = AtlasConfig(dataset=args.dataset, methods=tuple(m.strip() for m in args.methods.split(",") if m.strip()),
+    from cgd.models import FILES
+
+    if args.methods is not None:
+        methods = tuple(m.strip() for m in args.methods.split(",") if m.strip())
+    else:
+        methods = GUIDED_METHODS + (("autoguidance",) if (_folder(args) / FILES["weak"]).is_file() else ())
+    cfg = AtlasConfig(dataset=args.dataset, methods=methods,
                       n=number(args.n, "n", int), steps=number(args.steps, "steps", int),
                       seed=number(args.seed, "seed", int),
                       trajectory_seeds=number(args.trajectory_seeds, "trajectory seeds", int),
@@ -96,7 +104,7 @@ def argv_of(args) -> list:
     """The build's settings as a command line (recorded, so the same command rebuilds it)."""
     out = ["build", "--dataset", args.dataset, "--n", args.n, "--steps", args.steps, "--seed", args.seed,
            "--trajectory-seeds", args.trajectory_seeds, "--trajectory-every", args.trajectory_every]
-    if args.methods != ",".join(GUIDED_METHODS):
+    if args.methods is not None:
         out += ["--methods", args.methods]
     return out
 
