@@ -84,10 +84,14 @@ if source == SOURCES[0]:
     cfg = atlas.config
     eq, words = EQUATIONS[method]
     st.latex(eq)
-    k = tilt_exponent(method, scale)
-    st.markdown(f"{words} " + (f"At {knob} = 0 this is {ZERO_MEANS[method]}, unguided." if scale == 0 else
-                               f"Tilt exponent k = {k:g}: with exact networks the guided score is that of "
-                               f"p_t(x)·p_t(y|x)^k."))
+    if scale == 0:
+        tilt = f"At {knob} = 0 this is {ZERO_MEANS[method]}, unguided."
+    elif method == "autoguidance":
+        tilt = ""  # no power of p(y|x): the words above say so
+    else:
+        tilt = (f"Tilt exponent k = {tilt_exponent(method, scale):g}: with exact networks the guided score is that "
+                f"of p_t(x)·p_t(y|x)^k.")
+    st.markdown(f"{words} {tilt}")
     st.info(f"**Scale atlas**: {cfg.n} images per class and scale, sampled ahead of time by "
             f"`{atlas.record['command']}` ({cfg.steps} steps, seeds fixed, the same starting noise and step noise "
             f"at every scale). Moving the slider only looks them up. For other steps, seeds, image counts or "

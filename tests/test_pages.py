@@ -433,3 +433,28 @@ def test_image_page_offers_autoguidance_only_with_a_weak_model(tiny_root, tmp_pa
     at.button[0].click().run()
     no_errors(at)
     assert at.get("image") and "4 samples" in at.get("image")[0].captions[0]
+
+
+def test_image_page_shows_autoguidance_from_an_atlas_that_has_it(tiny_root, tmp_path, monkeypatch):
+    import shutil
+
+    from cgd.atlas import AtlasConfig, build_atlas, save_atlas
+    from cgd.models import load_image_models
+
+    root = tmp_path / "checkpoints"
+    shutil.copytree(tiny_root, root)
+    shutil.copy(root / "mnist" / "unet.safetensors", root / "mnist" / "unet_weak.safetensors")
+    cfg = AtlasConfig(dataset="mnist", methods=("autoguidance",), n=1, steps=1, trajectory_seeds=1,
+                      trajectory_every=1)
+    save_atlas(build_atlas(load_image_models("mnist", root=root), cfg, root / "mnist"), cfg, root / "mnist",
+               command="python -m cgd.atlas build (test)", device="cpu")
+    monkeypatch.setenv("CGD_CHECKPOINTS", str(root))
+    at = page("3_Image_generation.py").run()
+    no_errors(at)
+    assert at.radio(key="atlas_method").value == "Autoguidance (w)"
+    w = at.select_slider(key="atlas_scale_autoguidance")
+    assert w.label == "Guidance scale w" and w.value == 1.0
+    assert not any("Tilt exponent" in m.value for m in at.markdown)  # autoguidance has none
+    w.set_value(0.0).run()
+    no_errors(at)
+    assert any("w = 0 this is the conditional model" in m.value for m in at.markdown)
