@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 from cgd.cliutil import Parser, run
+from cgd.palette import METHOD_COLORS, METHOD_LABELS
 from cgd.results import RESULTS_DIR, load_records, paper_analogue, sweep
 
 METRICS = [("fid", "FID (judge features) ↓"), ("inception_score", "IS (judge) ↑"), ("precision", "precision ↑"),
@@ -24,20 +25,23 @@ def plot(records: list, dataset: str, out: Path) -> Path:
     import matplotlib.pyplot as plt
 
     methods = sorted({r["method"] for r in records if r["dataset"] == dataset})
-    fig, axes = plt.subplots(2, 3, figsize=(13, 7))
+    fig, axes = plt.subplots(2, 3, figsize=(13, 7.6))
     for ax, (key, title) in zip(axes.flat, METRICS):
         for m in methods:
             pts = [r for r in sweep(records, dataset, m) if r.get(key) is not None]
+            color = METHOD_COLORS.get(m, "black")  # the app's colour of the method
             if len(pts) > 1:
-                ax.plot([r["scale"] for r in pts], [r[key] for r in pts], "o-", label=m)
+                ax.plot([r["scale"] for r in pts], [r[key] for r in pts], "o-", color=color,
+                        label=METHOD_LABELS.get(m, m))
             elif pts:
-                ax.axhline(pts[0][key], ls=":", color="grey", label=f"{m} (s=0)")
+                ax.axhline(pts[0][key], ls=":", color=color, label=f"{METHOD_LABELS.get(m, m)} (no scale)")
         ax.set_title(title)
-        ax.set_xlabel("scale s (CFG: w)")
+        ax.set_xlabel("guidance scale s (CFG: w)")
         ax.grid(alpha=0.3)
-    axes.flat[0].legend(fontsize=8)
+    handles, labels = axes.flat[0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="lower center", ncol=len(labels), fontsize=9, frameon=False)  # under the plots
     fig.suptitle(f"{dataset}: guidance scale against fidelity and diversity")
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0.05, 1, 1))
     path = out / f"results_{dataset}.png"
     fig.savefig(path, dpi=90)
     plt.close(fig)

@@ -17,6 +17,9 @@ import base64
 import numpy as np
 import plotly.graph_objects as go
 
+# one colour per method, the same on every page and in the docs' figures
+from cgd.palette import METHOD_COLORS, METHOD_LABELS
+
 __all__ = ["METHOD_COLORS", "METHOD_LABELS", "layout", "samples_figure", "step_figure", "trajectory_figure",
            "sweep_figure", "lines_figure", "method_lines_figure", "method_key_html", "sampler_figure", "compare_figure", "corrector_figure", "atlas_judge_figure", "arrow_gain",
            "MAX_ARROW_GAIN"]
@@ -24,12 +27,6 @@ __all__ = ["METHOD_COLORS", "METHOD_LABELS", "layout", "samples_figure", "step_f
 BLUE, RED, GREY, BLACK = "#1f77b4", "#d62728", "#7f7f7f", "#222222"
 COND_DENSITY, TILTED_DENSITY = BLUE, RED
 
-# one colour per method, the same on every page (none of them is the densities' blue or red)
-METHOD_COLORS = {"uncond": "#7f7f7f", "cond": "#e377c2", "cg-ddpm": "#9467bd", "cg-ddim": "#ff7f0e",
-                 "cfg": "#2ca02c", "cond+cg": "#8c564b", "autoguidance": "#17becf"}
-METHOD_LABELS = {"uncond": "unconditional", "cond": "conditional", "cg-ddpm": "CG-DDPM (mean shift sΣg)",
-                 "cg-ddim": "CG-DDIM (ε form)", "cfg": "CFG (w)", "cond+cg": "conditional + CG",
-                 "autoguidance": "autoguidance (w)"}
 # a few extra colours for curves that are not methods (loss curves, powers, ...)
 SERIES = ["#1f77b4", "#d62728", "#17becf", "#bcbd22", "#7f7f7f", "#e377c2"]
 
