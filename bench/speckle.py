@@ -28,27 +28,19 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from cgd.data import load_dataset  # noqa: E402
 from cgd.evaluate import judge_outputs  # noqa: E402
-from cgd.guidance import classifier_grad, conditional_model_fn  # noqa: E402
+from cgd.guidance import classifier_guided_eps, conditional_model_fn  # noqa: E402
 from cgd.metrics import background_speckle  # noqa: E402
 from cgd.models import RECOMMENDED_SCALE, load_image_models  # noqa: E402
-from cgd.outputs import ModelOutput, as_output  # noqa: E402
 from cgd.pipeline import SampleRequest, guided_sample  # noqa: E402
 from cgd.samplers import sample_ddim  # noqa: E402
-from cgd.schedule import coef  # noqa: E402
 
 
 def threshold_after_guidance(models, label: int, scale: float, *, n: int, steps: int, seed: int) -> torch.Tensor:
-    """CG-DDIM as it was: eps_hat = eps - s sqrt(1 - alpha_bar) g first, the sampler clips its x0_hat after."""
+    """CG-DDIM as it was: the ε form with nothing thresholded inside it, the sampler clipping the guided x0_hat."""
     null = torch.full((n,), models.num_classes)
     y = torch.full((n,), label)
-    base = conditional_model_fn(models.unet, null)
-    sqrt_one_minus_ab = (1.0 - models.schedule.alpha_bar).sqrt()
-
-    def guided(x_t, t):
-        eps = as_output(base(x_t, t)).eps
-        g = classifier_grad(models.classifier, x_t, t, y)
-        return ModelOutput(eps - scale * coef(sqrt_one_minus_ab[t.cpu()], x_t) * g, None, eps)
-
+    guided = classifier_guided_eps(conditional_model_fn(models.unet, null), models.classifier, y, scale,
+                                   models.schedule)
     gen = torch.Generator().manual_seed(seed)
     x_T = torch.randn((n, *models.shape), generator=gen)
     return sample_ddim(guided, x_T, models.schedule.grid(steps), generator=gen, x0_mode="clip")

@@ -32,7 +32,7 @@ from cgd.errors import InputError
 from cgd.fileio import atomic_write, file_sha256
 from cgd.metrics import (background_speckle, frechet_distance, gaussian_stats, inception_score, judge_accuracy,
                          precision_recall)
-from cgd.models import CLASSIFIER_METHODS, ImageModels, checkpoint_root, load_image_models, sample_images
+from cgd.models import CLASSIFIER_METHODS, FILES, ImageModels, checkpoint_root, load_image_models, sample_images
 from cgd.pipeline import EXTRA_METHODS, METHODS, SAMPLER_VERSIONS, SampleRequest
 from cgd.results import current
 
@@ -213,7 +213,7 @@ def _run(args) -> int:
         raise InputError(f"the judge checkpoint is missing in {folder}")
     if "autoguidance" in methods and models.weak_unet is None:
         raise InputError(f"autoguidance needs a weak U-Net: none in {folder}; give one with --weak PATH")
-    weak = None if models.weak_unet is None else weak_record(weak_path or folder / "unet_weak.safetensors")
+    weak = None if models.weak_unet is None else weak_record(weak_path or folder / FILES["weak"])
     ref = load_reference(folder / REFERENCE_FILE)
     todo = [(m, s) for m in methods for s in scales if m not in ("uncond", "cond") or s == scales[0]]
     done = {(r["method"], r["scale"], r["n"], r["steps"], r["seed"], tuple(r.get("interval") or ()), r.get("weak"))
