@@ -130,8 +130,9 @@ def evaluate_one(models: ImageModels, ref: Reference, method: str, scale: float,
             "background_speckle": round(background_speckle(x), 4)}
 
 
-def weak_record(path: Path) -> str:
-    """How a record names autoguidance's weak model: its file name and the start of its sha256."""
+def model_tag(path: Path) -> str:
+    """How a record names the network it measured (the U-Net, autoguidance's weak model): file name and the
+    start of its sha256, so that a record of an older file is never taken for one of today's."""
     return f"{Path(path).name}@{file_sha256(Path(path))[:12]}"
 
 
@@ -213,11 +214,12 @@ def _run(args) -> int:
         raise InputError(f"the judge checkpoint is missing in {folder}")
     if "autoguidance" in methods and models.weak_unet is None:
         raise InputError(f"autoguidance needs a weak U-Net: none in {folder}; give one with --weak PATH")
-    weak = None if models.weak_unet is None else weak_record(weak_path or folder / FILES["weak"])
+    weak = None if models.weak_unet is None else model_tag(weak_path or folder / FILES["weak"])
+    unet = model_tag(folder / FILES["unet"])
     ref = load_reference(folder / REFERENCE_FILE)
     todo = [(m, s) for m in methods for s in scales if m not in ("uncond", "cond") or s == scales[0]]
     done = {(r["method"], r["scale"], r["n"], r["steps"], r["seed"], tuple(r.get("interval") or ()), r.get("weak"))
-            for r in records if r.get("dataset") == args.dataset and current(r)}
+            for r in records if r.get("dataset") == args.dataset and current(r) and r.get("unet") == unet}
     todo = [(m, s) for m, s in todo
             if (m, float(s), n, steps, seed, tuple(interval or ()), weak if m == "autoguidance" else None) not in done]
     with tqdm(total=len(todo) * n * steps, desc=f"evaluate {args.dataset}", unit="img-step") as bar:
@@ -232,7 +234,7 @@ def _run(args) -> int:
 
             rec = evaluate_one(models, ref, m, 0.0 if m in ("uncond", "cond") else s, n=n, steps=steps, seed=seed,
                                batch=batch, on_step=tick, interval=interval)
-            rec = {"dataset": args.dataset, **rec, **({"weak": weak} if m == "autoguidance" else {}),
+            rec = {"dataset": args.dataset, **rec, "unet": unet, **({"weak": weak} if m == "autoguidance" else {}),
                    "seconds": round(time.perf_counter() - t0, 1)}
             records.append(rec)
             atomic_write(out, json.dumps({"records": records}, indent=1).encode())

@@ -2,11 +2,13 @@
 
     python -m cgd.quality --dataset mnist [--n 500] [--steps 25]
 
-Records: the judge's accuracy on the clean test set (and per class); the background speckle of n real test images; the noisy classifier's accuracy on
-q(x_t | x_0) of test images against t (and per quarter of t); for every guided method at its
-recommended scale (autoguidance when a weak U-Net is shipped) and the plain conditional model, the
-:func:`cgd.evaluate.evaluate_one` record (judge-FID, precision, recall, the judge's share of the asked
-class, the background speckle); and the judge's class histogram of unguided unconditional samples.
+Records: the digests of the measured U-Net (and weak U-Net); the judge's accuracy on the clean test set
+(and per class); the background speckle of n real test images; the noisy classifier's accuracy on
+q(x_t | x_0) of test images against t (and per quarter of t); for the unguided unconditional model, every
+guided method at its recommended scale (autoguidance when a weak U-Net is shipped) and the plain
+conditional model, the :func:`cgd.evaluate.evaluate_one` record (judge-FID, precision, recall, the judge's
+share of the asked class, the background speckle); and the judge's class histogram of unguided
+unconditional samples.
 Needs the test set (``python -m cgd.data fetch DATASET``) and the reference statistics.
 """
 
@@ -25,8 +27,8 @@ from cgd.cliutil import Parser
 from cgd.cliutil import number, run
 from cgd.data import load_dataset
 from cgd.device import pick_device
-from cgd.evaluate import (REFERENCE_FILE, evaluate_one, judge_outputs, load_reference, make_reference, save_reference,
-                          weak_record)
+from cgd.evaluate import (REFERENCE_FILE, evaluate_one, judge_outputs, load_reference, make_reference, model_tag,
+                          save_reference)
 from cgd.fileio import atomic_write
 from cgd.metrics import background_speckle
 from cgd.models import FILES, RECOMMENDED_SCALE, checkpoint_root, load_image_models, sample_images
@@ -98,14 +100,14 @@ def _run(args) -> int:
         quarters[f"{250 * q}-{250 * (q + 1) - 1}"] = classifier_accuracy_by_t(
             models.classifier, data, models.schedule, [t_rand], n=2 * clf_n, seed=seed + 2 + q)[0]
 
-    guided = []
-    # records `cgd.evaluate` measured already: today's arithmetic, every field, the shipped weak model
-    weak = weak_record(folder / FILES["weak"]) if models.weak_unet is not None else None
+    # records `cgd.evaluate` measured already: today's arithmetic and U-Net, every field, the shipped weak model
+    unet = model_tag(folder / FILES["unet"])
+    weak = model_tag(folder / FILES["weak"]) if models.weak_unet is not None else None
     known = {(r["method"], float(r["scale"]), r["n"], r["steps"], r["seed"], r.get("weak")): r
              for r in load_records() if r.get("dataset") == args.dataset and current(r) and "background_speckle" in r
-             and not r.get("interval")}
-    methods = ("cg-ddim", "cfg", "cg-ddpm", "cond+cg", "cond") + (("autoguidance",) if weak else ())
-    for method in methods:
+             and not r.get("interval") and r.get("unet") == unet}
+
+    def measured(method: str) -> dict:
         scale = RECOMMENDED_SCALE[method]
         this_weak = weak if method == "autoguidance" else None
         rec = known.get((method, float(scale), n, steps, seed, this_weak))
@@ -113,9 +115,12 @@ def _run(args) -> int:
             with tqdm(total=-(-n // 250) * steps, desc=f"{method} s={scale:g}") as bar:
                 rec = evaluate_one(models, ref, method, scale, n=n, steps=steps, seed=seed,
                                    on_step=lambda: bar.update(1))
-            if this_weak:
-                rec = {**rec, "weak": this_weak}
-        guided.append({k: v for k, v in rec.items() if k not in ("source", "dataset", "seconds")})
+            rec = {**rec, "unet": unet, **({"weak": this_weak} if this_weak else {})}
+        return {k: v for k, v in rec.items() if k not in ("source", "dataset", "seconds")}
+
+    uncond = measured("uncond")
+    methods = ("cg-ddim", "cfg", "cg-ddpm", "cond+cg", "cond") + (("autoguidance",) if weak else ())
+    guided = [measured(m) for m in methods]
 
     req = SampleRequest(method="uncond", label=None, scale=0.0, steps=steps, n=n, seed=seed, x0_mode="clip")
     _, p_unc = judge_outputs(models.judge, sample_images(models, req).cpu())
@@ -127,12 +132,15 @@ def _run(args) -> int:
               "background_speckle_real": round(real_speckle, 4),
               "classifier_accuracy_by_t": {"t": ts, "accuracy": [round(a, 4) for a in acc], "n_per_t": clf_n,
                                            "by_quarter": {k: round(v, 4) for k, v in quarters.items()}},
-              "guided": guided,
+              "models": {"unet": unet, **({"weak": weak} if weak else {})},
+              "uncond": uncond, "guided": guided,
               "uncond_judge_class_shares": [round(float(h), 4) for h in hist],
               "seconds": round(time.perf_counter() - t0, 1), "device": str(device)}
     atomic_write(folder / "quality.json", json.dumps(record, indent=1).encode())
     print(json.dumps({k: record[k] for k in ("judge_test_accuracy", "uncond_judge_class_shares",
                                              "background_speckle_real")}))
+    print(f"uncond: FID {uncond['fid']:.2f}, precision {uncond['precision']:.3f}, recall {uncond['recall']:.3f}, "
+          f"speckle {uncond['background_speckle']:.4f}")
     for r in guided:
         print(f"{r['method']:8s} scale {r['scale']:g}: judge accuracy {r['judge_accuracy']:.3f}, FID {r['fid']:.2f}, "
               f"speckle {r['background_speckle']:.4f}")

@@ -89,3 +89,19 @@ def test_autoguidance_with_the_model_as_its_own_weak_model_is_the_conditional_mo
     assert main(args + ["--methods", "autoguidance"]) == 2
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and "--weak" in err
+
+
+def test_records_name_their_unet_and_a_new_unet_is_measured_again(root, tmp_path):
+    import hashlib
+
+    args = ["--dataset", "mnist", "--methods", "cond", "--scales", "0", "--n", "8", "--steps", "2",
+            "--out", str(tmp_path / "u.json")]
+    assert main(args) == 0
+    (rec,) = json.loads((tmp_path / "u.json").read_text())["records"]
+    sha = hashlib.sha256((root / "mnist" / "unet.safetensors").read_bytes()).hexdigest()
+    assert rec["unet"] == f"unet.safetensors@{sha[:12]}"
+    # a record of another U-Net (what the file holds after the shipped U-Net is replaced) is not today's
+    (tmp_path / "u.json").write_text(json.dumps({"records": [dict(rec, unet="unet.safetensors@000000000000")]}))
+    assert main(args) == 0
+    recs = json.loads((tmp_path / "u.json").read_text())["records"]
+    assert [r["unet"] for r in recs] == ["unet.safetensors@000000000000", rec["unet"]]

@@ -1,5 +1,6 @@
 """Quality measurement: classifier accuracy against t on a case with a known answer, and the CLI."""
 
+import hashlib
 import json
 
 import numpy as np
@@ -51,6 +52,10 @@ def test_quality_cli_writes_the_record(tiny_root, tmp_path, monkeypatch, capsys)
     assert len(q["classifier_accuracy_by_t"]["accuracy"]) == 21
     assert set(q["classifier_accuracy_by_t"]["by_quarter"]) == {"0-249", "250-499", "500-749", "750-999"}
     assert [g["method"] for g in q["guided"]] == ["cg-ddim", "cfg", "cg-ddpm", "cond+cg", "cond"]
+    assert q["uncond"]["method"] == "uncond" and q["uncond"]["n"] == 8
+    sha = hashlib.sha256((tmp_path / "ck" / "mnist" / "unet.safetensors").read_bytes()).hexdigest()
+    assert q["models"] == {"unet": f"unet.safetensors@{sha[:12]}"}
+    assert all(g["unet"] == q["models"]["unet"] for g in q["guided"] + [q["uncond"]])
     assert all(0 <= g["background_speckle"] <= 1 for g in q["guided"]) and 0 <= q["background_speckle_real"] <= 1
     assert len(q["judge_test_accuracy_by_class"]) == 10
     assert abs(sum(q["uncond_judge_class_shares"]) - 1) < 1e-3

@@ -46,3 +46,27 @@ def test_the_shipped_atlas_matches_the_shipped_models(dataset):
         curve = atlas.judge_curve(method)
         at = atlas.index(method, RECOMMENDED_SCALE[method])
         assert curve["count"] == 80 and curve["share"][at] > curve["share"][0], method
+
+
+@pytest.mark.parametrize("dataset", ["mnist", "fashion-mnist"])
+def test_shipped_results_name_the_shipped_unet(dataset):
+    """Every shipped record that names its U-Net (results/*.json, quality.json) names the shipped one:
+    replacing the U-Net without measuring it again fails here (older records without the field predate it)."""
+    import json
+
+    from cgd.evaluate import model_tag
+    from cgd.models import FILES, quality_record
+    from cgd.results import load_records
+
+    folder = CHECKPOINT_ROOT / dataset
+    if not (folder / FILES["unet"]).is_file():
+        pytest.skip(f"no shipped {dataset} checkpoints")
+    tags = {"unet": model_tag(folder / FILES["unet"])}
+    if (folder / FILES["weak"]).is_file():
+        tags["weak"] = model_tag(folder / FILES["weak"])
+    stale = [(r["source"], r["method"], r["scale"]) for r in load_records() if r.get("dataset") == dataset
+             and any(key in r and r[key] != tag for key, tag in tags.items())]
+    assert not stale, f"records of another U-Net: {stale}"
+    q = quality_record(dataset) or {}
+    for key, tag in q.get("models", {}).items():
+        assert tags.get(key) == tag, json.dumps(q["models"])
