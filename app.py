@@ -51,7 +51,7 @@ st.warning("**What guidance does not do.** At every noise level the guided score
 st.subheader("Where to start")
 st.markdown(
     """
-1. **Lesson** — seven steps, about ten minutes, nothing to prepare: for a lecturer in front of a class.
+1. **Lesson** — eight steps, about ten minutes, nothing to prepare: for a lecturer in front of a class.
 2. **Guidance in 2D** — a Gaussian mixture whose every quantity is exact: see guided samples against
    the exact tilted density, the mean shift $s\\Sigma g$ of each step, and a trajectory animation.
 3. **Scale explorer** — what $p(y\\mid x)^s$ does in one dimension, and when the Gaussian-shift

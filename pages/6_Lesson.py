@@ -1,4 +1,4 @@
-"""Lesson: seven steps through classifier guidance, for a lecturer in front of a class (about ten minutes)."""
+"""Lesson: eight steps through classifier guidance, for a lecturer in front of a class (about ten minutes)."""
 
 import streamlit as st
 
@@ -80,6 +80,24 @@ with answer_errors():
             right.plotly_chart(figs["recall"], key="lesson_fig2")
             st.plotly_chart(figs["fid"], key="lesson_fig3")
             st.dataframe(records.paper_table("mnist"), hide_index=True)
+
+    elif step.figure == "autoguidance":
+        left, right = st.columns(2)
+        cfg, ag = lesson.autoguidance()
+        left.plotly_chart(cfg, key="lesson_fig")
+        right.plotly_chart(ag, key="lesson_fig2")
+        st.caption("Blue: exact p(x|y=0). Red dashed: left, CFG's p(x)·p(y=0|x)^(1+w); right, p(x|y=0) itself. "
+                   "Same seed in both. The 2D page compares them over every w.")
+        rows = lesson.autoguidance_images()
+        if rows:
+            cols = st.columns(len(rows))
+            for col, (method, imgs, judge) in zip(cols, rows):
+                name = "CFG" if method == "cfg" else "autoguidance"
+                col.image(images.enlarge(image_grid(imgs, cols=4), 300),
+                          caption=f"{name}, w = {lesson.AUTOGUIDANCE[0].scale:g} · judge p(y=3|x) {judge:.2f}")
+            st.caption("On MNIST, from the scale atlas: the same seeds, class 3. Autoguidance's weak model is the "
+                       "3000-step U-Net the shipped one was trained on from. Measured over 500 samples in "
+                       "docs/results.md.")
 
 st.info(f"**What to notice.** {step.notice}")
 st.success(f"**Question for the class.** {step.question}")

@@ -458,3 +458,47 @@ def test_image_page_shows_autoguidance_from_an_atlas_that_has_it(tiny_root, tmp_
     w.set_value(0.0).run()
     no_errors(at)
     assert any("w = 0 this is the conditional model" in m.value for m in at.markdown)
+
+
+def test_lesson_autoguidance_step_states_what_its_figure_shows():
+    """The step's text gives the far component's share of CFG's and autoguidance's samples: the numbers
+    measured on exactly the samples its figure draws (exact models)."""
+    import re
+
+    from ui import lesson, toy
+
+    step = [s for s in lesson.STEPS if s.figure == "autoguidance"][0]
+    cfg, ag = (toy.component_shares(toy.preset_json(lesson.NEAR_FAR), "exact", r)[0] for r in lesson.AUTOGUIDANCE)
+    said = [int(v) for v in re.findall(r"(\d+)%", step.notice)]
+    assert said == [round(100 * cfg), 50, 50] and round(100 * ag) == 50, (said, cfg, ag)
+    at = page("6_Lesson.py")
+    at.query_params["step"] = str(lesson.STEPS.index(step) + 1)
+    at.run()
+    no_errors(at)
+    titles = [chart(at, key)["layout"]["title"]["text"] for key in ("lesson_fig", "lesson_fig2")]
+    assert titles[0].startswith("CFG, w = 2") and titles[1].startswith("autoguidance, w = 2"), titles
+
+
+def test_lesson_autoguidance_step_shows_mnist_from_an_atlas_that_has_it(tiny_root, tmp_path, monkeypatch):
+    import shutil
+
+    from cgd.atlas import AtlasConfig, build_atlas, save_atlas
+    from cgd.models import load_image_models
+    from ui import lesson
+
+    root = tmp_path / "checkpoints"
+    shutil.copytree(tiny_root, root)
+    shutil.copy(root / "mnist" / "unet.safetensors", root / "mnist" / "unet_weak.safetensors")
+    cfg = AtlasConfig(dataset="mnist", methods=("cfg", "autoguidance"), n=2, steps=1, trajectory_seeds=1,
+                      trajectory_every=1)
+    save_atlas(build_atlas(load_image_models("mnist", root=root), cfg, root / "mnist"), cfg, root / "mnist",
+               command="python -m cgd.atlas build (test)", device="cpu")
+    step = [s for s in lesson.STEPS if s.figure == "autoguidance"][0]
+    for folder, images in ((tiny_root, 0), (root, 2)):
+        monkeypatch.setenv("CGD_CHECKPOINTS", str(folder))
+        at = page("6_Lesson.py")
+        at.query_params["step"] = str(lesson.STEPS.index(step) + 1)
+        at.run()
+        no_errors(at)
+        caps = [c.split(" ·")[0] for img in at.get("image") for c in img.captions]
+        assert caps == (["CFG, w = 2", "autoguidance, w = 2"] if images else []), caps

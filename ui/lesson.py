@@ -1,4 +1,4 @@
-"""The Lesson page's seven steps: preset settings, their figures (through the pages' own cached calls), words.
+"""The Lesson page's eight steps: preset settings, their figures (through the pages' own cached calls), words.
 
 :func:`warm` computes every step's figures once per server in a background thread, started by
 ``app.py``, so a lecturer who opens the Lesson on a cold server waits seconds, not minutes.
@@ -33,6 +33,9 @@ SHIFT = SampleRequest(method="cg-ddpm", label=0, scale=3.0, steps=100, n=1000, s
 SHARPEN = SampleRequest(method="cg-ddpm", label=0, scale=3.0, steps=100, n=1000, seed=0)
 CG_VS_CFG = (SampleRequest(method="cg-ddpm", label=1, scale=3.0, steps=100, n=1000, seed=0),
              SampleRequest(method="cfg", label=1, scale=2.0, steps=100, n=1000, seed=0))
+AUTOGUIDANCE = (SampleRequest(method="cfg", label=0, scale=2.0, steps=100, n=1000, seed=0),
+                SampleRequest(method="autoguidance", label=0, scale=2.0, steps=100, n=1000, seed=0))
+AUTOGUIDANCE_LABEL = 3  # the MNIST class of the step's image rows (from the atlas)
 IMAGE_SCALES = (0.0, 1.0, 3.0, 10.0)
 IMAGE_REQUEST = SampleRequest(method="cg-ddpm", label=3, scale=0.0, steps=25, n=4, seed=0, x0_mode="clip")
 
@@ -92,6 +95,17 @@ STEPS = (
          "features: compare the trends, not the values.",
          "Where on these curves would you set the scale, and what does that choice depend on?",
          "fidelity"),
+    Step("8 · Sharper without losing modes: autoguidance",
+         "CFG's loss of diversity is not a law of guidance. Autoguidance (Karras et al. 2024) guides a model with "
+         "a *weaker model of the same task* instead of the unconditional one: ε̃ = ε_weak + (1+w)·(ε − ε_weak). "
+         "Here class 0 of a mixture with a near and a far component, exact models; the weak model is the same "
+         "mixture with every covariance doubled, the error an underfit network makes.",
+         "At the same w = 2, CFG (left) pushes most samples into the far component, away from the other class: "
+         "the far component holds 87% of these 1000 samples where p(x|y) puts 50%. Autoguidance (right) keeps "
+         "the two components' shares (50% in the far one) and only tightens each component, because its guided "
+         "score has no p(y|x) in it.",
+         "CFG's direction is 'away from the other classes'. What is autoguidance's direction, in words?",
+         "autoguidance"),
 )
 
 _WARMED = threading.Event()
@@ -117,6 +131,7 @@ def _warm() -> None:
         sharpen(SHARPEN.scale)
         sharpen(1.0)
         cg_vs_cfg()
+        autoguidance()
         image_row()
     except Exception:  # noqa: BLE001 - warming is best effort: the page computes whatever is missing
         pass
@@ -159,6 +174,37 @@ def cg_vs_cfg() -> tuple:
 
     return tuple(toy.samples_fig(toy.preset_json(BLOBS), "exact", r, tilt_exponent(r.method, r.scale),
                                  f"{r.method}, {scale_symbol(r.method)} = {r.scale:g}") for r in CG_VS_CFG)
+
+
+def autoguidance() -> tuple:
+    """CFG against autoguidance at the same w, on the near-and-far mixture (exact models)."""
+    from cgd.pipeline import scale_symbol, tilt_exponent
+    from ui import toy
+
+    names = {"cfg": "CFG", "autoguidance": "autoguidance"}
+    # red dashed: CFG's tilted density p(x)·p(y|x)^(1+w); for autoguidance p(x|y) itself (k = 1), what it keeps
+    return tuple(toy.samples_fig(toy.preset_json(NEAR_FAR), "exact", r,
+                                 1.0 if r.method == "autoguidance" else tilt_exponent(r.method, r.scale),
+                                 f"{names[r.method]}, {scale_symbol(r.method)} = {r.scale:g}") for r in AUTOGUIDANCE)
+
+
+def autoguidance_images():
+    """``[(method, images uint8 [8, H, W], judge's mean p(y|x_0)), ...]`` for CFG and autoguidance at the
+    step's w on MNIST, the same seeds, from the shipped scale atlas; None when it has no autoguidance cells."""
+    from ui import atlas as ui_atlas
+    from ui import images
+
+    if "mnist" not in images.datasets():
+        return None
+    atlas, _ = ui_atlas.get("mnist")
+    w = AUTOGUIDANCE[0].scale
+    if atlas is None or not all(m in atlas.config.methods and w in atlas.scales(m) for m in ("cfg", "autoguidance")):
+        return None
+    out = []
+    for method in ("cfg", "autoguidance"):
+        cell = atlas.cell(method, AUTOGUIDANCE_LABEL, w)
+        out.append((method, cell["images"], float(cell["judge"].astype(float).mean())))
+    return out
 
 
 def image_row():
