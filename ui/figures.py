@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import base64
 
+from typing import Optional
+
 import numpy as np
 import plotly.graph_objects as go
 
@@ -97,15 +99,21 @@ def _tilt_name(label: int, exponent: float) -> str:
 
 
 def samples_figure(grid, samples: np.ndarray, *, label: int, exponent: float, method: str,
-                   title: str = "") -> go.Figure:
-    """Guided samples (the method's colour) over p(x|y) (blue) and the tilted p(x) p(y|x)^k (red, dashed)."""
+                   title: str = "", others: Optional[np.ndarray] = None) -> go.Figure:
+    """Guided samples (the method's colour) over p(x|y) (blue) and the tilted p(x) p(y|x)^k (red, dashed).
+
+    others: [M, 2] centres of the other classes' components, drawn as grey crosses (where "away from the
+    other class" points).
+    """
     xs = grid.xs
-    return go.Figure(data=[_contour(xs, grid.cond, COND_DENSITY, f"p(x | y={label})"),
-                           _contour(xs, grid.tilted, TILTED_DENSITY, _tilt_name(label, exponent), dash="dash"),
-                           go.Scatter(**_xy(samples), mode="markers", name=f"samples ({method})",
-                                        marker=dict(size=3, color=METHOD_COLORS.get(method, BLACK),
-                                                    opacity=0.5))],
-                     layout=_square(xs[0], xs[-1], title=title))
+    data = [_contour(xs, grid.cond, COND_DENSITY, f"p(x | y={label})"),
+            _contour(xs, grid.tilted, TILTED_DENSITY, _tilt_name(label, exponent), dash="dash"),
+            go.Scatter(**_xy(samples), mode="markers", name=f"samples ({method})",
+                       marker=dict(size=3, color=METHOD_COLORS.get(method, BLACK), opacity=0.5))]
+    if others is not None and len(others):
+        data.append(go.Scatter(**_xy(others), mode="markers", name="other classes' centres",
+                               marker=dict(size=11, symbol="x-thin", color=GREY, line=dict(width=2, color=GREY))))
+    return go.Figure(data=data, layout=_square(xs[0], xs[-1], title=title))
 
 
 MAX_ARROW_GAIN = 20.0

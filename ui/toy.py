@@ -177,8 +177,10 @@ def samples_fig(mixture_json: str, kind: str, request: SampleRequest, exponent: 
     """Guided samples over p(x|y) and the tilted density (built once per inputs, shared)."""
     run = guided_run(mixture_json, kind, request)
     dens = densities(mixture_json, request.label, exponent)
+    mix = mixture_of(mixture_json)
+    others = mix.means[mix.labels != request.label].numpy()
     return figures.samples_figure(dens, run.samples, label=request.label, exponent=exponent,
-                                  method=request.method, title=title)
+                                  method=request.method, title=title, others=others)
 
 
 @shared_cache(512)
