@@ -5,6 +5,7 @@ Built from tiny random models (``tiny_root``) with a small grid, so the whole fi
 
 import json
 import shutil
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -196,3 +197,25 @@ def test_a_dataset_with_a_weak_unet_gets_autoguidance_in_its_atlas(root, tmp_pat
     (folder / "mnist" / "unet_weak.safetensors").write_bytes(
         (folder / "mnist" / "classifier.safetensors").read_bytes())
     assert not atlas_status(folder / "mnist")[0]
+
+
+def test_builds_of_some_methods_fill_the_cells_of_a_build_of_all(root, models, tmp_path, monkeypatch):
+    """Two builds of one method each (side by side on two cores) leave every cell the full build needs;
+    a changed scale grid of one method is built again, the other method's cells are kept."""
+    grids = (("cfg", (0.0, 3.0)), ("cg-ddpm", (0.0, 2.0)))
+    both = AtlasConfig(dataset="mnist", methods=("cfg", "cg-ddpm"), n=2, steps=2, seed=1, trajectory_seeds=1,
+                       trajectory_every=1, grids=grids)
+    for method in ("cfg", "cg-ddpm"):
+        build_atlas(models, replace(both, methods=(method,)), root / "mnist", work_dir=tmp_path)
+    calls = []
+    real = atlas_mod.build_cell
+    monkeypatch.setattr(atlas_mod, "build_cell", lambda *a, **k: calls.append(a[2:4]) or real(*a, **k))
+    reused = build_atlas(models, both, root / "mnist", work_dir=tmp_path)
+    assert calls == []
+    fresh = build_atlas(models, both, root / "mnist")
+    for key in fresh:
+        if key != "seconds":
+            np.testing.assert_array_equal(reused[key], fresh[key])
+    calls.clear()
+    build_atlas(models, replace(both, grids=(("cfg", (0.0, 4.0)), grids[1])), root / "mnist", work_dir=tmp_path)
+    assert calls == [("cfg", label) for label in range(10)]

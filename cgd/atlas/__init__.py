@@ -181,8 +181,12 @@ class Atlas:
                 "count": p.shape[-1]}
 
 
-def _config_key(cfg: AtlasConfig, model_digests: dict) -> str:
-    text = json.dumps({"config": cfg.to_json(), "models": model_digests}, sort_keys=True)
+def _cell_key(cfg: AtlasConfig, method: str, model_digests: dict) -> str:
+    """What one method's cells depend on: the shared settings, that method's scales, the model files; not
+    the other methods (so builds of different methods, even run side by side, share one work folder)."""
+    config = {k: v for k, v in cfg.to_json().items() if k not in ("methods", "grids")}
+    text = json.dumps({"config": config, "method": method, "scales": list(cfg.scales(method)),
+                       "models": model_digests}, sort_keys=True)
     return hashlib.sha256(text.encode()).hexdigest()
 
 
@@ -210,19 +214,21 @@ def build_atlas(models, cfg: AtlasConfig, folder: Path, *, work_dir: Optional[Pa
                 progress: Optional[Callable[[str, int, int], None]] = None) -> dict:
     """Sample every cell of ``cfg`` and return ``{"<method>/<name>": [classes, ...]}``.
 
-    With ``work_dir`` each finished cell is kept there (written atomically), keyed by the config and
-    the model files' digests, so a build that is stopped resumes at the first missing cell.
+    With ``work_dir`` each finished cell is kept there (written atomically), keyed by the settings, the
+    method's scales and the model files' digests, so a build that is stopped resumes at the first missing
+    cell, and a build of all methods reuses the cells of builds of some of them.
     ``progress(what, done_steps, total_steps)`` is called after every sampling step.
     """
     cfg = cfg.checked()
     classes = models.num_classes
-    key = _config_key(cfg, model_digests(folder))[:16]
+    digests = model_digests(folder)
     cells = {}
     total = len(cfg.methods) * classes * cfg.steps
     done = 0
     for method in cfg.methods:
         for label in range(classes):
             cell_name = f"{method}@{SAMPLER_VERSIONS[method]}-{label}.npz"  # a new sampler version: a new cell
+            key = _cell_key(cfg, method, digests)[:16]
             path = Path(work_dir) / f"{cfg.dataset}-{key}" / cell_name if work_dir else None
             what = f"{method} class {label}"
             if path is not None and path.is_file():
