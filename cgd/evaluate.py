@@ -36,7 +36,7 @@ from cgd.models import CLASSIFIER_METHODS, FILES, ImageModels, checkpoint_root, 
 from cgd.pipeline import EXTRA_METHODS, METHODS, SAMPLER_VERSIONS, SampleRequest
 from cgd.results import current
 
-__all__ = ["Reference", "judge_outputs", "make_reference", "load_reference", "evaluate_one", "main"]
+__all__ = ["Reference", "judge_outputs", "make_reference", "load_reference", "evaluate_one", "measure_images", "model_tag", "main"]
 
 REFERENCE_FILE = "reference.npz"
 PR_REAL = 5000  # real features kept for precision/recall
@@ -108,6 +108,18 @@ def evaluate_one(models: ImageModels, ref: Reference, method: str, scale: float,
         xs.append(sample_images(models, req, labels=None if method == "uncond" else yb,
                                 callback=(lambda d: on_step()) if on_step else None).cpu())
     x = torch.cat(xs)
+    return {"method": method, "scale": float(scale), "n": n, "steps": steps, "seed": seed,
+            "sampler_version": SAMPLER_VERSIONS[method],
+            **({"interval": list(interval)} if interval is not None else {}),
+            **measure_images(models, ref, x, labels, seed=seed)}
+
+
+def measure_images(models: ImageModels, ref: Reference, x: torch.Tensor, labels: torch.Tensor, *,
+                   seed: int) -> dict:
+    """The metrics of images x ([N, C, H, W] in [-1, 1]) meant to show ``labels`` ([N]): judge-FID and
+    judge-IS against the reference, precision/recall against N of its real features (drawn with ``seed``),
+    the judge's and the noisy classifier's (at t = 0) accuracy on the labels, the background speckle."""
+    n = len(x)
     feats, probs = judge_outputs(models.judge, x)
     rng = np.random.default_rng(seed)
     real = ref.features[rng.permutation(len(ref.features))[:n]]
@@ -119,10 +131,7 @@ def evaluate_one(models: ImageModels, ref: Reference, method: str, scale: float,
             logits = torch.cat([models.classifier(x[i:i + 500].to(models.device), t0[i:i + 500]).cpu()
                                 for i in range(0, len(x), 500)])
         clf_acc = float((logits.argmax(1) == labels).double().mean())
-    return {"method": method, "scale": float(scale), "n": n, "steps": steps, "seed": seed,
-            "sampler_version": SAMPLER_VERSIONS[method],
-            **({"interval": list(interval)} if interval is not None else {}),
-            "fid": round(frechet_distance(*gaussian_stats(feats), ref.mu, ref.sigma), 4),
+    return {"fid": round(frechet_distance(*gaussian_stats(feats), ref.mu, ref.sigma), 4),
             "inception_score": round(inception_score(probs), 4),
             "precision": round(precision, 4), "recall": round(recall, 4),
             "judge_accuracy": round(judge_accuracy(probs, labels.numpy()), 4),

@@ -3,7 +3,8 @@
     python -m cgd.quality --dataset mnist [--n 500] [--steps 25]
 
 Records: the digests of the measured U-Net (and weak U-Net); the judge's accuracy on the clean test set
-(and per class); the background speckle of n real test images; the noisy classifier's accuracy on
+(and per class); the background speckle of n real test images; n real training images measured as
+samples are (what real data scores); the noisy classifier's accuracy on
 q(x_t | x_0) of test images against t (and per quarter of t); for the unguided unconditional model, every
 guided method at its recommended scale (autoguidance when a weak U-Net is shipped) and the plain
 conditional model, the :func:`cgd.evaluate.evaluate_one` record (judge-FID, precision, recall, the judge's
@@ -27,8 +28,8 @@ from cgd.cliutil import Parser
 from cgd.cliutil import number, run
 from cgd.data import load_dataset
 from cgd.device import pick_device
-from cgd.evaluate import (REFERENCE_FILE, evaluate_one, judge_outputs, load_reference, make_reference, model_tag,
-                          save_reference)
+from cgd.evaluate import (REFERENCE_FILE, evaluate_one, judge_outputs, load_reference, make_reference,
+                          measure_images, model_tag, save_reference)
 from cgd.fileio import atomic_write
 from cgd.metrics import background_speckle
 from cgd.models import FILES, RECOMMENDED_SCALE, checkpoint_root, load_image_models, sample_images
@@ -118,6 +119,10 @@ def _run(args) -> int:
             rec = {**rec, "unet": unet, **({"weak": this_weak} if this_weak else {})}
         return {k: v for k, v in rec.items() if k not in ("source", "dataset", "seconds")}
 
+    # what real data scores: n training images (never in the test set's reference) measured like samples
+    train = load_dataset(args.dataset, "train", data_root)
+    x_real, y_real = train.batch(torch.randperm(len(train), generator=torch.Generator().manual_seed(seed))[:n])
+    real = {"n": n, "seed": seed, **measure_images(models, ref, x_real, y_real, seed=seed)}
     uncond = measured("uncond")
     methods = ("cg-ddim", "cfg", "cg-ddpm", "cond+cg", "cond") + (("autoguidance",) if weak else ())
     guided = [measured(m) for m in methods]
@@ -133,12 +138,14 @@ def _run(args) -> int:
               "classifier_accuracy_by_t": {"t": ts, "accuracy": [round(a, 4) for a in acc], "n_per_t": clf_n,
                                            "by_quarter": {k: round(v, 4) for k, v in quarters.items()}},
               "models": {"unet": unet, **({"weak": weak} if weak else {})},
-              "uncond": uncond, "guided": guided,
+              "real_train": real, "uncond": uncond, "guided": guided,
               "uncond_judge_class_shares": [round(float(h), 4) for h in hist],
               "seconds": round(time.perf_counter() - t0, 1), "device": str(device)}
     atomic_write(folder / "quality.json", json.dumps(record, indent=1).encode())
     print(json.dumps({k: record[k] for k in ("judge_test_accuracy", "uncond_judge_class_shares",
                                              "background_speckle_real")}))
+    print(f"real training images: FID {real['fid']:.2f}, precision {real['precision']:.3f}, "
+          f"recall {real['recall']:.3f}, judge {real['judge_accuracy']:.3f}")
     print(f"uncond: FID {uncond['fid']:.2f}, precision {uncond['precision']:.3f}, recall {uncond['recall']:.3f}, "
           f"speckle {uncond['background_speckle']:.4f}")
     for r in guided:

@@ -53,6 +53,7 @@ def test_quality_cli_writes_the_record(tiny_root, tmp_path, monkeypatch, capsys)
     assert set(q["classifier_accuracy_by_t"]["by_quarter"]) == {"0-249", "250-499", "500-749", "750-999"}
     assert [g["method"] for g in q["guided"]] == ["cg-ddim", "cfg", "cg-ddpm", "cond+cg", "cond"]
     assert q["uncond"]["method"] == "uncond" and q["uncond"]["n"] == 8
+    assert q["real_train"]["n"] == 8 and q["real_train"]["judge_accuracy"] >= 0 and "fid" in q["real_train"]
     sha = hashlib.sha256((tmp_path / "ck" / "mnist" / "unet.safetensors").read_bytes()).hexdigest()
     assert q["models"] == {"unet": f"unet.safetensors@{sha[:12]}"}
     assert all(g["unet"] == q["models"]["unet"] for g in q["guided"] + [q["uncond"]])
