@@ -68,6 +68,8 @@ def main(argv=None) -> int:
     p.add_argument("--seed", default="0")
     p.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
     p.add_argument("--data-root", default=None)
+    p.add_argument("--results", default=None, metavar="DIR",
+                   help="reuse the records cgd.evaluate wrote here (default: results/)")
     return run(_run, p.parse_args(argv))
 
 
@@ -105,7 +107,8 @@ def _run(args) -> int:
     unet = model_tag(folder / FILES["unet"])
     weak = model_tag(folder / FILES["weak"]) if models.weak_unet is not None else None
     known = {(r["method"], float(r["scale"]), r["n"], r["steps"], r["seed"], r.get("weak")): r
-             for r in load_records() if r.get("dataset") == args.dataset and current(r) and "background_speckle" in r
+             for r in load_records(Path(args.results) if args.results else None)
+             if r.get("dataset") == args.dataset and current(r) and "background_speckle" in r
              and not r.get("interval") and r.get("unet") == unet}
 
     def measured(method: str) -> dict:
