@@ -36,7 +36,8 @@ from cgd.models import CLASSIFIER_METHODS, FILES, ImageModels, checkpoint_root, 
 from cgd.pipeline import EXTRA_METHODS, METHODS, SAMPLER_VERSIONS, SampleRequest
 from cgd.results import current
 
-__all__ = ["Reference", "judge_outputs", "make_reference", "load_reference", "evaluate_one", "measure_images", "model_tag", "main"]
+__all__ = ["Reference", "judge_outputs", "make_reference", "load_reference", "evaluate_one", "measure_images",
+           "model_tag", "main"]
 
 REFERENCE_FILE = "reference.npz"
 PR_REAL = 5000  # real features kept for precision/recall

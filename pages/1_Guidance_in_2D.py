@@ -180,10 +180,12 @@ if st.toggle("Show CFG against autoguidance", value=False, key="show_autoguidanc
         base = SampleRequest(method="cfg", label=int(label), scale=float(w_cmp), steps=min(int(steps), 100),
                              n=min(int(n), 1000), seed=int(seed))
         c_cfg, c_ag = st.columns(2)
-        c_cfg.plotly_chart(toy.samples_fig(mixture_json, "exact", base, 1.0 + float(w_cmp), f"CFG, w = {w_cmp:g}"),
+        c_cfg.plotly_chart(toy.samples_fig(mixture_json, "exact", base, toy.held_against("cfg", float(w_cmp)),
+                                           f"CFG, w = {w_cmp:g}"),
                            key="cmp_cfg")
         ag = SampleRequest(**{**base.__dict__, "method": "autoguidance"})
-        c_ag.plotly_chart(toy.samples_fig(mixture_json, "exact", ag, 1.0, f"autoguidance, w = {w_cmp:g}"),
+        c_ag.plotly_chart(toy.samples_fig(mixture_json, "exact", ag, toy.held_against("autoguidance", float(w_cmp)),
+                                          f"autoguidance, w = {w_cmp:g}"),
                           key="cmp_ag")
         st.plotly_chart(toy.compare_fig(mixture_json, SampleRequest(**{**base.__dict__, "scale": 0.0}),
                                         ("cfg", "autoguidance"), (0.0, 0.5, 1.0, 2.0, 3.0, 5.0), float(w_cmp)),

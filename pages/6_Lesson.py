@@ -91,11 +91,11 @@ with answer_errors():
         rows = lesson.autoguidance_images()
         if rows:
             cols = st.columns(len(rows))
-            for col, (method, imgs, judge) in zip(cols, rows):
-                name = "CFG" if method == "cfg" else "autoguidance"
+            y = lesson.AUTOGUIDANCE_LABEL
+            for col, (title, imgs, judge) in zip(cols, rows):
                 col.image(images.enlarge(image_grid(imgs, cols=4), 300),
-                          caption=f"{name}, w = {lesson.AUTOGUIDANCE[0].scale:g} · judge p(y=3|x) {judge:.2f}")
-            st.caption("On MNIST, from the scale atlas: the same seeds, class 3. Autoguidance's weak model is the "
+                          caption=f"{title} · judge p(y={y}|x) {judge:.2f}")
+            st.caption(f"On MNIST, from the scale atlas: the same seeds, class {y}. Autoguidance's weak model is the "
                        "3000-step U-Net the shipped one was trained on from. Measured over 500 samples in "
                        "docs/results.md.")
 

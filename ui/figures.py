@@ -13,7 +13,6 @@ The style, in one place (every page's figures go through :func:`layout`):
 from __future__ import annotations
 
 import base64
-
 from typing import Optional
 
 import numpy as np

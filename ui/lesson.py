@@ -176,21 +176,22 @@ def cg_vs_cfg() -> tuple:
                                  f"{r.method}, {scale_symbol(r.method)} = {r.scale:g}") for r in CG_VS_CFG)
 
 
+def _autoguidance_title(method: str) -> str:
+    return f"{'CFG' if method == 'cfg' else method}, w = {AUTOGUIDANCE[0].scale:g}"
+
+
 def autoguidance() -> tuple:
     """CFG against autoguidance at the same w, on the near-and-far mixture (exact models)."""
-    from cgd.pipeline import scale_symbol, tilt_exponent
     from ui import toy
 
-    names = {"cfg": "CFG", "autoguidance": "autoguidance"}
-    # red dashed: CFG's tilted density p(x)·p(y|x)^(1+w); for autoguidance p(x|y) itself (k = 1), what it keeps
-    return tuple(toy.samples_fig(toy.preset_json(NEAR_FAR), "exact", r,
-                                 1.0 if r.method == "autoguidance" else tilt_exponent(r.method, r.scale),
-                                 f"{names[r.method]}, {scale_symbol(r.method)} = {r.scale:g}") for r in AUTOGUIDANCE)
+    return tuple(toy.samples_fig(toy.preset_json(NEAR_FAR), "exact", r, toy.held_against(r.method, r.scale),
+                                 _autoguidance_title(r.method)) for r in AUTOGUIDANCE)
 
 
 def autoguidance_images():
-    """``[(method, images uint8 [8, H, W], judge's mean p(y|x_0)), ...]`` for CFG and autoguidance at the
-    step's w on MNIST, the same seeds, from the shipped scale atlas; None when it has no autoguidance cells."""
+    """``[(title, images uint8 [8, H, W], judge's mean p(y|x_0)), ...]`` for CFG and autoguidance at the
+    step's w on MNIST, class :data:`AUTOGUIDANCE_LABEL`, the same seeds, from the shipped scale atlas; None
+    when it has no autoguidance cells."""
     from ui import atlas as ui_atlas
     from ui import images
 
@@ -203,7 +204,7 @@ def autoguidance_images():
     out = []
     for method in ("cfg", "autoguidance"):
         cell = atlas.cell(method, AUTOGUIDANCE_LABEL, w)
-        out.append((method, cell["images"], float(cell["judge"].astype(float).mean())))
+        out.append((_autoguidance_title(method), cell["images"], float(cell["judge"].astype(float).mean())))
     return out
 
 

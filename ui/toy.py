@@ -173,6 +173,13 @@ def sweep(mixture_json: str, kind: str, request: SampleRequest, scales: tuple):
 
 
 @shared_cache(256)
+def held_against(method: str, scale: float) -> float:
+    """k of the red dashed density p(x)·p(y|x)^k a method's samples are drawn against: the tilt of its guided
+    score (:func:`cgd.pipeline.tilt_exponent`), and for autoguidance, which has none, p(x|y) itself (k = 1),
+    the density it aims to keep."""
+    return 1.0 if method == "autoguidance" else tilt_exponent(method, scale)
+
+
 def samples_fig(mixture_json: str, kind: str, request: SampleRequest, exponent: float, title: str):
     """Guided samples over p(x|y) and the tilted density (built once per inputs, shared)."""
     run = guided_run(mixture_json, kind, request)

@@ -226,9 +226,9 @@ def build_atlas(models, cfg: AtlasConfig, folder: Path, *, work_dir: Optional[Pa
     total = len(cfg.methods) * classes * cfg.steps
     done = 0
     for method in cfg.methods:
+        key = _cell_key(cfg, method, digests)[:16]
         for label in range(classes):
             cell_name = f"{method}@{SAMPLER_VERSIONS[method]}-{label}.npz"  # a new sampler version: a new cell
-            key = _cell_key(cfg, method, digests)[:16]
             path = Path(work_dir) / f"{cfg.dataset}-{key}" / cell_name if work_dir else None
             what = f"{method} class {label}"
             if path is not None and path.is_file():
