@@ -32,7 +32,7 @@ from cgd.evaluate import (REFERENCE_FILE, evaluate_one, judge_outputs, load_refe
                           measure_images, model_tag, save_reference)
 from cgd.fileio import atomic_write
 from cgd.metrics import background_speckle
-from cgd.models import FILES, RECOMMENDED_SCALE, checkpoint_root, load_image_models, sample_images
+from cgd.models import FILES, checkpoint_root, recommended_scale, load_image_models, sample_images
 from cgd.pipeline import SampleRequest
 from cgd.results import current, load_records
 
@@ -112,7 +112,7 @@ def _run(args) -> int:
              and not r.get("interval") and r.get("unet") == unet}
 
     def measured(method: str) -> dict:
-        scale = RECOMMENDED_SCALE[method]
+        scale = recommended_scale(args.dataset, method)
         this_weak = weak if method == "autoguidance" else None
         rec = known.get((method, float(scale), n, steps, seed, this_weak))
         if rec is None:

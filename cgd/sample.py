@@ -5,7 +5,7 @@
 
 Models load weights-only from ``--checkpoint-dir`` (default ``checkpoints/DATASET``):
 ``unet.safetensors`` and, for classifier-guided methods, ``classifier.safetensors``.
-Without ``--scale`` each method uses :data:`RECOMMENDED_SCALE`. Same seed, same images.
+Without ``--scale`` each method uses the dataset's recommended scale (``cgd.models.recommended_scale``). Same seed, same images.
 ``--out-npy`` writes uint8 ``[n, H, W]`` (gray) or ``[n, H, W, 3]`` (color).
 """
 
@@ -25,7 +25,7 @@ from cgd.cliutil import run
 from cgd.data import DATASETS
 from cgd.device import pick_device
 from cgd.errors import CGDError
-from cgd.models import CLASSIFIER_METHODS, RECOMMENDED_SCALE, load_image_models, sample_images
+from cgd.models import CLASSIFIER_METHODS, load_image_models, recommended_scale, sample_images
 from cgd.pipeline import METHODS, SampleRequest
 
 
@@ -70,7 +70,7 @@ def main(argv=None) -> int:
 def _run(args) -> int:
     device = pick_device(args.device)
     label = None if args.label.strip().lower() == "none" else _number(args.label, "label", int)
-    scale = RECOMMENDED_SCALE[args.method] if args.scale is None else _number(args.scale, "scale")
+    scale = recommended_scale(args.dataset, args.method) if args.scale is None else _number(args.scale, "scale")
     info = DATASETS[args.dataset]
     request = SampleRequest(method=args.method, label=label, scale=scale, steps=_number(args.steps, "steps", int),
                             n=_number(args.n, "n", int), seed=_number(args.seed, "seed", int),

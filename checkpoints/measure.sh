@@ -14,4 +14,7 @@ $PY -m cgd.evaluate "${common[@]}" --methods cg-ddpm --scales 1,2,4,10
 $PY -m cgd.evaluate "${common[@]}" --methods cfg --scales 0.5,1,2,4
 $PY -m cgd.evaluate "${common[@]}" --methods cond+cg --scales 1,10
 $PY -m cgd.evaluate "${common[@]}" --methods cg-ddim --scales 4,8,16
+if [ -f "checkpoints/$ds/unet_weak.safetensors" ]; then  # autoguidance, where the dataset ships a weak U-Net
+  $PY -m cgd.evaluate "${common[@]}" --methods autoguidance --scales 0.5,1,2,3
+fi
 $PY -m cgd.quality --dataset "$ds" --n "$n" --steps 25 --seed "$seed"

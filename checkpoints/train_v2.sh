@@ -12,7 +12,9 @@ RUNS=${RUNS:-runs}
 THREADS=${THREADS:-2}
 ds=${1:-mnist}
 mkdir -p "$RUNS/$ds-v2"
+# the 3000-step U-Net it starts from: unet_weak.safetensors once this run's U-Net has shipped as unet.safetensors
+init="checkpoints/$ds/unet_weak.safetensors"; [ -f "$init" ] || init="checkpoints/$ds/unet.safetensors"
 exec $PY -m cgd.train diffusion --dataset "$ds" --steps 12000 --batch 64 --lr 5e-4 --warmup 200 \
   --decay cosine --final-lr-ratio 0.05 --ema-decay 0.9995 --p-uncond 0.2 --ckpt-every 50 --snapshot-every 1000 \
-  --init "checkpoints/$ds/unet.safetensors" --threads "$THREADS" \
+  --init "$init" --threads "$THREADS" \
   --out "$RUNS/$ds-v2/unet.safetensors" --state "$RUNS/$ds-v2/unet.state.pt" --resume

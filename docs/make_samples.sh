@@ -21,9 +21,9 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
 tmp, ds = sys.argv[1], sys.argv[2]
-from cgd.models import RECOMMENDED_SCALE
-methods = {"uncond": "unguided p(x) (seed k per row)", "cg-ddim": f"cg-ddim s={RECOMMENDED_SCALE['cg-ddim']:g}",
-           "cfg": f"cfg w={RECOMMENDED_SCALE['cfg']:g}"}
+from cgd.models import recommended_scale
+methods = {"uncond": "unguided p(x) (seed k per row)", "cg-ddim": f"cg-ddim s={recommended_scale(ds, 'cg-ddim'):g}",
+           "cfg": f"cfg w={recommended_scale(ds, 'cfg'):g}"}
 fig, axes = plt.subplots(1, len(methods), figsize=(4 * len(methods), 5.2))
 for ax, (m, title) in zip(axes, methods.items()):
     rows = [np.concatenate(list(np.load(f"{tmp}/{ds}-{m}-{k}.npy")), axis=1) for k in range(10)]

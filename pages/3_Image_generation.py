@@ -7,7 +7,7 @@ import streamlit as st
 
 from ui import atlas as ui_atlas
 from ui import images
-from ui.images import CLASSIFIER_METHODS, RECOMMENDED_SCALE, SampleRequest, image_grid, scale_symbol, tilt_exponent
+from ui.images import CLASSIFIER_METHODS, SampleRequest, image_grid, scale_symbol, tilt_exponent
 from ui.common import answer_errors, setup
 
 setup("Image generation", "🖼️")
@@ -47,7 +47,14 @@ EQUATIONS = {
 
 def _reset_scale():
     """A new method starts at its own recommended scale (never CFG at the s = 8 of CG-DDIM)."""
-    st.session_state["scale"] = float(RECOMMENDED_SCALE[METHODS[st.session_state["method"]]])
+    state = st.session_state
+    state["scale"] = images.recommended_scale(state["dataset"], METHODS[state["method"]])
+
+
+def _reset_scales():
+    """Another dataset: every slider goes back to that dataset's recommended scales."""
+    for key in [k for k in st.session_state if k == "scale" or str(k).startswith("atlas_scale_")]:
+        del st.session_state[key]
 
 
 ZERO_MEANS = {"cg-ddpm": "the unconditional model (DDPM)", "cg-ddim": "the unconditional model (DDIM)",
@@ -56,7 +63,7 @@ ZERO_MEANS = {"cg-ddpm": "the unconditional model (DDPM)", "cg-ddim": "the uncon
 SOURCES = ("Scale atlas (instant)", "Live sampling")
 
 with st.sidebar:
-    dataset = st.selectbox("Dataset", available, key="dataset")
+    dataset = st.selectbox("Dataset", available, key="dataset", on_change=_reset_scales)
     atlas, atlas_reason = ui_atlas.get(dataset)
     source = st.radio("Images from", SOURCES, key="source", disabled=atlas is None,
                       help="The atlas holds images sampled ahead of time at every scale of a grid: the slider "
@@ -76,10 +83,11 @@ if source == SOURCES[0]:
                              format_func=lambda k: classes[k] if classes[k] == str(k) else f"{k}: {classes[k]}")
         knob = scale_symbol(method)
         grid = atlas.scales(method)
-        default = RECOMMENDED_SCALE[method] if RECOMMENDED_SCALE[method] in grid else grid[len(grid) // 2]
+        recommended = images.recommended_scale(dataset, method)
+        default = recommended if recommended in grid else grid[len(grid) // 2]
         scale = st.select_slider(f"Guidance scale {knob}", options=grid, value=default, key=f"atlas_scale_{method}",
                                  format_func=lambda v: f"{v:g}",
-                                 help=f"recommended for this method: {knob} = {RECOMMENDED_SCALE[method]:g}; "
+                                 help=f"recommended for this method: {knob} = {recommended:g}; "
                                       f"the atlas holds {len(grid)} values from 0 to {grid[-1]:g}")
     cfg = atlas.config
     eq, words = EQUATIONS[method]
@@ -157,9 +165,9 @@ with st.sidebar:
                          help=None if conditional else "The unconditional model draws any class.")
     knob = scale_symbol(method)
     if "scale" not in st.session_state:
-        st.session_state["scale"] = float(RECOMMENDED_SCALE[method])
+        st.session_state["scale"] = images.recommended_scale(dataset, method)
     scale = st.number_input(f"Guidance scale {knob}", 0.0, 100.0, step=0.5, disabled=not guided, key="scale",
-                            help=f"recommended for this method: {knob} = {RECOMMENDED_SCALE[method]:g}")
+                            help=f"recommended for this method: {knob} = {images.recommended_scale(dataset, method):g}")
     steps = st.select_slider("Steps", [10, 25, 50, 100, 250], value=25, key="steps")
     eta = st.slider("η (DDIM noise)", 0.0, 1.0, 0.0, 0.1) if method == "cg-ddim" else 0.0
     n = st.select_slider("Images", [1, 4, 8, 16, 32, 64], value=16, key="n")

@@ -3,7 +3,7 @@
 import streamlit as st
 
 from ui import figures, records
-from ui.images import RECOMMENDED_SCALE, available_datasets, scale_symbol
+from ui.images import available_datasets, recommended_scale, scale_symbol
 from ui.common import answer_errors, setup
 
 setup("Fidelity vs diversity", "⚖️")
@@ -47,16 +47,18 @@ if not avail:
 
 
 def _reset_live_scale():
-    st.session_state["live_scale"] = float(RECOMMENDED_SCALE[st.session_state["live_method"]])
+    """A new method or dataset starts at its own recommended scale."""
+    st.session_state["live_scale"] = recommended_scale(st.session_state["live_dataset"], st.session_state["live_method"])
 
 
 c1, c2, c3, c4 = st.columns(4)
-ds = c1.selectbox("Dataset", avail, index=avail.index("mnist") if "mnist" in avail else 0, key="live_dataset")
+ds = c1.selectbox("Dataset", avail, index=avail.index("mnist") if "mnist" in avail else 0, key="live_dataset",
+                  on_change=_reset_live_scale)
 method = c2.selectbox("Method", ["cg-ddpm", "cg-ddim", "cfg", "cond+cg", "cond", "uncond"], key="live_method",
                       on_change=_reset_live_scale)
 guided = method not in ("cond", "uncond")
 if "live_scale" not in st.session_state:
-    st.session_state["live_scale"] = float(RECOMMENDED_SCALE[method])
+    st.session_state["live_scale"] = recommended_scale(ds, method)
 scale = c3.number_input(f"Guidance scale {scale_symbol(method)}", 0.0, 100.0, step=0.5, key="live_scale",
                         disabled=not guided)
 n = c4.select_slider("Samples", [50, 100, 200, 500], value=100, key="live_n")

@@ -96,7 +96,7 @@ with answer_errors():
                 col.image(images.enlarge(image_grid(imgs, cols=4), 300),
                           caption=f"{title} · judge p(y={y}|x) {judge:.2f}")
             st.caption(f"On MNIST, from the scale atlas: the same seeds, class {y}. Autoguidance's weak model is the "
-                       "3000-step U-Net the shipped one was trained on from. Measured over 500 samples in "
+                       "3000-step U-Net from which the shipped one's training started. Measured over 500 samples in "
                        "docs/results.md.")
 
 st.info(f"**What to notice.** {step.notice}")

@@ -201,16 +201,17 @@ def test_image_page_generates_with_progress_and_confidences(tiny_root, monkeypat
 def test_image_page_method_switch_resets_the_scale_and_the_words(tiny_root, monkeypatch):
     from cgd.models import RECOMMENDED_SCALE
 
+    scales = RECOMMENDED_SCALE["mnist"]  # the tiny models are MNIST's
     monkeypatch.setenv("CGD_CHECKPOINTS", str(tiny_root))
     at = page("3_Image_generation.py").run()
-    assert at.number_input(key="scale").value == RECOMMENDED_SCALE["cg-ddim"] == 8.0
+    assert at.number_input(key="scale").value == scales["cg-ddim"]
     at.number_input(key="scale").set_value(7.0).run()
     at.radio(key="method").set_value("CFG (w)").run()
     no_errors(at)
-    assert at.number_input(key="scale").value == RECOMMENDED_SCALE["cfg"]  # not CFG at w = 8, nor 7
+    assert at.number_input(key="scale").value == scales["cfg"]  # not CFG at w = 8, nor 7
     assert at.number_input(key="scale").label == "Guidance scale w"
     at.radio(key="method").set_value("conditional + CG").run()
-    assert at.number_input(key="scale").value == RECOMMENDED_SCALE["cond+cg"]
+    assert at.number_input(key="scale").value == scales["cond+cg"]
     assert at.number_input(key="scale").label == "Guidance scale s"
     at.radio(key="method").set_value("unconditional").run()
     no_errors(at)
@@ -410,6 +411,31 @@ def test_lesson_image_step_shows_the_same_seeds_across_scales(tiny_root, tiny_at
     assert any(("(from the scale atlas)" if with_atlas else "(sampled now)") in c.value for c in at.caption)
 
 
+def test_image_page_dataset_switch_resets_the_scale_to_that_datasets_recommendation(tiny_root, tmp_path,
+                                                                                    monkeypatch):
+    """Recommended scales belong to a dataset's models: switching the dataset must not carry MNIST's
+    recommended (or a hand-set) scale over to Fashion-MNIST's models."""
+    import shutil
+
+    from cgd import models
+
+    root = tmp_path / "checkpoints"
+    shutil.copytree(tiny_root, root)
+    shutil.copytree(root / "mnist", root / "fashion-mnist")  # the tiny networks fit both (28×28, 10 classes)
+    monkeypatch.setitem(models.RECOMMENDED_SCALE, "fashion-mnist",
+                        dict(models.RECOMMENDED_SCALE["fashion-mnist"], **{"cg-ddim": 5.0}))
+    monkeypatch.setenv("CGD_CHECKPOINTS", str(root))
+    at = page("3_Image_generation.py").run()
+    assert at.selectbox(key="dataset").value == "mnist"
+    assert at.radio(key="method").value == "CG-DDIM (ε form)"
+    at.number_input(key="scale").set_value(7.0).run()
+    at.selectbox(key="dataset").set_value("fashion-mnist").run()
+    no_errors(at)
+    assert at.number_input(key="scale").value == 5.0
+    at.selectbox(key="dataset").set_value("mnist").run()
+    assert at.number_input(key="scale").value == models.RECOMMENDED_SCALE["mnist"]["cg-ddim"]
+
+
 def test_image_page_offers_autoguidance_only_with_a_weak_model(tiny_root, tmp_path, monkeypatch):
     import shutil
 
@@ -425,7 +451,7 @@ def test_image_page_offers_autoguidance_only_with_a_weak_model(tiny_root, tmp_pa
     at = page("3_Image_generation.py").run()
     at.radio(key="method").set_value("Autoguidance (w)").run()
     no_errors(at)
-    assert at.number_input(key="scale").value == RECOMMENDED_SCALE["autoguidance"]
+    assert at.number_input(key="scale").value == RECOMMENDED_SCALE["mnist"]["autoguidance"]
     assert at.number_input(key="scale").label == "Guidance scale w"
     assert not any("Tilt exponent" in m.value for m in at.markdown)  # autoguidance has none
     at.select_slider(key="steps").set_value(10)

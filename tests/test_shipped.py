@@ -44,7 +44,7 @@ def test_the_shipped_atlas_matches_the_shipped_models(dataset):
     atlas = load_atlas(folder)
     for method in ("cg-ddpm", "cg-ddim", "cfg", "cond+cg"):
         curve = atlas.judge_curve(method)
-        at = atlas.index(method, RECOMMENDED_SCALE[method])
+        at = atlas.index(method, RECOMMENDED_SCALE[dataset][method])
         assert curve["count"] == 80 and curve["share"][at] > curve["share"][0], method
 
 
@@ -70,3 +70,27 @@ def test_shipped_results_name_the_shipped_unet(dataset):
     q = quality_record(dataset) or {}
     for key, tag in q.get("models", {}).items():
         assert tags.get(key) == tag, json.dumps(q["models"])
+
+
+def test_the_lessons_fidelity_claims_hold_on_the_shipped_mnist_records():
+    """Lesson step 7's "what to notice" is read off results/mnist_sweep.json: each sentence checked here."""
+    from cgd.results import load_records, sweep
+
+    recs = load_records()
+    if not any(r.get("dataset") == "mnist" for r in recs):
+        pytest.skip("no shipped MNIST records")
+    curve = {m: {r["scale"]: r for r in sweep(recs, "mnist", m)} for m in ("cg-ddpm", "cfg", "cond+cg")}
+    for m, c in curve.items():  # recall falls as the scale grows past 1, for all three methods
+        past = sorted(s for s in c if s >= 1)
+        assert all(c[a]["recall"] > c[b]["recall"] for a, b in zip(past, past[1:])), m
+    cg = curve["cg-ddpm"]  # precision: a dip at s = 1 for the unconditional model, then rising
+    assert cg[1.0]["precision"] < cg[0.0]["precision"]
+    rising = sorted(s for s in cg if s >= 1)
+    assert all(cg[a]["precision"] < cg[b]["precision"] for a, b in zip(rising, rising[1:]))
+    cc = curve["cond+cg"]
+    assert all(cc[a]["precision"] < cc[b]["precision"] for a, b in zip(sorted(cc), sorted(cc)[1:]))
+    cfg = curve["cfg"]
+    assert max(cfg, key=lambda s: cfg[s]["precision"]) == 2.0  # CFG's precision peaks at w = 2
+    assert min(cfg, key=lambda s: cfg[s]["fid"]) == 0.0  # its FID is best at its smallest w
+    assert cg[1.0]["fid"] > cg[0.0]["fid"]  # s = 1 worse than unguided
+    assert min(cg, key=lambda s: cg[s]["fid"]) == 4.0  # best at s = 4 of the measured scales

@@ -39,7 +39,7 @@ GUIDED_METHODS = ("cg-ddpm", "cg-ddim", "cfg", "cond+cg")
 # what an atlas can hold: autoguidance too, when the dataset ships its weak U-Net
 ATLAS_METHODS = GUIDED_METHODS + ("autoguidance",)
 # From 0 (unguided: the unconditional model for CG, the conditional one for cond+cg and CFG) past
-# the recommended scale (cgd.models.RECOMMENDED_SCALE: 10, 16, 2, 1), close together where the
+# every dataset's recommended scale (cgd.models.RECOMMENDED_SCALE), close together where the
 # samples change most (small scales), wider apart beyond.
 DEFAULT_SCALES = {
     "cg-ddpm": (0, 0.25, 0.5, 0.75, 1, 1.5, 2, 2.5, 3, 4, 5, 6, 7, 8, 10, 12, 14, 16, 20, 25, 30),
