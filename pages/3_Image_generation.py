@@ -138,11 +138,14 @@ if source == SOURCES[0]:
         st.image(ui_atlas.frames_strip_png(dataset, method, label, scale, seed),
                  caption=f"x̂₀ of image {seed + 1} at steps "
                          f"{', '.join(str(i + 1) for i in frames)} of {cfg.steps}, left to right")
-        st.markdown("**What to notice.** The first predictions are mostly noise (x̂₀ is shown clipped to [−1, 1]). Find "
-                    "the step where the class becomes readable, then move the scale: the larger the scale, the "
-                    "earlier that step (MNIST class 3, CG-DDIM, image 1: at s = 0 the sample is another digit, "
-                    "readable from about step 9; at s = 4 a 3 is readable by steps 5–7, at s = 16 by step 3). The "
-                    "last half of the steps changes little.")
+        notice = ("**What to notice.** The first predictions are mostly noise (x̂₀ is shown clipped to [−1, 1]). "
+                  "Find the step where the image becomes readable. The last half of the steps changes little.")
+        if method in ("cg-ddpm", "cg-ddim"):  # the unconditional model: guidance decides the class
+            notice += (f" Then move the scale: the larger {knob}, the earlier the asked class is readable")
+            notice += (" (MNIST class 3, image 1: at s = 0 the sample becomes another digit, a 4, readable from "
+                       "about step 13; at s = 4 a 3 is readable by step 5, at s = 16 by step 3)."
+                       if method == "cg-ddim" and dataset == "mnist" else ".")
+        st.markdown(notice)
 
     st.subheader(f"One seed across every {knob}")
     row_seed = st.selectbox("Seed", list(range(cfg.n)), key="atlas_row_seed", format_func=lambda j: f"image {j + 1}")
