@@ -36,7 +36,7 @@ def plot(records: list, dataset: str, out: Path) -> Path:
             elif pts:
                 ax.axhline(pts[0][key], ls=":", color=color, label=f"{METHOD_LABELS.get(m, m)} (no scale)")
         ax.set_title(title)
-        ax.set_xlabel("guidance scale s (CFG: w)")
+        ax.set_xlabel("guidance scale s (CFG, autoguidance: w)")
         ax.grid(alpha=0.3)
     handles, labels = axes.flat[0].get_legend_handles_labels()
     fig.legend(handles, labels, loc="lower center", ncol=len(labels), fontsize=9, frameon=False)  # under the plots

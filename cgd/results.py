@@ -50,7 +50,7 @@ def load_records(folder: Optional[Path] = None) -> list:
 
 
 # the unguided run that is each guided method's scale 0 (same labels and noise in cgd.evaluate)
-ANCHOR = {"cg-ddpm": "uncond", "cg-ddim": "uncond", "cfg": "cond", "cond+cg": "cond"}
+ANCHOR = {"cg-ddpm": "uncond", "cg-ddim": "uncond", "cfg": "cond", "cond+cg": "cond", "autoguidance": "cond"}
 
 
 def sweep(records: list, dataset: str, method: str) -> list:
