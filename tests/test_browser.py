@@ -105,13 +105,18 @@ def test_2d_page_slider_moves_the_plot(server, browser):
 
 def test_image_page_atlas_slider_redraws_without_a_button(server, browser):
     page = browser.new_page(viewport={"width": 1400, "height": 1200})
+    from cgd.atlas import DEFAULT_SCALES
+    from cgd.models import recommended_scale
+
+    rec = recommended_scale("mnist", "cg-ddim")  # where the slider opens
+    below = DEFAULT_SCALES["cg-ddim"][DEFAULT_SCALES["cg-ddim"].index(rec) - 1]  # one atlas value down
     page.goto(f"{server}/Image_generation", wait_until="networkidle")
-    page.get_by_text("8 samples at s = 8", exact=False).first.wait_for(timeout=120_000)
+    page.get_by_text(f"8 samples at s = {rec:g}", exact=False).first.wait_for(timeout=120_000)
     first = page.locator('[data-testid="stImage"] img').first.get_attribute("src")
     slider = page.locator('[data-testid="stSidebar"] input[type=range][aria-label="Guidance scale s"]')
     slider.focus()
-    page.keyboard.press("ArrowLeft")  # one atlas value down: 7
-    page.get_by_text("8 samples at s = 7", exact=False).first.wait_for(timeout=30_000)
+    page.keyboard.press("ArrowLeft")
+    page.get_by_text(f"8 samples at s = {below:g}", exact=False).first.wait_for(timeout=30_000)
     page.wait_for_timeout(500)
     assert page.locator('[data-testid="stImage"] img').first.get_attribute("src") != first
     assert page.get_by_role("button", name="Generate").count() == 0

@@ -236,26 +236,30 @@ def test_image_page_shows_no_guiding_classifier_under_cfg(tiny_root, monkeypatch
 
 
 def test_image_page_opens_on_the_atlas_and_the_slider_redraws_without_a_button(tiny_atlas_root, monkeypatch):
+    from cgd.models import recommended_scale
+
     monkeypatch.setenv("CGD_CHECKPOINTS", str(tiny_atlas_root))
     at = page("3_Image_generation.py").run()
     no_errors(at)
     assert at.radio(key="source").value.startswith("Scale atlas")
     assert not at.button  # nothing to press
+    rec = recommended_scale("mnist", "cg-ddim")
+    other = 8.0 if rec != 8.0 else 4.0
     slider = at.select_slider(key="atlas_scale_cg-ddim")
-    assert slider.label == "Guidance scale s" and slider.value == 8.0  # the recommended scale
+    assert slider.label == "Guidance scale s" and slider.value == rec  # the recommended scale
     assert any("Scale atlas" in i.value and "python -m cgd.atlas build" in i.value for i in at.info)
     first = at.get("image")[0].value
     fig = chart(at, "atlas_judge")
-    assert fig["layout"]["shapes"][0]["x0"] == 8.0 and fig["layout"]["xaxis"]["title"]["text"] == "guidance scale s"
-    slider.set_value(4.0).run()
+    assert fig["layout"]["shapes"][0]["x0"] == rec and fig["layout"]["xaxis"]["title"]["text"] == "guidance scale s"
+    slider.set_value(other).run()
     no_errors(at)
     assert at.get("image")[0].value != first  # other pixels
-    assert chart(at, "atlas_judge")["layout"]["shapes"][0]["x0"] == 4.0
-    assert any("s = 4" in m.value for m in at.markdown)
+    assert chart(at, "atlas_judge")["layout"]["shapes"][0]["x0"] == other
+    assert any(f"s = {other:g}" in m.value for m in at.markdown)
     at.radio(key="atlas_method").set_value("CFG (w)").run()
     no_errors(at)
     w = at.select_slider(key="atlas_scale_cfg")
-    assert w.label == "Guidance scale w" and w.value == 2.0
+    assert w.label == "Guidance scale w" and w.value == recommended_scale("mnist", "cfg")
     w.set_value(0.0).run()
     assert any("w = 0 this is the conditional model" in m.value for m in at.markdown)
     at.select_slider(key="atlas_frame").set_value(1).run()
@@ -465,7 +469,7 @@ def test_image_page_shows_autoguidance_from_an_atlas_that_has_it(tiny_root, tmp_
     import shutil
 
     from cgd.atlas import AtlasConfig, build_atlas, save_atlas
-    from cgd.models import load_image_models
+    from cgd.models import load_image_models, recommended_scale
 
     root = tmp_path / "checkpoints"
     shutil.copytree(tiny_root, root)
@@ -479,7 +483,7 @@ def test_image_page_shows_autoguidance_from_an_atlas_that_has_it(tiny_root, tmp_
     no_errors(at)
     assert at.radio(key="atlas_method").value == "Autoguidance (w)"
     w = at.select_slider(key="atlas_scale_autoguidance")
-    assert w.label == "Guidance scale w" and w.value == 1.0
+    assert w.label == "Guidance scale w" and w.value == recommended_scale("mnist", "autoguidance")
     assert not any("Tilt exponent" in m.value for m in at.markdown)  # autoguidance has none
     w.set_value(0.0).run()
     no_errors(at)
