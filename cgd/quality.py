@@ -32,7 +32,7 @@ from cgd.evaluate import (REFERENCE_FILE, evaluate_one, judge_outputs, load_refe
                           measure_images, model_tag, save_reference)
 from cgd.fileio import atomic_write
 from cgd.metrics import background_speckle
-from cgd.models import FILES, checkpoint_root, recommended_scale, load_image_models, sample_images
+from cgd.models import FILES, checkpoint_root, load_image_models, recommended_scale, sample_images
 from cgd.pipeline import SampleRequest
 from cgd.results import current, load_records
 

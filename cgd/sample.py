@@ -5,7 +5,8 @@
 
 Models load weights-only from ``--checkpoint-dir`` (default ``checkpoints/DATASET``):
 ``unet.safetensors`` and, for classifier-guided methods, ``classifier.safetensors``.
-Without ``--scale`` each method uses the dataset's recommended scale (``cgd.models.recommended_scale``). Same seed, same images.
+Without ``--scale`` each method uses the dataset's recommended scale (``cgd.models.recommended_scale``).
+Same seed, same images.
 ``--out-npy`` writes uint8 ``[n, H, W]`` (gray) or ``[n, H, W, 3]`` (color).
 """
 

@@ -27,8 +27,8 @@ else:
     chosen = st.multiselect("Methods", methods, default=[m for m in methods if m in ("cg-ddpm", "cfg", "cond+cg")]
                             or methods, key="fd_methods")
     st.markdown(figures.method_key_html(chosen), unsafe_allow_html=True)
-    st.caption("Each method against its own knob: s for classifier guidance, w for CFG (w = 0 is the plain "
-               "conditional model). n = 500 samples per point, 25 steps (docs/results.md has the commands).")
+    st.caption("Each method against its own knob: s for classifier guidance, w for CFG and autoguidance (w = 0 is "
+               "the plain conditional model). n = 500 samples per point, 25 steps (docs/results.md has the commands).")
     cols = st.columns(2)
     for k, (key, fig) in enumerate(records.metric_figures(dataset, tuple(chosen))):
         with cols[k % 2]:
@@ -48,7 +48,8 @@ if not avail:
 
 def _reset_live_scale():
     """A new method or dataset starts at its own recommended scale."""
-    st.session_state["live_scale"] = recommended_scale(st.session_state["live_dataset"], st.session_state["live_method"])
+    state = st.session_state
+    state["live_scale"] = recommended_scale(state["live_dataset"], state["live_method"])
 
 
 c1, c2, c3, c4 = st.columns(4)

@@ -87,8 +87,8 @@ def _metric_figures(version: tuple, dataset: str, methods: tuple) -> list:
             pts = [r for r in sweep(recs, dataset, m) if r.get(key) is not None]
             if len(pts) > 1:
                 series[m] = ([r["scale"] for r in pts], [r[key] for r in pts])
-        fig = figures.method_lines_figure(series, xtitle="guidance scale (s; CFG, autoguidance: w)", ytitle=title, height=330,
-                                          legend=False)  # one colour key above all six charts
+        fig = figures.method_lines_figure(series, xtitle="guidance scale (s; CFG, autoguidance: w)", ytitle=title,
+                                          height=330, legend=False)  # one colour key above all six charts
         out.append((key, fig))
     return out
 
