@@ -119,7 +119,8 @@ def measure_images(models: ImageModels, ref: Reference, x: torch.Tensor, labels:
                    seed: int) -> dict:
     """The metrics of images x ([N, C, H, W] in [-1, 1]) meant to show ``labels`` ([N]): judge-FID and
     judge-IS against the reference, precision/recall against N of its real features (drawn with ``seed``),
-    the judge's and the noisy classifier's (at t = 0) accuracy on the labels, the background speckle."""
+    the judge's and the noisy classifier's (at t = 0) accuracy on the labels, the background speckle, and
+    the share of the images the judge reads as each class (``judge_class_shares``, [C])."""
     n = len(x)
     feats, probs = judge_outputs(models.judge, x)
     rng = np.random.default_rng(seed)
@@ -137,7 +138,9 @@ def measure_images(models: ImageModels, ref: Reference, x: torch.Tensor, labels:
             "precision": round(precision, 4), "recall": round(recall, 4),
             "judge_accuracy": round(judge_accuracy(probs, labels.numpy()), 4),
             "classifier_accuracy": None if clf_acc is None else round(clf_acc, 4),
-            "background_speckle": round(background_speckle(x), 4)}
+            "background_speckle": round(background_speckle(x), 4),
+            "judge_class_shares": [round(float(h), 4) for h in
+                                   np.bincount(probs.argmax(1), minlength=probs.shape[1]) / n]}
 
 
 def model_tag(path: Path) -> str:

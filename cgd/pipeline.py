@@ -188,13 +188,14 @@ def sample_together(net: Callable, classifier: Optional[Callable], schedule: Noi
     bounds = [0]
     for r in rs:
         bounds.append(bounds[-1] + r.n)
-    callback = None
-    if callbacks is not None and any(c is not None for c in callbacks):
-        def callback(d):
-            for c, lo, hi in zip(callbacks, bounds, bounds[1:]):
-                if c is not None:
-                    c({k: (v[lo:hi] if torch.is_tensor(v) and v.ndim > 0 and v.shape[0] == bounds[-1] else v)
-                       for k, v in d.items()})
+
+    def split(d):  # each request's callback sees its own rows of the step's dict
+        for c, lo, hi in zip(callbacks, bounds, bounds[1:]):
+            if c is not None:
+                c({k: (v[lo:hi] if torch.is_tensor(v) and v.ndim > 0 and v.shape[0] == bounds[-1] else v)
+                   for k, v in d.items()})
+
+    callback = split if callbacks is not None and any(c is not None for c in callbacks) else None
     x0 = _run(net, classifier, schedule, rs[0], x_T=x_T, y=y, null=null, scale=scale, generator=None,
               noise_sampler=noise_sampler, callback=callback, num_classes=num_classes, weak_net=weak_net)
     return [x0[lo:hi] for lo, hi in zip(bounds, bounds[1:])]

@@ -130,9 +130,11 @@ def _run(args) -> int:
     methods = ("cg-ddim", "cfg", "cg-ddpm", "cond+cg", "cond") + (("autoguidance",) if weak else ())
     guided = [measured(m) for m in methods]
 
-    req = SampleRequest(method="uncond", label=None, scale=0.0, steps=steps, n=n, seed=seed, x0_mode="clip")
-    _, p_unc = judge_outputs(models.judge, sample_images(models, req).cpu())
-    hist = np.bincount(p_unc.argmax(1), minlength=models.num_classes) / len(p_unc)
+    hist = uncond.get("judge_class_shares")
+    if hist is None:  # a record from before measure_images kept the class shares: sample the model once more
+        req = SampleRequest(method="uncond", label=None, scale=0.0, steps=steps, n=n, seed=seed, x0_mode="clip")
+        _, p_unc = judge_outputs(models.judge, sample_images(models, req).cpu())
+        hist = np.bincount(p_unc.argmax(1), minlength=models.num_classes) / len(p_unc)
 
     record = {"dataset": args.dataset, "command": "python -m cgd.quality " + " ".join(sys.argv[1:]),
               "judge_test_accuracy": round(judge_test, 4),

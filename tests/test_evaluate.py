@@ -105,3 +105,18 @@ def test_records_name_their_unet_and_a_new_unet_is_measured_again(root, tmp_path
     assert main(args) == 0
     recs = json.loads((tmp_path / "u.json").read_text())["records"]
     assert [r["unet"] for r in recs] == ["unet.safetensors@000000000000", rec["unet"]]
+
+
+def test_judge_class_shares_count_what_the_judge_reads(root):
+    """measure_images' class shares are the judge's argmax histogram of exactly the images measured."""
+    from cgd.evaluate import measure_images
+
+    models = load_image_models("mnist", need=("unet", "judge"))
+    ref = load_reference(root / "mnist" / "reference.npz")
+    x = torch.rand(40, 1, 28, 28, generator=torch.Generator().manual_seed(3)) * 2 - 1
+    _, probs = judge_outputs(models.judge, x)
+    want = np.bincount(probs.argmax(1), minlength=10) / 40
+    rec = measure_images(models, ref, x, torch.zeros(40, dtype=torch.long), seed=0)
+    assert np.allclose(rec["judge_class_shares"], want, atol=1e-4) and len(rec["judge_class_shares"]) == 10
+    # the judge's accuracy on label 0 is the share it reads as 0
+    assert abs(rec["judge_accuracy"] - want[0]) < 1e-4

@@ -60,4 +60,6 @@ def test_quality_cli_writes_the_record(tiny_root, tmp_path, monkeypatch, capsys)
     assert all(0 <= g["background_speckle"] <= 1 for g in q["guided"]) and 0 <= q["background_speckle_real"] <= 1
     assert len(q["judge_test_accuracy_by_class"]) == 10
     assert abs(sum(q["uncond_judge_class_shares"]) - 1) < 1e-3
+    # read off the unconditional record's own samples, not a second draw of the model
+    assert q["uncond_judge_class_shares"] == q["uncond"]["judge_class_shares"]
     assert (tmp_path / "ck" / "mnist" / "reference.npz").is_file()
