@@ -171,6 +171,9 @@ def main(argv=None) -> int:
     p.add_argument("--make-reference", action="store_true", help="compute the test-set reference statistics")
     p.add_argument("--interval", nargs=2, default=None, metavar=("LO", "HI"),
                    help="guide only at training timesteps LO <= t <= HI (limited-interval guidance)")
+    p.add_argument("--unet", default=None, metavar="PATH",
+                   help="measure this U-Net (a training snapshot, say) instead of the shipped unet.safetensors; "
+                        "records name it by its file name and digest")
     p.add_argument("--weak", default=None, metavar="PATH",
                    help="autoguidance's weak U-Net (default: the shipped unet_weak.safetensors)")
     args = p.parse_args(argv)
@@ -196,6 +199,9 @@ def _run(args) -> int:
     weak_path = Path(args.weak) if args.weak else None
     if weak_path is not None and not weak_path.is_file():
         raise InputError(f"weak U-Net {weak_path} not found")
+    unet_path = Path(args.unet) if args.unet else None
+    if unet_path is not None and not unet_path.is_file():
+        raise InputError(f"U-Net {unet_path} not found")
     scales = _list(args.scales, "scales")
     n, steps, seed, batch = (number(args.n, "n", int), number(args.steps, "steps", int),
                              number(args.seed, "seed", int), number(args.batch, "batch", int))
@@ -222,13 +228,13 @@ def _run(args) -> int:
         need = ("unet", "classifier", "judge")
     if "autoguidance" in methods:
         need = need + ("weak",)
-    models = load_image_models(args.dataset, device=device, need=need, weak_path=weak_path)
+    models = load_image_models(args.dataset, device=device, need=need, weak_path=weak_path, unet_path=unet_path)
     if models.judge is None:
         raise InputError(f"the judge checkpoint is missing in {folder}")
     if "autoguidance" in methods and models.weak_unet is None:
         raise InputError(f"autoguidance needs a weak U-Net: none in {folder}; give one with --weak PATH")
     weak = None if models.weak_unet is None else model_tag(weak_path or folder / FILES["weak"])
-    unet = model_tag(folder / FILES["unet"])
+    unet = model_tag(unet_path or folder / FILES["unet"])
     ref = load_reference(folder / REFERENCE_FILE)
     todo = [(m, s) for m in methods for s in scales if m not in ("uncond", "cond") or s == scales[0]]
     done = {(r["method"], r["scale"], r["n"], r["steps"], r["seed"], tuple(r.get("interval") or ()), r.get("weak"))

@@ -120,3 +120,30 @@ def test_judge_class_shares_count_what_the_judge_reads(root):
     assert np.allclose(rec["judge_class_shares"], want, atol=1e-4) and len(rec["judge_class_shares"]) == 10
     # the judge's accuracy on label 0 is the share it reads as 0
     assert abs(rec["judge_accuracy"] - want[0]) < 1e-4
+
+
+def test_unet_option_measures_the_given_unet_and_names_it(root, tmp_path):
+    """--unet PATH (a training snapshot) is what is sampled: its records name that file, and they are the
+    records of the shipped U-Net when PATH holds the same weights under another name."""
+    import shutil
+
+    from cgd.checkpoint import load_model, save_model
+
+    other = load_model(root / "mnist" / "unet.safetensors", "unet")
+    with torch.no_grad():  # eps_hat = +3 everywhere: x0_hat far below -1, every sample clipped to black
+        other.out[-1].weight.zero_()
+        other.out[-1].bias.fill_(3.0)
+    snap = tmp_path / "unet_step000100.safetensors"
+    save_model(other, snap, "unet")
+    same = tmp_path / "unet_copy.safetensors"
+    shutil.copy(root / "mnist" / "unet.safetensors", same)
+    args = ["--dataset", "mnist", "--methods", "uncond", "--scales", "0", "--n", "8", "--steps", "2"]
+    for name, unet in (("shipped", None), ("snap", snap), ("same", same)):
+        assert main(args + ["--out", str(tmp_path / f"{name}.json")] + (["--unet", str(unet)] if unet else [])) == 0
+    rec = {name: json.loads((tmp_path / f"{name}.json").read_text())["records"][0] for name in ("shipped", "snap", "same")}
+    assert rec["snap"]["unet"].startswith("unet_step000100.safetensors@")
+    metrics = lambda r: (r["fid"], r["precision"], r["recall"])  # noqa: E731
+    # all-black samples are further from the reference (a random judge's features) than the shipped net's
+    assert rec["snap"]["fid"] > rec["shipped"]["fid"] and rec["snap"]["recall"] < rec["shipped"]["recall"]
+    assert metrics(rec["same"]) == metrics(rec["shipped"]) and rec["same"]["unet"].startswith("unet_copy.safetensors@")
+    assert rec["same"]["unet"].split("@")[1] == rec["shipped"]["unet"].split("@")[1]
