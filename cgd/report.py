@@ -12,7 +12,7 @@ from pathlib import Path
 
 from cgd.cliutil import Parser, run
 from cgd.palette import METHOD_COLORS, METHOD_LABELS
-from cgd.results import RESULTS_DIR, load_records, paper_analogue, sweep
+from cgd.results import JUDGE_FLOOR, RESULTS_DIR, choose_scale, load_records, paper_analogue, sweep
 
 METRICS = [("fid", "FID (judge features) ↓"), ("inception_score", "IS (judge) ↑"), ("precision", "precision ↑"),
            ("recall", "recall ↑"), ("judge_accuracy", "judge accuracy ↑"), ("classifier_accuracy", "guiding classifier acc.")]
@@ -70,6 +70,20 @@ def paper_table(records: list, dataset: str) -> str:
     return "\n".join(rows)
 
 
+def recommend_table(records: list, dataset: str) -> str:
+    """Each guided method's scale by the rule of :func:`cgd.results.choose_scale`, with its record."""
+    if dataset not in JUDGE_FLOOR:
+        return ""
+    rows = [f"| method | scale (judge ≥ {JUDGE_FLOOR[dataset]:.2%}, lowest FID) | judge acc. | FID | precision | recall |",
+            "| --- | --- | --- | --- | --- | --- |"]
+    for m in sorted({r["method"] for r in records if r["dataset"] == dataset} - {"uncond", "cond"}):
+        r = choose_scale(records, dataset, m)
+        rows.append(f"| {m} | none reaches it | | | | |" if r is None else
+                    f"| {m} | {r['scale']:g} | {r['judge_accuracy']:.3f} | {r['fid']:.2f} | {r['precision']:.3f} | "
+                    f"{r['recall']:.3f} |")
+    return "\n".join(rows) if len(rows) > 2 else ""
+
+
 def spread_table(records: list, extra: list, dataset: str) -> str:
     """Mean and standard deviation over seeds of the configurations measured with several seeds."""
     import statistics
@@ -106,6 +120,9 @@ def _run(args) -> int:
     extra = load_records(Path(args.results) / "spread")  # the same settings with other seeds
     for ds in sorted({r["dataset"] for r in records}):
         print(f"## {ds}\n\n![]({plot(records, ds, out).name})\n\n{table(records, ds)}\n\n{paper_table(records, ds)}\n")
+        chosen = recommend_table(records, ds)
+        if chosen:
+            print(f"Recommended scales by the rule (cgd.results.choose_scale):\n\n{chosen}\n")
         spread = spread_table(records, extra, ds)
         if spread:
             print(f"Spread over seeds (mean ± standard deviation):\n\n{spread}\n")

@@ -46,3 +46,40 @@ def test_records_of_an_older_sampler_version_stay_out_of_the_sweeps():
     assert [r["fid"] for r in sweep([old, new], "mnist", "cg-ddim")] == [2.9]
     cfg = {"dataset": "mnist", "method": "cfg", "scale": 2.0, "n": 500, "fid": 3.1}  # cfg is still version 1
     assert [r["fid"] for r in sweep([cfg], "mnist", "cfg")] == [3.1]
+
+
+def test_choose_scale_takes_the_best_fid_among_the_scales_that_read_as_the_class():
+    from cgd.results import choose_scale
+
+    def r(scale, fid, acc):
+        return dict(rec("cg-ddpm", scale, fid), judge_accuracy=acc)
+
+    recs = [dict(rec("uncond", 0.0, 0.5), judge_accuracy=0.1),  # the anchor (scale 0) is never chosen
+            r(1.0, 4.0, 0.60), r(2.0, 1.0, 0.96), r(4.0, 2.0, 0.975), r(10.0, 1.5, 0.99), r(16.0, 3.0, 1.0)]
+    assert choose_scale(recs, "mnist", "cg-ddpm")["scale"] == 10.0  # s = 2 has the best FID but reads 96%
+    assert choose_scale(recs, "mnist", "cg-ddpm", floor=0.95)["scale"] == 2.0
+    assert choose_scale(recs, "mnist", "cg-ddpm", floor=0.999)["scale"] == 16.0
+    assert choose_scale(recs, "mnist", "cg-ddpm", floor=1.01) is None
+    assert choose_scale(recs, "mnist", "cfg") is None
+
+
+def test_the_recommended_scales_follow_the_rule_on_the_shipped_records():
+    """cgd.models.RECOMMENDED_SCALE is what choose_scale picks from results/DATASET_sweep.json, for every dataset
+    whose scales were chosen by the rule; the Fashion-MNIST floor is its judge's measured test accuracy."""
+    import pytest
+
+    from cgd.models import RECOMMENDED_SCALE, quality_record
+    from cgd.results import JUDGE_FLOOR, choose_scale
+
+    records = load_records()
+    if not any(r.get("dataset") == "mnist" for r in records):
+        pytest.skip("no shipped records")
+    for dataset in ("mnist",):
+        for method, scale in RECOMMENDED_SCALE[dataset].items():
+            if method in ("uncond", "cond"):
+                continue
+            chosen = choose_scale(records, dataset, method)
+            assert chosen is not None and chosen["scale"] == scale, (dataset, method)
+    q = quality_record("fashion-mnist")
+    if q:
+        assert JUDGE_FLOOR["fashion-mnist"] == round(q["judge_test_accuracy"], 4)
