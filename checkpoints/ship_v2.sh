@@ -1,17 +1,16 @@
 #!/usr/bin/env bash
 # Ship a staged U-Net (checkpoints/stage_v2.sh) once it has been measured in its staged root:
-#   RUNS=/root/cgd-runs bash checkpoints/ship_v2.sh fashion-mnist
+#   bash checkpoints/ship_v2.sh fashion-mnist
 # The shipped U-Net becomes autoguidance's weak model (unet_weak.*), the staged one becomes unet.*; the old
-# U-Net's sweep moves to results/history/, the staged sweep and quality.json take its place. What it does
-# not do: the spread over seeds, the scale atlas (python -m cgd.atlas build, command in atlas.json), the
-# recommended scales (cgd.models.RECOMMENDED_SCALE), the docs and the sample grids.
+# U-Net's sweep moves to results/history/, the staged sweep (results/staged/DATASET-v2/) takes its place. Then,
+# by hand: the recommended scales (cgd.models.RECOMMENDED_SCALE: `python -m cgd.report` prints the rule's
+# choice), `python -m cgd.quality` (it reuses the swept records), the spread over seeds, the scale atlas
+# (`python -m cgd.atlas build`, command in atlas.json), the docs and the sample grids.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-RUNS=${RUNS:-runs}
 ds=${1:?usage: ship_v2.sh DATASET}
 staged=checkpoints/staged/$ds
-root=$RUNS/ship-v2/$ds
-for f in "$staged/unet.safetensors" "$staged/unet.json" "results/staged/$ds-v2/${ds}_sweep.json" "$root/quality.json"; do
+for f in "$staged/unet.safetensors" "$staged/unet.json" "results/staged/$ds-v2/${ds}_sweep.json"; do
   [ -f "$f" ] || { echo "error: $f is missing: stage and measure first (checkpoints/stage_v2.sh)" >&2; exit 2; }
 done
 [ -f "checkpoints/$ds/unet_weak.safetensors" ] && { echo "error: checkpoints/$ds already ships a weak U-Net" >&2; exit 2; }
@@ -22,5 +21,4 @@ git mv "$staged/unet.json" "checkpoints/$ds/unet.json"
 git mv "results/${ds}_sweep.json" "results/history/${ds}_sweep_unet3000.json"
 [ -f "results/spread/${ds}_seeds.json" ] && git mv "results/spread/${ds}_seeds.json" "results/history/${ds}_seeds_unet3000.json"
 git mv "results/staged/$ds-v2/${ds}_sweep.json" "results/${ds}_sweep.json"
-cp "$root/quality.json" "checkpoints/$ds/quality.json"
-echo "shipped: checkpoints/$ds/unet.safetensors ($(sha256sum "checkpoints/$ds/unet.safetensors" | cut -c1-12)); now rebuild the atlas"
+echo "shipped: checkpoints/$ds/unet.safetensors ($(sha256sum "checkpoints/$ds/unet.safetensors" | cut -c1-12)); next: the scales, cgd.quality, the atlas"
