@@ -32,7 +32,7 @@ RECOMMENDED_SCALE = {
     # the 12000-step U-Net (issue #15): per method, the swept scale with the lowest judge-FID among those at
     # which the judge reads the asked digit >= 97% of the time (n = 500, 25 steps, seed 0; results/mnist_sweep.json):
     # cg-ddpm s = 4 (97.8%, FID 0.99), cg-ddim s = 4 (97.6%, 1.24), cfg w = 0.5 (99.8%, 1.40), cond+cg s = 1
-    # (99.6%, 1.27), autoguidance w = 0.5 (97.8%, 0.79). The 3000-step U-Net had needed s = 10 and s = 8.
+    # (99.6%, 1.26), autoguidance w = 0.5 (97.8%, 0.79). The 3000-step U-Net had needed s = 10 and s = 8.
     "mnist": {"uncond": 0.0, "cond": 0.0, "cg-ddpm": 4.0, "cg-ddim": 4.0, "cfg": 0.5, "cond+cg": 1.0,
               "autoguidance": 0.5},
     # the 3000-step U-Net: cg-ddpm s = 10 reads 95.0% right, cg-ddim s = 8 94.8%, both above the judge's own
