@@ -56,7 +56,7 @@ st.markdown(
    the exact tilted density, the mean shift $s\\Sigma g$ of each step, and a trajectory animation.
 3. **Scale explorer** — what $p(y\\mid x)^s$ does in one dimension, and when the Gaussian-shift
    approximation behind classifier guidance holds.
-4. **Image generation** — MNIST and Fashion-MNIST digits with every guidance method.
+4. **Image generation** — MNIST digits and Fashion-MNIST garments with every guidance method.
 5. **Training** — train the 2D models live; the image models' curves and the noisy classifier's accuracy over t.
 6. **Fidelity vs diversity** — FID, IS, precision and recall against the scale, beside the paper's table.
 """
