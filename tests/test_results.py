@@ -74,7 +74,7 @@ def test_the_recommended_scales_follow_the_rule_on_the_shipped_records():
     records = load_records()
     if not any(r.get("dataset") == "mnist" for r in records):
         pytest.skip("no shipped records")
-    for dataset in ("mnist",):
+    for dataset in ("mnist", "fashion-mnist"):
         for method, scale in RECOMMENDED_SCALE[dataset].items():
             if method in ("uncond", "cond"):
                 continue
