@@ -79,7 +79,9 @@ if source == SOURCES[0]:
         method_name = st.radio("Method", guided_names, index=guided_names.index("CG-DDIM (ε form)")
                                if "CG-DDIM (ε form)" in guided_names else 0, key="atlas_method")
         method = METHODS[method_name]
-        label = st.selectbox("Class", list(range(len(classes))), key="atlas_label",
+        # one key per dataset: a kept key would keep showing the last dataset's class names (Streamlit does not
+        # redraw a selectbox's shown value when only its format_func changes)
+        label = st.selectbox("Class", list(range(len(classes))), key=f"atlas_label_{dataset}",
                              format_func=lambda k: classes[k] if classes[k] == str(k) else f"{k}: {classes[k]}")
         knob = scale_symbol(method)
         grid = atlas.scales(method)
@@ -163,7 +165,7 @@ with st.sidebar:
     method = METHODS[method_name]
     guided = method not in ("uncond", "cond")
     conditional = method != "uncond"
-    label = st.selectbox("Class", list(range(len(classes))), disabled=not conditional, key="label",
+    label = st.selectbox("Class", list(range(len(classes))), disabled=not conditional, key=f"label_{dataset}",
                          format_func=lambda k: classes[k] if classes[k] == str(k) else f"{k}: {classes[k]}",
                          help=None if conditional else "The unconditional model draws any class.")
     knob = scale_symbol(method)

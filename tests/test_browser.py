@@ -123,6 +123,28 @@ def test_image_page_atlas_slider_redraws_without_a_button(server, browser):
     page.close()
 
 
+def test_image_page_class_box_names_the_new_datasets_classes(server, browser):
+    """After switching MNIST -> Fashion-MNIST the Class box shows "0: T-shirt/top", not MNIST's "0" (Streamlit does
+    not redraw a kept widget's shown value when only its format_func changes)."""
+    from cgd.models import available_datasets
+
+    if "fashion-mnist" not in available_datasets():
+        pytest.skip("no shipped Fashion-MNIST models")
+    page = browser.new_page(viewport={"width": 1400, "height": 1200})
+    page.goto(f"{server}/Image_generation", wait_until="networkidle")
+    sidebar = page.locator('[data-testid="stSidebar"]')
+    classes = sidebar.locator('[data-testid="stSelectbox"]:has-text("Class")').first
+    classes.wait_for(timeout=120_000)
+    shown = classes.locator("input")  # the box shows the chosen option as its input's value
+    assert shown.input_value() == "0"
+    sidebar.locator('[data-testid="stSelectbox"]:has-text("Dataset")').first.click()
+    page.get_by_role("option", name="fashion-mnist").first.click()
+    page.get_by_text("on fashion-mnist", exact=False).first.wait_for(timeout=120_000)
+    _settled(page)
+    assert shown.input_value() == "0: T-shirt/top"
+    page.close()
+
+
 def _settled(page) -> None:
     page.locator('[data-testid="stApp"]').wait_for(timeout=60_000)
     page.wait_for_timeout(500)

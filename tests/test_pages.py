@@ -215,10 +215,10 @@ def test_image_page_method_switch_resets_the_scale_and_the_words(tiny_root, monk
     assert at.number_input(key="scale").label == "Guidance scale s"
     at.radio(key="method").set_value("unconditional").run()
     no_errors(at)
-    assert at.selectbox(key="label").disabled and at.number_input(key="scale").disabled
+    assert at.selectbox(key="label_mnist").disabled and at.number_input(key="scale").disabled
     assert not any("class" in m.value and "**0**" in m.value for m in at.markdown)
     assert any("any class" in m.value for m in at.markdown)
-    assert at.selectbox(key="label").format_func(0) == "0"  # MNIST's class names are its digits: no "0: 0"
+    assert at.selectbox(key="label_mnist").format_func(0) == "0"  # MNIST's class names are its digits: no "0: 0"
 
 
 def test_image_page_shows_no_guiding_classifier_under_cfg(tiny_root, monkeypatch):
