@@ -89,8 +89,11 @@ def _run(args) -> int:
     x, y = data.batch(torch.arange(len(data)))
     _, probs = judge_outputs(models.judge, x)
     judge_test = float((probs.argmax(1) == y.numpy()).mean())
-    # the judge's accuracy on each class's real test images (samples can score above it: it is no bound)
-    by_class = [float((probs.argmax(1)[y.numpy() == c] == c).mean()) for c in range(models.num_classes)]
+    # confusion[c, k]: real test images of class c the judge reads as k; its accuracy on each class's images
+    # (samples can score above it: it is no bound) is the diagonal over the row
+    k = models.num_classes
+    confusion = np.bincount(y.numpy() * k + probs.argmax(1), minlength=k * k).reshape(k, k)
+    by_class = [float(confusion[c, c] / confusion[c].sum()) for c in range(k)]
     real_speckle = background_speckle(x[torch.randperm(len(x), generator=torch.Generator().manual_seed(seed))[:n]])
 
     ts = list(range(0, 1000, 50)) + [999]
@@ -139,6 +142,7 @@ def _run(args) -> int:
     record = {"dataset": args.dataset, "command": "python -m cgd.quality " + " ".join(sys.argv[1:]),
               "judge_test_accuracy": round(judge_test, 4),
               "judge_test_accuracy_by_class": [round(a, 4) for a in by_class],
+              "judge_test_confusion": confusion.tolist(),
               "background_speckle_real": round(real_speckle, 4),
               "classifier_accuracy_by_t": {"t": ts, "accuracy": [round(a, 4) for a in acc], "n_per_t": clf_n,
                                            "by_quarter": {k: round(v, 4) for k, v in quarters.items()}},

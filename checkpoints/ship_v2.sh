@@ -6,6 +6,8 @@
 # by hand: the recommended scales (cgd.models.RECOMMENDED_SCALE: `python -m cgd.report` prints the rule's
 # choice), `python -m cgd.quality` (it reuses the swept records), the spread over seeds, the scale atlas
 # (`python -m cgd.atlas build`, command in atlas.json), the docs and the sample grids.
+# Finish every run in the staged root ($RUNS/ship-v2) first, or point its links at copies of the two U-Nets: they
+# link to checkpoints/DATASET/unet.safetensors and the staged file, which this script moves.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ds=${1:?usage: ship_v2.sh DATASET}

@@ -59,6 +59,10 @@ def test_quality_cli_writes_the_record(tiny_root, tmp_path, monkeypatch, capsys)
     assert all(g["unet"] == q["models"]["unet"] for g in q["guided"] + [q["uncond"]])
     assert all(0 <= g["background_speckle"] <= 1 for g in q["guided"]) and 0 <= q["background_speckle_real"] <= 1
     assert len(q["judge_test_accuracy_by_class"]) == 10
+    confusion = np.array(q["judge_test_confusion"])  # row c: how the judge reads the 30 test images of class c
+    assert confusion.shape == (10, 10) and (confusion.sum(1) == 30).all()
+    assert np.allclose(q["judge_test_accuracy_by_class"], np.round(np.diag(confusion) / 30, 4))
+    assert abs(np.trace(confusion) / 300 - q["judge_test_accuracy"]) < 1e-4
     assert abs(sum(q["uncond_judge_class_shares"]) - 1) < 1e-3
     # read off the unconditional record's own samples, not a second draw of the model
     assert q["uncond_judge_class_shares"] == q["uncond"]["judge_class_shares"]
