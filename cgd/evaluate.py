@@ -30,8 +30,8 @@ from cgd.data import load_dataset
 from cgd.device import pick_device
 from cgd.errors import InputError
 from cgd.fileio import atomic_write, file_sha256
-from cgd.metrics import (background_speckle, frechet_distance, gaussian_stats, inception_score, judge_accuracy,
-                         precision_recall)
+from cgd.metrics import (background_speckle, class_shares, frechet_distance, gaussian_stats, inception_score,
+                         judge_accuracy, precision_recall)
 from cgd.models import CLASSIFIER_METHODS, FILES, ImageModels, checkpoint_root, load_image_models, sample_images
 from cgd.pipeline import EXTRA_METHODS, METHODS, SAMPLER_VERSIONS, SampleRequest
 from cgd.results import current
@@ -139,8 +139,7 @@ def measure_images(models: ImageModels, ref: Reference, x: torch.Tensor, labels:
             "judge_accuracy": round(judge_accuracy(probs, labels.numpy()), 4),
             "classifier_accuracy": None if clf_acc is None else round(clf_acc, 4),
             "background_speckle": round(background_speckle(x), 4),
-            "judge_class_shares": [round(float(h), 4) for h in
-                                   np.bincount(probs.argmax(1), minlength=probs.shape[1]) / n]}
+            "judge_class_shares": [round(float(h), 4) for h in class_shares(probs)]}
 
 
 def model_tag(path: Path) -> str:

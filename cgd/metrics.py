@@ -19,7 +19,7 @@ import scipy.linalg
 import torch
 
 __all__ = ["gaussian_stats", "frechet_distance", "fid", "inception_score", "precision_recall", "judge_accuracy",
-           "background_speckle"]
+           "class_shares", "background_speckle"]
 
 
 def gaussian_stats(features: np.ndarray) -> tuple:
@@ -91,6 +91,12 @@ def precision_recall(real: np.ndarray, fake: np.ndarray, k: int = 3, chunk: int 
 def judge_accuracy(probs: np.ndarray, labels: np.ndarray) -> float:
     p = np.asarray(probs)
     return float((p.argmax(1) == np.asarray(labels)).mean())
+
+
+def class_shares(probs: np.ndarray) -> np.ndarray:
+    """The share of the N rows of ``probs`` ([N, C]) whose most probable class is each of the C classes ([C])."""
+    p = np.asarray(probs)
+    return np.bincount(p.argmax(1), minlength=p.shape[1]) / len(p)
 
 
 def background_speckle(images, *, stroke: float = 0.5, margin: float = 3.0) -> float:

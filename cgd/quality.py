@@ -31,7 +31,7 @@ from cgd.device import pick_device
 from cgd.evaluate import (REFERENCE_FILE, evaluate_one, judge_outputs, load_reference, make_reference,
                           measure_images, model_tag, save_reference)
 from cgd.fileio import atomic_write
-from cgd.metrics import background_speckle
+from cgd.metrics import background_speckle, class_shares
 from cgd.models import FILES, checkpoint_root, load_image_models, recommended_scale, sample_images
 from cgd.pipeline import SampleRequest
 from cgd.results import current, load_records
@@ -88,12 +88,13 @@ def _run(args) -> int:
 
     x, y = data.batch(torch.arange(len(data)))
     _, probs = judge_outputs(models.judge, x)
-    judge_test = float((probs.argmax(1) == y.numpy()).mean())
-    # confusion[c, k]: real test images of class c the judge reads as k; its accuracy on each class's images
-    # (samples can score above it: it is no bound) is the diagonal over the row
-    k = models.num_classes
-    confusion = np.bincount(y.numpy() * k + probs.argmax(1), minlength=k * k).reshape(k, k)
-    by_class = [float(confusion[c, c] / confusion[c].sum()) for c in range(k)]
+    # confusion[c, j]: real test images of class c the judge reads as j. Its accuracy is the trace over the total;
+    # on each class's images (samples can score above it: it is no bound) the diagonal over the row
+    n_classes = models.num_classes
+    confusion = np.bincount(y.numpy() * n_classes + probs.argmax(1),
+                            minlength=n_classes * n_classes).reshape(n_classes, n_classes)
+    judge_test = float(np.trace(confusion) / confusion.sum())
+    by_class = [float(confusion[c, c] / confusion[c].sum()) for c in range(n_classes)]
     real_speckle = background_speckle(x[torch.randperm(len(x), generator=torch.Generator().manual_seed(seed))[:n]])
 
     ts = list(range(0, 1000, 50)) + [999]
@@ -137,7 +138,7 @@ def _run(args) -> int:
     if hist is None:  # a record from before measure_images kept the class shares: sample the model once more
         req = SampleRequest(method="uncond", label=None, scale=0.0, steps=steps, n=n, seed=seed, x0_mode="clip")
         _, p_unc = judge_outputs(models.judge, sample_images(models, req).cpu())
-        hist = np.bincount(p_unc.argmax(1), minlength=models.num_classes) / len(p_unc)
+        hist = class_shares(p_unc)
 
     record = {"dataset": args.dataset, "command": "python -m cgd.quality " + " ".join(sys.argv[1:]),
               "judge_test_accuracy": round(judge_test, 4),

@@ -57,6 +57,11 @@ def _reset_scales():
         del st.session_state[key]
 
 
+def _class_option(classes):
+    """How a Class box names option k: MNIST's "3" (its class names are its digits), else "0: T-shirt/top"."""
+    return lambda k: classes[k] if classes[k] == str(k) else f"{k}: {classes[k]}"
+
+
 ZERO_MEANS = {"cg-ddpm": "the unconditional model (DDPM)", "cg-ddim": "the unconditional model (DDIM)",
               "cfg": "the conditional model", "cond+cg": "the conditional model",
               "autoguidance": "the conditional model"}
@@ -82,7 +87,7 @@ if source == SOURCES[0]:
         # one key per dataset: a kept key would keep showing the last dataset's class names (Streamlit does not
         # redraw a selectbox's shown value when only its format_func changes)
         label = st.selectbox("Class", list(range(len(classes))), key=f"atlas_label_{dataset}",
-                             format_func=lambda k: classes[k] if classes[k] == str(k) else f"{k}: {classes[k]}")
+                             format_func=_class_option(classes))
         knob = scale_symbol(method)
         grid = atlas.scales(method)
         recommended = images.recommended_scale(dataset, method)
@@ -166,7 +171,7 @@ with st.sidebar:
     guided = method not in ("uncond", "cond")
     conditional = method != "uncond"
     label = st.selectbox("Class", list(range(len(classes))), disabled=not conditional, key=f"label_{dataset}",
-                         format_func=lambda k: classes[k] if classes[k] == str(k) else f"{k}: {classes[k]}",
+                         format_func=_class_option(classes),
                          help=None if conditional else "The unconditional model draws any class.")
     knob = scale_symbol(method)
     if "scale" not in st.session_state:

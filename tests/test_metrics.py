@@ -92,3 +92,10 @@ def test_background_speckle_counts_only_pixels_more_than_three_px_from_a_stroke(
     assert background_speckle(below) == 0.0
     with pytest.raises(ValueError):
         background_speckle(torch.zeros(1, 3, 5, 5))
+
+
+def test_class_shares_count_each_rows_most_probable_class():
+    from cgd.metrics import class_shares
+
+    probs = np.array([[0.6, 0.3, 0.1], [0.5, 0.1, 0.4], [0.2, 0.1, 0.7]])
+    assert np.allclose(class_shares(probs), [2 / 3, 0, 1 / 3])  # class 1 never wins: still listed, at 0
