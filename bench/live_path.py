@@ -37,7 +37,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 import run as plain  # noqa: E402 - bench/run.py: the baseline and the floor
 from cgd.compute import fixed_batch  # noqa: E402
-from cgd.device import pin_threads  # noqa: E402
+from cgd import compute  # noqa: E402
 from cgd.models import CPU_CHUNK, sample_images  # noqa: E402
 from cgd.nn.unet import AttentionBlock  # noqa: E402
 from cgd.pipeline import SampleRequest, sample_together  # noqa: E402
@@ -53,7 +53,8 @@ def main():
     p.add_argument("--compile", action="store_true", help="also time torch.compile'd networks")
     args = p.parse_args()
     cores = os.cpu_count() or 1
-    pin_threads(args.threads, compute=cores)  # as ui.common.setup: the compute thread takes every core
+    compute.serve(cores)  # as ui.common.setup: the compute thread takes every core, every other thread 1
+    torch.set_num_threads(args.threads)  # the variants below that run here (a second team: see the README)
     models, source = plain.image_models()
     unet, clf = models.unet, models.classifier
     clf_grad = copy.deepcopy(clf).requires_grad_(True)

@@ -1,13 +1,20 @@
-"""One compute thread for the shared image models.
+"""Where image sampling runs, and the rule that keeps one OpenMP team per process.
 
-Every image sampling run, whichever thread asks (a CLI, an evaluation, one of many app sessions),
-runs on one long-lived worker thread, one run at a time. Two reasons:
+torch's CPU build runs its parallel ops on GNU OpenMP (libgomp), whose thread teams belong to the
+thread that calls them. If two threads of one process each run ops with more than one thread, two
+teams exist; libgomp then manages more threads than there are cores, stops spin-waiting, and every one
+of a run's thousands of small parallel regions pays a sleep and a wake (measured: the same 16 x 25
+CG-DDIM run took 2.6 s alone and 5.0-6.6 s after the main thread had run one 2-thread convolution).
+So a process has one thread that runs torch with several threads, and every other thread runs it with one:
 
-- the same seed gives the same bits: floating-point results depend on how many threads split a
-  reduction, and BLAS/OpenMP keep parts of that setting per calling thread, so runs started from
-  many different server threads could differ in their last bits; on one thread they cannot;
-- no oversubscription: each run uses all of torch's intra-op threads, instead of many concurrent
-  runs fighting over a few cores.
+- **a CLI, a benchmark, a test** (nothing called :func:`serve`): :func:`run` and :func:`run_batched`
+  run in the calling thread, one run at a time. The models are loaded, run and measured on that one
+  thread, with torch's thread count (every core unless the CLI sets it);
+- **the app** (:func:`serve`): every run goes to one long-lived compute thread with ``threads`` threads,
+  one run at a time, and torch's count for every other thread (each Streamlit session's script thread,
+  the Lesson's warm-up) is 1. The same seed gives the same bits whichever session asks, and at the same
+  thread count the same bits as a CLI (tested): floating-point results depend on how many threads split
+  a reduction, not on which thread runs them.
 
 The caller's grad mode and autocast (thread-local in torch) hold in the run too. Progress
 callbacks are relayed back and called in the asking thread (Streamlit elements can only
@@ -18,6 +25,7 @@ Streamlit stops the script), the run is cancelled at its next step and the excep
 from __future__ import annotations
 
 import contextlib
+import os
 import queue
 import threading
 from concurrent.futures import ThreadPoolExecutor
@@ -25,19 +33,70 @@ from typing import Callable, Optional
 
 import torch
 
-from cgd.device import use_pinned_threads
-
 _PREFIX = "cgd-compute"
 _EXECUTOR = ThreadPoolExecutor(max_workers=1, thread_name_prefix=_PREFIX)
 _PLAIN_RUNNING = threading.Event()  # a run() job (not a batched group) is on the compute thread
+_SERVE_LOCK = threading.Lock()
+_SERVING: Optional[int] = None  # the compute thread's torch thread count while serving, else None
+_INLINE = threading.RLock()  # not serving: one run at a time in the caller's thread (a run may start another)
 
 
-class Cancelled(Exception):
-    """Raised inside the compute thread when the asking thread gave up on a run."""
+def serve(threads: int) -> int:
+    """Send every run to the one compute thread, with ``threads`` torch threads; every other thread gets 1.
+
+    Call it once before any other thread runs torch ops (the app does, in ``ui.common.setup``); calling it
+    again with another count re-applies both sides. torch keeps one default count for threads that have
+    not run a parallel op yet and applies it at their first: the compute thread sets its own count first,
+    then the default (and the caller's count) go back to 1, so no thread started later gets a team.
+    Returns the compute thread's count.
+    """
+    global _SERVING
+    threads = max(1, int(threads))
+    with _SERVE_LOCK:
+        if _SERVING != threads:
+            _EXECUTOR.submit(_own_count, threads).result()
+            _SERVING = threads
+        torch.set_num_threads(1)
+    return threads
+
+
+def _own_count(threads: int) -> None:
+    """In the compute thread: its own count, kept when torch's default changes afterwards."""
+    torch.get_num_threads()  # torch applies its default at a thread's first use: let that happen first
+    torch.set_num_threads(threads)
+
+
+def stop_serving() -> None:
+    """Runs go back to the caller's thread (tests that served leave the process as they found it)."""
+    global _SERVING
+    with _SERVE_LOCK:
+        _SERVING = None
+
+
+def serving() -> Optional[int]:
+    """The compute thread's thread count while :func:`serve` is in force, else None."""
+    return _SERVING
+
+
+def native_threads() -> int:
+    """OS threads of this process that Python did not start (Linux; 0 elsewhere).
+
+    On torch's CPU build these are the OpenMP teams' workers (``threads - 1`` per team of ``threads``)
+    and torch's own pthreadpool for QNNPACK, which ``torch.set_num_threads(n)`` sizes to ``n - 1``
+    workers (both seen in gdb), plus numpy's OpenBLAS pool unless ``OPENBLAS_NUM_THREADS=1``. With one
+    team of ``threads``: at most ``2 * (threads - 1)``; a second team adds its workers to that.
+    """
+    try:
+        tasks = os.listdir("/proc/self/task")
+    except OSError:
+        return 0
+    python = {t.native_id for t in threading.enumerate()}
+    return sum(int(tid) not in python for tid in tasks)
 
 
 def on_compute_thread() -> bool:
-    return threading.current_thread().name.startswith(_PREFIX)
+    """True in the thread that runs samplers: the compute thread while serving, any caller otherwise."""
+    return _SERVING is None or threading.current_thread().name.startswith(_PREFIX)
 
 
 def _autocast_state() -> list:
@@ -46,8 +105,9 @@ def _autocast_state() -> list:
 
 def run(fn: Callable, *args, callback: Optional[Callable[[dict], None]] = None, **kwargs):
     """``fn(*args, callback=..., **kwargs)`` on the compute thread; returns its result or raises its error."""
-    if on_compute_thread():  # already there (a run that starts another): no queue, no deadlock
-        return fn(*args, callback=callback, **kwargs)
+    if on_compute_thread():  # not serving, or a run that starts another: no queue, no deadlock
+        with _INLINE:
+            return fn(*args, callback=callback, **kwargs)
     events: queue.SimpleQueue = queue.SimpleQueue()
     cancelled = threading.Event()
 
@@ -59,7 +119,6 @@ def run(fn: Callable, *args, callback: Optional[Callable[[dict], None]] = None, 
     grad, casts = torch.is_grad_enabled(), _autocast_state()  # thread-local in torch: carried over
 
     def job():
-        use_pinned_threads(compute=True)
         _PLAIN_RUNNING.set()  # the queue's waiting callers count it as one run ahead
         try:
             with torch.set_grad_enabled(grad), contextlib.ExitStack() as stack:
@@ -200,7 +259,6 @@ def _drain() -> None:
                 raise Cancelled("every caller stopped waiting")
         return relay
 
-    use_pinned_threads(compute=True)
     try:
         results = group[0].runner([t.item for t in group], [relay_for(t) for t in group])
         for t, r in zip(group, results):
@@ -227,8 +285,9 @@ def run_batched(runner: Callable, key, item, *, cost: float = 1.0, size: int = 1
     ``on_wait(groups ahead, seconds)`` is called every ``wait_every`` s in the caller's thread. If ``callback`` or ``on_wait`` raises (the
     caller gave up), the ticket is dropped (its group goes on for the others) and the exception propagates.
     """
-    if on_compute_thread():  # a run that starts another: no queue, no deadlock
-        return runner([item], [callback])[0]
+    if on_compute_thread():  # not serving, or a run that starts another: no queue, no deadlock
+        with _INLINE:
+            return runner([item], [callback])[0]
     ticket = _Ticket(key, item, runner, cost, size, max_size)
     with _QLOCK:
         _PENDING.append(ticket)

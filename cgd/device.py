@@ -19,34 +19,16 @@ def pick_device(preference: str = "auto") -> torch.device:
     return torch.device(preference)
 
 
-_PINNED_THREADS: int | None = None
-_COMPUTE_THREADS: int | None = None
+def pin_threads(n: int) -> int:
+    """Set torch's intra-op thread count in the calling thread, and torch's default for threads yet to start.
 
-
-def pin_threads(n: int, compute: int | None = None) -> int:
-    """Fix torch's intra-op thread count for the whole process (the app calls this once).
-
-    Floating-point results depend on how many threads split a reduction, and OpenMP keeps the
-    count per calling thread: a thread that torch did not set up may run with another count and
-    so give other bits. ``use_pinned_threads`` re-applies this count in whichever thread computes.
-    ``compute``: the count of the one compute thread that runs every image sampling run
-    (:mod:`cgd.compute`; default: ``n``). It runs one request at a time, so it may take every core.
+    OpenMP keeps the count per calling thread (torch applies its default the first time a thread runs a
+    parallel op). A process that samples must keep a single multi-threaded team: see
+    :func:`cgd.compute.serve`, which is how the app splits the count between its compute thread and the rest.
     """
-    global _PINNED_THREADS, _COMPUTE_THREADS
-    _PINNED_THREADS = max(1, int(n))
-    _COMPUTE_THREADS = max(1, int(compute)) if compute is not None else _PINNED_THREADS
-    torch.set_num_threads(_PINNED_THREADS)
-    return _PINNED_THREADS
-
-
-def use_pinned_threads(compute: bool = False) -> None:
-    """Apply the pinned thread count (the compute thread's with ``compute``) in the calling thread.
-
-    No-op when nothing was pinned.
-    """
-    n = _COMPUTE_THREADS if compute else _PINNED_THREADS
-    if n is not None and torch.get_num_threads() != n:
-        torch.set_num_threads(n)
+    n = max(1, int(n))
+    torch.set_num_threads(n)
+    return n
 
 
 def describe(device: torch.device | str) -> str:

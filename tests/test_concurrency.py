@@ -8,20 +8,20 @@ import pytest
 import torch
 
 from cgd import compute
-from cgd.device import pin_threads
 from cgd.models import load_image_models, sample_images
 from cgd.pipeline import SampleRequest
 
 
-@pytest.fixture
-def pinned():
-    """The app pins torch's thread count once per process (ui.common.setup); so does this test."""
+@pytest.fixture(autouse=True)
+def serving():
+    """The app sends every run to one compute thread (ui.common.setup -> compute.serve); so do these tests."""
     before = torch.get_num_threads()
-    yield pin_threads(2)
-    pin_threads(before)
+    yield compute.serve(2)
+    compute.stop_serving()
+    torch.set_num_threads(before)
 
 
-def test_same_seed_same_images_alone_or_eight_at_once(tiny_root, monkeypatch, pinned):
+def test_same_seed_same_images_alone_or_eight_at_once(tiny_root, monkeypatch):
     monkeypatch.setenv("CGD_CHECKPOINTS", str(tiny_root))
     models = load_image_models("mnist")  # one read-only copy, as in st.cache_resource
     before = {k: v.clone() for k, v in models.classifier.state_dict().items()}

@@ -7,7 +7,7 @@ import os
 
 import streamlit as st
 
-from cgd.device import pin_threads
+from cgd import compute
 from cgd.errors import CGDError
 
 _THREADS_SET = False
@@ -24,20 +24,17 @@ PAGES = (("app.py", "Home", ":material/home:"), ("pages/6_Lesson.py", "Lesson (1
 
 
 def setup(title: str, icon: str = "🧭") -> None:
-    """Page config plus the process-wide torch thread count.
+    """Page config, the process's one OpenMP team, and the navigation.
 
-    Many users share one server process; every rerun runs in its own thread, so torch's own
-    intra-op parallelism is capped (``CGD_TORCH_THREADS``, default half the cores) to keep
-    concurrent reruns from oversubscribing the CPU. Image sampling runs one request at a time on
-    one compute thread (``cgd.compute``) with every core (``CGD_COMPUTE_THREADS``; measured 1.5x
-    faster than half of them on 2 cores, ``bench/live_path.py``), always the same count, so a seed
-    gives the same bits for every user.
+    Many users share one server process and every rerun runs in its own thread. Image sampling runs
+    one request at a time on one compute thread with every core (``CGD_COMPUTE_THREADS`` to change),
+    always the same count, so a seed gives the same bits for every user; every other thread runs torch
+    with one thread, so that the process has one OpenMP team (:func:`cgd.compute.serve` says why).
     """
     global _THREADS_SET
     st.set_page_config(page_title=f"{title} · Classifier Guidance Lab", page_icon=icon, layout="wide")
     if not _THREADS_SET:
-        threads = int(os.environ.get("CGD_TORCH_THREADS", max(1, (os.cpu_count() or 2) // 2)))
-        pin_threads(threads, compute=int(os.environ.get("CGD_COMPUTE_THREADS", os.cpu_count() or 1)))
+        compute.serve(int(os.environ.get("CGD_COMPUTE_THREADS", os.cpu_count() or 1)))
         _THREADS_SET = True
     _navigation()
 
