@@ -1,8 +1,10 @@
-"""Fidelity vs diversity: FID, IS, precision, recall and accuracies against the guidance scale."""
+"""Fidelity vs diversity: the precision-recall trade-off, and FID, IS, precision, recall and accuracies against
+the tilt exponent k (one axis for every method, so s and w never share one)."""
 
 import streamlit as st
 
 from ui import figures, records
+from ui.figures import METHOD_LABELS
 from ui.images import available_datasets, recommended_scale, scale_symbol
 from ui.common import answer_errors, setup
 
@@ -10,11 +12,13 @@ setup("Fidelity vs diversity", "⚖️")
 st.title("Fidelity vs diversity")
 st.markdown("The seed paper's central claim: larger scales raise fidelity (IS, precision) and lower diversity "
             "(recall); an unconditional model needs a large scale, a conditional one is best at a moderate one. "
-            "Features and class probabilities come from the **judge**, a classifier of clean images that never "
-            "guides sampling (standing in for Inception on 28×28 data).")
+            "Here the same measurements on our models. Features and class probabilities come from the **judge**, "
+            "a classifier of clean images that never guides sampling (standing in for Inception on 28×28 data).")
 
+LIVE = "fd_live"  # the last measurement made on this page (a dict), drawn as a star on the charts
 recs = records.records()
 datasets = sorted({r["dataset"] for r in recs})
+live = st.session_state.get(LIVE)
 
 if not datasets:
     st.warning("No results yet in `results/`. Make them with "
@@ -23,14 +27,37 @@ if not datasets:
 else:
     dataset = st.selectbox("Dataset", datasets, index=datasets.index("mnist") if "mnist" in datasets else 0,
                            key="fd_dataset")
-    methods = sorted({r["method"] for r in recs if r["dataset"] == dataset})
+    methods = sorted({r["method"] for r in recs if r["dataset"] == dataset} - set(records.ANCHORS))
     chosen = st.multiselect("Methods", methods, default=[m for m in methods if m in ("cg-ddpm", "cfg", "cond+cg")]
-                            or methods, key="fd_methods")
+                            or methods, key="fd_methods", format_func=lambda m: METHOD_LABELS.get(m, m))
+    shown_live = tuple(live.items()) if live and live.get("dataset") == dataset else ()
+    pr_col, words_col = st.columns([3, 2])
+    with pr_col:
+        st.plotly_chart(records.tradeoff_figure(dataset, tuple(chosen), shown_live), key="tradeoff")
+    with words_col:
+        st.markdown("**How to read it.** Each point is one guidance scale, labelled with the method's own knob "
+                    "(*s* for classifier guidance, *w* for CFG and autoguidance). Up is more precision: samples "
+                    "that look like real data. Right is more recall: real data that the samples cover. The "
+                    "diamonds are the unguided models every curve starts from: the unconditional model for "
+                    "classifier guidance, the conditional model for CFG, conditional + CG and autoguidance.")
+        st.markdown("**The papers' picture.** Guidance trades recall for precision: a curve that runs up and to "
+                    "the left. The hollow circles are the same settings measured again with other seeds: how far "
+                    "one measurement of 500 samples moves by chance. A difference smaller than that gap is noise.")
+        if live:
+            where = ("the ★ marks it on every chart" if shown_live else
+                     f"it was made on {live['dataset']}: choose that dataset to see it on the charts")
+            st.info(f"Your measurement ({live['n']} samples): {where}.")
+
+    st.subheader("Each measure against the tilt exponent k")
     st.markdown(figures.method_key_html(chosen), unsafe_allow_html=True)
-    st.caption("Each method against its own knob: s for classifier guidance, w for CFG and autoguidance (w = 0 is "
-               "the plain conditional model). n = 500 samples per point, 25 steps (docs/results.md has the commands).")
+    st.markdown(r"One axis for every method: the tilt exponent $k$ of the guided score, the score of "
+                r"$p_t(x)\,p_t(y\mid x)^k$. Classifier guidance on the unconditional model has $k = s$, conditional "
+                r"+ CG $k = 1 + s$, CFG $k = 1 + w$; autoguidance tilts by no power of $p(y\mid x)$ and sits at "
+                r"CFG's $k = 1 + w$ of the same $w$. With exact networks, methods at the same $k$ follow the same "
+                r"score (the 2D page shows it); differences between them here come from the networks and the "
+                r"step's form. Diamonds: the unconditional model ($k = 0$) and the conditional model ($k = 1$).")
     cols = st.columns(2)
-    for k, (key, fig) in enumerate(records.metric_figures(dataset, tuple(chosen))):
+    for k, (key, fig) in enumerate(records.metric_figures(dataset, tuple(chosen), shown_live)):
         with cols[k % 2]:
             st.plotly_chart(fig, key=f"metric_{key}")
     st.subheader("The paper's table, on our data")
@@ -38,6 +65,11 @@ else:
     st.caption("Paper: Dhariwal & Nichol (2021), ImageNet 256×256, Inception features, 250 steps. Ours: the judge's "
                "features on 28×28 images; the numbers are not comparable across the two, the trends are. "
                "See docs/results.md for the comparison.")
+    with st.expander("About these measurements"):
+        st.markdown("Each point: 500 samples, 25 sampling steps, seed 0, judge features against the test set "
+                    "(`results/*.json`); the hollow circles: the same command with seeds 1 and 2 "
+                    "(`results/spread/`). docs/results.md has the commands and the spread over seeds of each "
+                    "measure.")
 
 st.subheader("A small live run")
 avail = available_datasets()
@@ -56,7 +88,7 @@ c1, c2, c3, c4 = st.columns(4)
 ds = c1.selectbox("Dataset", avail, index=avail.index("mnist") if "mnist" in avail else 0, key="live_dataset",
                   on_change=_reset_live_scale)
 method = c2.selectbox("Method", ["cg-ddpm", "cg-ddim", "cfg", "cond+cg", "cond", "uncond"], key="live_method",
-                      on_change=_reset_live_scale)
+                      on_change=_reset_live_scale, format_func=lambda m: METHOD_LABELS.get(m, m))
 guided = method not in ("cond", "uncond")
 if "live_scale" not in st.session_state:
     st.session_state["live_scale"] = recommended_scale(ds, method)
@@ -71,12 +103,14 @@ if st.button("Measure", key="live_go"):
 
         def tick():
             done["k"] += 1
-            bar.progress(min(1.0, done["k"] / total), text=f"step {done['k']}/{total}")
+            bar.progress(min(1.0, done["k"] / total), text=f"sampling: {done['k']} of {total} steps")
 
         rec = records.measure_live(ds, method, float(scale) if guided else 0.0, int(n), tick)
         bar.empty()
-    row = {k: rec[k] for k in ("method", "n", "fid", "inception_score", "precision", "recall", "judge_accuracy",
-                               "classifier_accuracy")}
-    row = {"method": row.pop("method"), scale_symbol(method): rec["scale"], **row}
-    st.dataframe([row], hide_index=True)
-    st.caption("Few samples: FID is biased upwards and precision/recall are noisy; the shipped sweeps use more.")
+    st.session_state[LIVE] = {**{k: rec.get(k) for k in ("method", "scale", "n", *records.LIVE_COLUMNS)},
+                              "dataset": ds}
+    st.rerun()  # draw it on the charts above
+if live:
+    st.dataframe([records.live_row(live)], hide_index=True)
+    st.caption(f"Measured on {live['dataset']} with {records.LIVE_STEPS} steps, seed 0. Few samples: FID is biased "
+               "upwards and precision and recall are noisy; the curves above use 500 samples per point.")

@@ -69,17 +69,16 @@ with answer_errors():
                        + " The judge is a separate classifier of clean digits that never guides. The image page's "
                        "scale atlas has every scale in between.")
     elif step.figure == "fidelity":
-        methods = ("cg-ddpm", "cfg", "cond+cg")
-        figs = dict(records.metric_figures("mnist", methods))
-        if not figs or not any(f.data for f in figs.values()):
+        made = lesson.fidelity()
+        if made is None:
             st.info("No MNIST results in `results/` yet.")
         else:
-            st.markdown(figures.method_key_html(methods), unsafe_allow_html=True)
-            left, right = st.columns(2)
-            left.plotly_chart(figs["precision"], key="lesson_fig")
-            right.plotly_chart(figs["recall"], key="lesson_fig2")
-            st.plotly_chart(figs["fid"], key="lesson_fig3")
-            st.dataframe(records.paper_table("mnist"), hide_index=True)
+            left, right = st.columns([3, 2])
+            left.plotly_chart(made[0], key="lesson_fig")
+            right.markdown(figures.method_key_html(lesson.FIDELITY_METHODS), unsafe_allow_html=True)
+            right.plotly_chart(made[1], key="lesson_fig2")
+            with st.expander("The paper's table beside ours"):
+                st.dataframe(records.paper_table("mnist"), hide_index=True)
 
     elif step.figure == "autoguidance":
         left, right = st.columns(2)

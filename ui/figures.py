@@ -22,7 +22,7 @@ import plotly.graph_objects as go
 from cgd.palette import METHOD_COLORS, METHOD_LABELS
 
 __all__ = ["METHOD_COLORS", "METHOD_LABELS", "layout", "samples_figure", "step_figure", "trajectory_figure",
-           "sweep_figure", "lines_figure", "method_lines_figure", "method_key_html", "sampler_figure", "compare_figure", "corrector_figure", "atlas_judge_figure", "arrow_gain",
+           "sweep_figure", "lines_figure", "method_lines_figure", "method_points_figure", "method_key_html", "sampler_figure", "compare_figure", "corrector_figure", "atlas_judge_figure", "arrow_gain",
            "MAX_ARROW_GAIN"]
 
 BLUE, RED, GREY, BLACK = "#1f77b4", "#d62728", "#7f7f7f", "#222222"
@@ -301,6 +301,95 @@ def method_lines_figure(series: dict, *, xtitle: str, ytitle: str, title: str = 
     lay = layout(title=title, xtitle=xtitle, ytitle=ytitle, height=height, show_legend=legend)
     if log_y:
         lay["yaxis"] = {**lay["yaxis"], "type": "log", "dtick": "D2", "tickformat": ".3~g"}
+    return go.Figure(data=data, layout=lay)
+
+
+# where a point's text label may sit, and the label's centre relative to the point (in label sizes)
+_TEXT_SPOTS = {"top center": (0.0, 1.0), "bottom center": (0.0, -1.0), "middle right": (1.0, 0.0),
+               "middle left": (-1.0, 0.0), "top right": (0.8, 0.8), "top left": (-0.8, 0.8),
+               "bottom right": (0.8, -0.8), "bottom left": (-0.8, -0.8)}
+
+
+def label_spots(series: list, obstacles: list, *, label_w: float = 0.06, label_h: float = 0.05) -> list:
+    """A text position for every labelled point, away from the other points, the lines and the labels placed so far.
+
+    ``series``: ``[(xs, ys), ...]`` of labelled curves; ``obstacles``: more ``(x, y)`` points to keep clear of.
+    Coordinates are scaled to the span of everything drawn; ``label_w``/``label_h``: a label's size in that
+    scale. Greedy: each label in turn takes the spot farthest from what is already there.
+    """
+    pts = [(float(x), float(y)) for xs, ys in series for x, y in zip(xs, ys)] + [tuple(map(float, o)) for o in obstacles]
+    if not pts:
+        return [[] for _ in series]
+    xs_all, ys_all = np.array([p[0] for p in pts]), np.array([p[1] for p in pts])
+    x0, xw = xs_all.min(), max(np.ptp(xs_all), 1e-9)
+    y0, yh = ys_all.min(), max(np.ptp(ys_all), 1e-9)
+
+    def norm(x, y):
+        return np.array([(x - x0) / xw, (y - y0) / yh])
+
+    taken = [norm(*p) for p in pts]
+    for xs, ys in series:  # the lines too: points along each segment
+        for (xa, ya), (xb, yb) in zip(zip(xs, ys), list(zip(xs, ys))[1:]):
+            taken += [norm(xa + f * (xb - xa), ya + f * (yb - ya)) for f in (0.25, 0.5, 0.75)]
+    out = []
+    for xs, ys in series:
+        spots = []
+        for x, y in zip(xs, ys):
+            here = norm(x, y)
+            best, best_d = "top center", -1.0
+            for name, (dx, dy) in _TEXT_SPOTS.items():
+                centre = here + np.array([dx * label_w, dy * label_h])
+                others = [t for t in taken if np.abs(t - here).sum() > 1e-9]
+                d = min((np.hypot(*((centre - t) / (label_w, label_h))) for t in others), default=9.0)
+                if d > best_d:
+                    best, best_d = name, d
+            spots.append(best)
+            taken.append(here + np.array(_TEXT_SPOTS[best]) * (label_w, label_h))
+        out.append(spots)
+    return out
+
+
+def _short(title: str) -> str:
+    """An axis title's first words, for hover text: "recall (diversity) →" -> "recall"."""
+    return title.split("<br>")[0].split(" (")[0]
+
+
+def method_points_figure(series: dict, *, xtitle: str, ytitle: str, title: str, height: int = 380,
+                         marks: tuple = (), labelled: bool = True, legend: bool = True,
+                         legend_below: bool = False) -> go.Figure:
+    """Curves of points keyed by method, ``{method: (x, y, labels)}``, each in that method's colour.
+
+    ``labelled``: each point carries its label as text (the precision-recall curve: "s=4", "w=0.5"); the
+    labels are in the hover text either way. ``marks``: single points drawn over the curves, each a dict
+    ``x, y, name, method`` (its colour) and optionally ``symbol``, ``size``, ``text`` (the unguided models
+    that the curves start from; a measurement made now).
+    """
+    data = []  # the single points first, so the curves' labels are drawn over them (legendrank keeps the order)
+    for j, mark in enumerate(marks):
+        color = METHOD_COLORS.get(mark.get("method"), BLACK)
+        data.append(go.Scatter(
+            x=[mark["x"]], y=[mark["y"]], mode="markers+text" if mark.get("text") else "markers",
+            name=mark["name"], text=[mark.get("text", "")], textposition="middle right",
+            textfont=dict(size=13, color=BLACK), cliponaxis=False, showlegend=mark.get("legend", True),
+            legendgroup=mark.get("group"), legendrank=1000 + j, hovertext=mark.get("hover", mark["name"]),
+            hoverinfo="text",
+            marker=dict(symbol=mark.get("symbol", "diamond"), size=mark.get("size", 13), color=color,
+                        line=dict(color=BLACK if "open" not in mark.get("symbol", "") else color, width=1.5))))
+    spots = label_spots([(x, y) for x, y, _ in series.values()], [(mk["x"], mk["y"]) for mk in marks])
+    for k, (m, (x, y, labels)) in enumerate(series.items()):
+        color = METHOD_COLORS.get(m, BLACK)
+        data.append(go.Scatter(
+            x=list(x), y=list(y), mode="lines+markers+text" if labelled else "lines+markers",
+            name=METHOD_LABELS.get(m, m), text=list(labels), textposition=spots[k], legendrank=k,
+            textfont=dict(size=12, color=color), line=dict(color=color, width=2.5), marker=dict(size=8),
+            cliponaxis=False, hovertemplate="%{text}<br>" + _short(xtitle) + " %{x:.3g}<br>" + _short(ytitle)
+            + " %{y:.3g}<extra>" + METHOD_LABELS.get(m, m) + "</extra>"))
+    lay = layout(title=title, xtitle=xtitle, ytitle=ytitle, height=height, show_legend=legend)
+    if "<br>" in xtitle:  # a two-line axis title
+        lay["margin"] = {**lay["margin"], "b": 75}
+    if legend_below:
+        lay["legend"] = {**LEGEND_BELOW, "y": -0.14}
+        lay["margin"] = {**lay["margin"], "b": 160}
     return go.Figure(data=data, layout=lay)
 
 

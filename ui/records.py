@@ -8,6 +8,8 @@ from pathlib import Path
 
 import cgd.results
 from cgd.models import quality_record, training_records
+from cgd.palette import METHOD_LABELS
+from cgd.pipeline import scale_symbol, tilt_exponent
 from cgd.results import load_records, paper_analogue, sweep
 from ui import figures
 
@@ -54,12 +56,39 @@ def toy_loss_figure(curves: dict):
 
 METRICS = [("fid", "FID ↓"), ("inception_score", "IS ↑"), ("precision", "precision ↑"), ("recall", "recall ↑"),
            ("judge_accuracy", "judge accuracy ↑"), ("classifier_accuracy", "noisy classifier accuracy (t = 0)")]
+PANEL_TITLES = {"fid": "FID (lower is better)", "inception_score": "Inception score (IS)",
+                "precision": "Precision: samples that look real", "recall": "Recall: real data that is covered",
+                "judge_accuracy": "Judge reads the asked class",
+                "classifier_accuracy": "Guiding classifier reads the asked class"}
+# the common axis of every method: the tilt exponent k (one number means one thing on every chart)
+EXPONENT_AXIS = ("tilt exponent k<br><span style='font-size:12px'>CG: k = s · cond+CG: k = 1 + s · "
+                 "CFG, autoguidance: k = 1 + w</span>")
+PR_X, PR_Y = "recall (diversity) →", "precision (fidelity) ↑"
+ANCHORS = {"uncond": "unconditional model", "cond": "conditional model"}
+
+
+def exponent(method: str, scale: float) -> float:
+    """Where a method at a scale sits on the common axis: its tilt exponent k (:func:`cgd.pipeline.tilt_exponent`).
+
+    Autoguidance tilts by no power of p(y|x); it weighs its guided network by 1 + w as CFG does, so it sits
+    at CFG's k of the same w.
+    """
+    return tilt_exponent("cfg" if method == "autoguidance" else method, float(scale))
+
+
+def point_label(method: str, scale: float) -> str:
+    """A point's own knob, as the charts label it: "s=4", "w=0.5"."""
+    return f"{scale_symbol(method)}={float(scale):g}"
 
 
 def _version() -> tuple:
     """The results folder and its files' modification times: a cache key that changes with the files."""
     folder = Path(cgd.results.RESULTS_DIR)
-    return (str(folder),) + tuple((p.name, p.stat().st_mtime_ns) for p in sorted(folder.glob("*.json")))
+    files = sorted(folder.glob("*.json")) + sorted((folder / SPREAD).glob("*.json"))
+    return (str(folder),) + tuple((str(p.relative_to(folder)), p.stat().st_mtime_ns) for p in files)
+
+
+SPREAD = "spread"  # results/spread/: settings of the sweeps measured again with other seeds
 
 
 @st.cache_data(max_entries=4, show_spinner=False)
@@ -67,30 +96,122 @@ def _records(version: tuple) -> list:
     return load_records(Path(version[0]))
 
 
+@st.cache_data(max_entries=4, show_spinner=False)
+def _spread_records(version: tuple) -> list:
+    return load_records(Path(version[0]) / SPREAD)
+
+
 def records() -> list:
     """Every record in ``results/`` (read again when a file there changes)."""
     return _records(_version())
 
 
-def metric_figures(dataset: str, methods: tuple) -> list:
-    """One figure per metric: each method's curve against its own scale (s, or w for CFG), in its colour."""
-    return _metric_figures(_version(), dataset, methods)
+def live_mark(live: dict, key_x: str, key_y: str | None = None) -> dict:
+    """A measurement made on the page now, as a marked point (``key_y``: its metric; ``key_x``: "k" for the
+    common axis, else a metric)."""
+    x = exponent(live["method"], live["scale"]) if key_x == "k" else live[key_x]
+    return {"x": x, "y": live[key_y], "method": live["method"], "symbol": "star", "size": 18,
+            "name": f"measured now: {METHOD_LABELS.get(live['method'], live['method'])}, "
+                    f"{point_label(live['method'], live['scale']).replace('=', ' = ')}, n = {live['n']}",
+            "text": "now"}
+
+
+def _anchor_marks(recs: list, dataset: str, key_x: str, key_y: str) -> list:
+    out = []
+    for m, name in ANCHORS.items():
+        pts = sweep(recs, dataset, m)
+        if pts and pts[0].get(key_y) is not None:
+            r = pts[0]
+            x = exponent(m, 0.0) if key_x == "k" else r[key_x]
+            out.append({"x": x, "y": r[key_y], "method": m, "name": f"{name} (k = {exponent(m, 0.0):g})"})
+    return out
+
+
+def _seed_marks(version: tuple, dataset: str, methods: tuple, key_x: str, key_y: str) -> list:
+    """The sweeps' settings measured again with other seeds (results/spread/): hollow points beside seed 0's,
+    one legend entry for all of them."""
+    out = []
+    for r in _spread_records(version):
+        if r.get("dataset") != dataset or r.get("method") not in methods + tuple(ANCHORS) or r.get(key_y) is None:
+            continue
+        if not cgd.results.current(r):
+            continue
+        x = exponent(r["method"], r["scale"]) if key_x == "k" else r[key_x]
+        out.append({"x": x, "y": r[key_y], "method": r["method"], "symbol": "circle-open", "size": 11,
+                    "name": "the same setting, seeds 1 and 2", "group": "seeds", "legend": not out,
+                    "hover": f"{METHOD_LABELS.get(r['method'], r['method'])}, "
+                             f"{point_label(r['method'], r['scale'])}, seed {r.get('seed')}"})
+    seeds = ", ".join(str(v) for v in sorted({int(r.get("seed") or 0) for r in _spread_records(version)
+                                              if r.get("dataset") == dataset}))
+    for mk in out:
+        mk["name"] = f"the same setting, seeds {seeds}"
+    return out
+
+
+def tradeoff_figure(dataset: str, methods: tuple, live: tuple = (), height: int = 600):
+    """Precision against recall, one curve per method, each point labelled with its own knob ("s=4").
+
+    ``live``: the items of a measurement made now (:func:`measure_live`), drawn as a star.
+    """
+    return _tradeoff_figure(_version(), dataset, tuple(methods), tuple(live), int(height))
 
 
 @st.cache_data(max_entries=32, show_spinner=False)
-def _metric_figures(version: tuple, dataset: str, methods: tuple) -> list:
+def _tradeoff_figure(version: tuple, dataset: str, methods: tuple, live: tuple, height: int):
     recs = _records(version)
+    series = {}
+    for m in methods:
+        pts = [r for r in sweep(recs, dataset, m) if r.get("precision") is not None and r.get("recall") is not None]
+        if len(pts) > 1:
+            series[m] = ([r["recall"] for r in pts], [r["precision"] for r in pts],
+                         ["" if r["scale"] == 0 else point_label(m, r["scale"]) for r in pts])
+    marks = _anchor_marks(recs, dataset, "recall", "precision")
+    marks += _seed_marks(version, dataset, methods, "recall", "precision")
+    if live and dict(live).get("dataset") == dataset:
+        marks.append(live_mark(dict(live), "recall", "precision"))
+    return figures.method_points_figure(series, xtitle=PR_X, ytitle=PR_Y, height=height, marks=tuple(marks),
+                                        legend_below=True,
+                                        title="The trade-off: precision against recall, one point per scale")
+
+
+def metric_figures(dataset: str, methods: tuple, live: tuple = ()) -> list:
+    """One figure per metric: each method's curve against the tilt exponent k, in its colour, titled."""
+    return _metric_figures(_version(), dataset, tuple(methods), tuple(live))
+
+
+@st.cache_data(max_entries=32, show_spinner=False)
+def _metric_figures(version: tuple, dataset: str, methods: tuple, live: tuple) -> list:
+    recs = _records(version)
+    live = dict(live)
     out = []
-    for key, title in METRICS:
+    for key, ytitle in METRICS:
         series = {}
         for m in methods:
             pts = [r for r in sweep(recs, dataset, m) if r.get(key) is not None]
             if len(pts) > 1:
-                series[m] = ([r["scale"] for r in pts], [r[key] for r in pts])
-        fig = figures.method_lines_figure(series, xtitle="guidance scale (s; CFG, autoguidance: w)", ytitle=title,
-                                          height=330, legend=False)  # one colour key above all six charts
+                series[m] = ([exponent(m, r["scale"]) for r in pts], [r[key] for r in pts],
+                             [point_label(m, r["scale"]) for r in pts])
+        marks = _anchor_marks(recs, dataset, "k", key) + _seed_marks(version, dataset, methods, "k", key)
+        if live and live.get("dataset") == dataset and live.get(key) is not None:
+            marks.append(live_mark(live, "k", key))
+        # one colour key above all the charts instead of a legend each
+        fig = figures.method_points_figure(series, xtitle=EXPONENT_AXIS, ytitle=ytitle, title=PANEL_TITLES[key],
+                                           height=340, marks=tuple(marks), labelled=False, legend=False)
         out.append((key, fig))
     return out
+
+
+LIVE_COLUMNS = {"fid": "FID ↓", "inception_score": "IS ↑", "precision": "precision ↑", "recall": "recall ↑",
+                "judge_accuracy": "judge accuracy", "classifier_accuracy": "guiding classifier accuracy"}
+
+
+def live_row(rec: dict) -> dict:
+    """A measurement made now as one table row with the page's words for its columns."""
+    m = rec["method"]
+    row = {"method": METHOD_LABELS.get(m, m), "scale": point_label(m, rec["scale"]).replace("=", " = "),
+           "k": exponent(m, rec["scale"]), "samples": rec["n"]}
+    row.update({name: (round(rec[k], 3) if rec.get(k) is not None else None) for k, name in LIVE_COLUMNS.items()})
+    return row
 
 
 def paper_table(dataset: str):
