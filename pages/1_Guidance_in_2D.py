@@ -8,14 +8,39 @@ from ui.common import answer_errors, setup
 
 setup("Guidance in 2D", "🎯")
 st.title("Guidance in 2D")
-st.markdown("A Gaussian mixture stays a mixture under noising, so every density, score and "
-            "p_t(y|x) below is **exact**. Move the scale and compare the guided samples with the "
-            "tilted density they are often said to sample.")
+st.markdown(r"A Gaussian mixture stays a mixture under noising, so with the **exact** models every density, score "
+            r"and $p_t(y\mid x)$ below is exact. Move the scale and compare the guided samples with the tilted "
+            r"density they are often said to sample.")
 
 METHODS = {"CG-DDPM (mean shift sΣg)": "cg-ddpm", "CG-DDIM (ε form)": "cg-ddim",
            "CFG (classifier-free, w)": "cfg", "conditional + CG": "cond+cg"}
-# the scale at which each method's guided score is the score of p_t(x|y) (tilt exponent 1)
-EXACT_AT = {"cg-ddpm": 1.0, "cg-ddim": 1.0, "cfg": 0.0, "cond+cg": 0.0}
+NAMES = {"cg-ddpm": "CG-DDPM", "cg-ddim": "CG-DDIM", "cfg": "CFG", "cond+cg": "conditional + CG"}
+# Where the page opens: CG-DDPM at s = 3 (k = 3), a scale where guidance visibly moves the samples off p(x|y)
+DEFAULT_SCALE = 3.0
+# the tilt exponents k at which the guided score is the score of one diffusion's marginals: p(x) and p(x|y)
+EXACT_K = (0.0, 1.0)
+
+
+def _keep_k() -> None:
+    """A new method keeps the tilt exponent k of the old one (CG at s = 3 -> CFG at w = 2), and says so."""
+    state = st.session_state
+    old, new = state.get("_method_shown", "cg-ddpm"), METHODS[state["method"]]
+    old_scale = float(state.get("scale", DEFAULT_SCALE))
+    k = tilt_exponent(old, old_scale)
+    state["scale"] = toy.scale_for_exponent(new, k)
+    state["_k_note"] = (old, old_scale, new, state["scale"])
+
+
+def _k_note(old: str, old_scale: float, new: str, scale: float) -> str:
+    k_old, k_new = tilt_exponent(old, old_scale), tilt_exponent(new, scale)
+    was = f"{NAMES[old]} at {scale_symbol(old)} = {old_scale:g}"
+    now = f"{NAMES[new]} at {scale_symbol(new)} = {scale:g}"
+    if abs(k_old - k_new) < 1e-9:
+        return f"{was} → {now}: the same tilt exponent k = {k_new:g}."
+    lo, hi = (tilt_exponent(new, v) for v in (toy.SCALE_MIN, toy.SCALE_MAX))
+    return (f"{was} had k = {k_old:g}, which {NAMES[new]} cannot reach on this slider (k from {lo:g} to {hi:g}): "
+            f"{now}, the nearest, has k = {k_new:g}.")
+
 
 with st.sidebar:
     source = st.radio("Mixture", ["preset", "upload JSON"], horizontal=True)
@@ -32,12 +57,11 @@ with st.sidebar:
             mixture_json = toy.upload_json(up.getvalue())
     mixture = toy.mixture_of(mixture_json)
     label = st.selectbox("Class y", list(range(mixture.num_classes)))
-    method_name = st.radio("Method", list(METHODS))
+    method_name = st.radio("Method", list(METHODS), key="method", on_change=_keep_k,
+                           help="A new method keeps the tilt exponent k: CG at s = 3 becomes CFG at w = 2")
     method = METHODS[method_name]
     kind = st.radio("Models", ["exact", "learned"], horizontal=True,
                     help="exact: closed-form ε and p_t(y|x); learned: small MLPs trained here (~30 s, once)")
-    knob = scale_symbol(method)
-    scale = st.slider(f"Guidance scale {knob}", toy.SCALE_MIN, toy.SCALE_MAX, 1.0, toy.SCALE_STEP, key="scale")
     steps = st.select_slider("Sampling steps", [10, 25, 50, 100, 250, 1000], value=100)
     n = st.select_slider("Samples", [200, 500, 1000, 2000, 5000], value=1000)
     seed = st.number_input("Seed", 0, 2**31 - 1, 0)
@@ -48,9 +72,21 @@ with st.sidebar:
     window = st.slider("Guide only for t in", 0, 999, (0, 999), 1, key="interval",
                        help="training timesteps t (999: pure noise, 0: data); 0–999 is plain guidance "
                             "(limited-interval guidance, Kynkäänniemi et al. 2024)")
+st.session_state["_method_shown"] = method
+knob = scale_symbol(method)
+st.session_state.setdefault("scale", DEFAULT_SCALE)
 
-exponent = tilt_exponent(method, float(scale))
-exact_at = EXACT_AT[method]
+left, right = st.columns(2)
+with left:
+    # the scale slider beside the figure it moves (not at the bottom of the sidebar)
+    scale = st.slider(f"Guidance scale {knob}", toy.SCALE_MIN, toy.SCALE_MAX, step=toy.SCALE_STEP, key="scale")
+    exponent = tilt_exponent(method, float(scale))
+    note = st.session_state.pop("_k_note", None)
+    if note is not None and note[0] != method:
+        st.info(_k_note(*note))
+    k_text = "s" if method in ("cg-ddpm", "cg-ddim") else f"1 + {knob}"
+    st.caption(f"Tilt exponent $k = {k_text} = {exponent:g}$")
+
 interval = None if tuple(window) == (0, 999) else (int(window[0]), int(window[1]))
 request = SampleRequest(method=method, label=int(label), scale=float(scale), steps=int(steps), n=int(n),
                         seed=int(seed), gradient_at=gradient_at, interval=interval)
@@ -63,25 +99,29 @@ with answer_errors():
             toy.learned(mixture_json, _progress=lambda d: bar.progress(
                 min(1.0, d["step"] / d["steps"]), text=f"{d['model']} network: step {d['step']} of {d['steps']}"))
             status.update(label="Small networks ready", state="complete", expanded=False)
-    title = f"{n} samples, {method}, {knob} = {scale:g}"
+    title = f"{n} samples, {NAMES[method]}, {knob} = {scale:g}"
     fig_samples = toy.samples_fig(mixture_json, kind, request, float(exponent), title)
     recorded = [s.t for s in toy.guided_run(mixture_json, kind, request).snapshots]
+    d2, floor, m_used = toy.distance_to_tilted(mixture_json, kind, request, float(exponent))
 
-k_text = f"{knob}" if method in ("cg-ddpm", "cg-ddim") else f"1+{knob}"
-st.markdown(f"**What the sampler uses.** At every noise level the guided score is the score of "
-            f"p_t(x)·p_t(y|x)^k with k = {k_text} = **{exponent:g}** here. Red dashed below: the density "
-            f"p(x)·p(y|x)^{exponent:g} of the *data* that this is often said to sample.")
-st.latex(r"\nabla_x \log p_t(x) + %s\,\nabla_x \log p_t(y\mid x) \;=\; \nabla_x \log\big[p_t(x)\,p_t(y\mid x)^{%s}\big]"
-         % (f"{exponent:g}", f"{exponent:g}"))
-left, right = st.columns(2)
 with left:
     st.plotly_chart(fig_samples, key="samples")
-    exact_case = f"{knob} = {exact_at:g}"
-    st.caption(f"Blue: exact p(x|y). Red dashed: exact p(x)·p(y|x)^{exponent:g}. At {exact_case} (k = 1) guided "
-               f"sampling with exact models draws p(x|y). At any other {knob} the samples do **not** follow the red "
-               "contours: the tilted densities p_t(x)·p_t(y|x)^k at the different noise levels are not the "
-               "marginals of one diffusion, so no reverse process that follows their scores ends at the tilted "
-               "density of the data (the section *DDPM and DDIM part ways* below measures it).")
+    exact_at = [f"${knob} = {toy.scale_for_exponent(method, k):g}$ ($k = {k:g}$)" for k in EXACT_K
+                if tilt_exponent(method, toy.scale_for_exponent(method, k)) == k]
+    measured = (rf"These samples against exact samples of the red dashed density: $D^2 = {d2:.2g}$, "
+                rf"{d2 / floor:.1f}× the noise floor {floor:.1g} of two exact sets"
+                + (f" (the first {m_used} samples)" if m_used < int(n) else "") + ".")
+    if exponent in EXACT_K:
+        why = (rf"At $k = {exponent:g}$ the guided score is the score of one diffusion's marginals "
+               + (r"($p(x|y)$)" if exponent == 1 else r"($p(x)$)")
+               + f", so with exact models the sampler draws that density up to its discretisation error, which "
+                 f"shrinks as the steps grow (here {steps} steps). ")
+    else:
+        why = ("At this $k$ the tilted densities $p_t(x)\\,p_t(y\\mid x)^k$ at the different noise levels are not "
+               "the marginals of one diffusion, so a sampler that follows their scores need not end at the tilted "
+               "density of the data, however many steps it takes (the Langevin corrector below moves it closer). "
+               + "Exact only at " + " and ".join(exact_at) + ". ")
+    st.caption(rf"Blue: exact $p(x\mid y)$. Red dashed: exact $p(x)\,p(y\mid x)^{{{exponent:g}}}$. " + why + measured)
 with right:
     t_pick = st.select_slider("Time scrubber: step t", options=recorded, value=recorded[len(recorded) // 2])
     with answer_errors():
@@ -99,6 +139,12 @@ with right:
                 + (" (no guidance at all: the scale is 0)." if float(scale) == 0 else
                    " — here p_t(y|x) hardly changes around the points."))
 
+st.markdown(f"**What the sampler uses.** At every noise level the guided score is the score of "
+            rf"$p_t(x)\,p_t(y\mid x)^k$, here with $k = {k_text} = {exponent:g}$ (with exact models exactly, with "
+            "learned ones as far as they are right):")
+st.latex(r"\nabla_x \log p_t(x) + %s\,\nabla_x \log p_t(y\mid x) \;=\; \nabla_x \log\big[p_t(x)\,p_t(y\mid x)^{%s}\big]"
+         % (f"{exponent:g}", f"{exponent:g}"))
+
 st.subheader("From noise to samples")
 if st.toggle("Animate the run from noise to samples", value=False, key="animate",
              help="The first 300 points over the recorded steps; ▶ plays it (0.7 s a step), the slider steps through it"):
@@ -110,35 +156,50 @@ scales = (0.0, 0.5, 1.0, 2.0, 3.0, 5.0, 7.5, 10.0)
 with answer_errors():
     sweep_req = SampleRequest(**{**request.__dict__, "scale": 0.0, "n": min(int(n), 1000), "steps": min(int(steps), 100)})
     st.plotly_chart(toy.sweep_fig(mixture_json, kind, sweep_req, scales, knob, float(scale)), key="sweep")
-st.caption(f"Top, share: samples whose Bayes class under the exact p(y|x) is y. Bottom, spread: standard deviation "
-           f"of the samples. The dotted line is the sidebar's {knob}. Larger scales make samples more typical of y "
-           "and less diverse.")
+    sweep_pts = toy.sweep(mixture_json, kind, sweep_req, scales)
+first, last = sweep_pts[0], sweep_pts[-1]
+st.caption(rf"Top, share: samples whose Bayes class under the exact $p(y\mid x)$ is $y$. Bottom, spread: standard "
+           f"deviation of the samples. The dotted line is the slider's {knob}. Here, from {knob} = {first.scale:g} "
+           f"to {knob} = {last.scale:g} ({sweep_req.n} samples, {sweep_req.steps} steps), the share of class "
+           f"{label} goes from {first.share_y:.0%} to {last.share_y:.0%} and the spread from {first.spread:.2f} "
+           f"to {last.spread:.2f}.")
 
-st.subheader("DDPM and DDIM part ways at s ≠ 1")
-st.markdown("The same guided score field drives both samplers: DDPM follows the reverse SDE (ancestral steps "
-            "with fresh noise), DDIM at η = 0 the probability-flow ODE. When the scores are those of one "
-            "diffusion's marginals (s = 1), both end at the same distribution. At s ≠ 1 they are not, and the "
-            "two samplers move mass differently: they disagree with each other and with the tilted density.")
+st.subheader("DDPM and DDIM part ways at s ≠ 0, 1")
+st.markdown(r"The same guided score field drives both classifier-guided samplers, in two forms: CG-DDPM moves the "
+            r"mean of each ancestral step by $s\,\Sigma\,\nabla_x\log p_t(y\mid x)$ (Algorithm 1, the reverse SDE with "
+            r"fresh noise), CG-DDIM puts the gradient into $\hat\varepsilon$ (Algorithm 2; at $\eta = 0$ the "
+            r"probability-flow ODE). At $s = 0$ and $s = 1$ the scores are those of one diffusion's marginals, so "
+            r"both samplers approach the same density as the steps grow; at a finite number of steps each carries "
+            r"its own discretisation error. At other $s$ they need not agree with each other or with the tilted "
+            r"density.")
 if st.toggle("Show DDPM against DDIM", value=False, key="show_samplers"):
     with answer_errors():
         cmp_req = SampleRequest(method="cg-ddpm", label=int(label), scale=0.0, steps=min(int(steps), 100),
                                 n=min(int(n), 1000), seed=int(seed))
         sampler_scales = (0.0, 0.5, 1.0, 1.5, 2.0, 2.5, 3.0, 4.0, 5.0, 7.5, 10.0)
-        fig_cmp = toy.sampler_fig(mixture_json, kind, cmp_req, sampler_scales,
-                                  float(scale) if method in ("cg-ddpm", "cg-ddim") else None)
+        cg_now = float(scale) if method in ("cg-ddpm", "cg-ddim") else None
+        fig_cmp = toy.sampler_fig(mixture_json, kind, cmp_req, sampler_scales, cg_now)
+        pts = {p.scale: p for p in toy.sampler_points(mixture_json, kind, cmp_req, sampler_scales)}
     if fig_cmp is None:
         st.info("Class y has one component here, so every sampler puts y's samples in it. Pick the preset "
                 "**near_and_far** (class 0: one component next to class 1, one far from it) to see the samplers part.")
     else:
         st.plotly_chart(fig_cmp, key="samplers")
-        st.caption(f"Share of the guided samples that land in component {toy.far_of(mixture_json, int(label))}, the "
-                   "component of class y where p(y|x) is highest (the one guidance favours), by classifier guidance "
-                   "with exact models, against the same share under the exact tilted density p(x)·p(y|x)^s (red "
-                   "dashed). **What to notice:** the samplers push far more mass into it than the tilted density "
-                   "has, because guidance acts while the noised components still overlap (t ≈ 200–700 here: see the "
-                   "interval section below); and DDIM moves more than "
-                   "DDPM. The reverse SDE is the ODE plus a Langevin step towards the current level's tilted "
-                   "density p_t(x)·p_t(y|x)^s: that step pulls DDPM part of the way back, the ODE has no such pull.")
+        far = toy.far_of(mixture_json, int(label))
+        at = cg_now if cg_now in pts and cg_now not in (0.0, 1.0) else 3.0
+        here, one = pts[at], pts[1.0]
+        more = here.far_ddpm > here.far_tilted and here.far_ddim > here.far_tilted
+        st.caption(rf"Share of class {label}'s guided samples in component {far}, the component where $p(y\mid x)$ "
+                   rf"is highest (the one guidance favours), exact models, {cmp_req.n} samples, {cmp_req.steps} steps; "
+                   rf"red dashed: the same share under the exact tilted density $p(x)\,p(y\mid x)^s$. "
+                   f"**Here**, at s = {at:g}: CG-DDPM {here.far_ddpm:.0%}, CG-DDIM {here.far_ddim:.0%}, the tilted "
+                   f"density {here.far_tilted:.0%}; at s = 1: {one.far_ddpm:.0%}, {one.far_ddim:.0%} and "
+                   f"{one.far_tilted:.0%}. "
+                   + ("Both samplers push more mass into the favoured component than the tilted density has: "
+                      "guidance acts while the noised components still overlap (the next section shows at which "
+                      "noise levels). " if more else "")
+                   + "The two differ in the step's form as well as in SDE against ODE, so the gap between them is "
+                     "not the ODE's alone.")
 
 st.subheader("Is guidance needed at every step? Guidance in a limited interval")
 st.markdown(f"Kynkäänniemi et al. (2024) guide only in a window of noise levels. The sidebar's *Guide only for t "
@@ -152,7 +213,7 @@ if st.toggle("Show guidance in two windows", value=False, key="show_interval"):
         for lo, hi, words in ((200, 999, "only t ≥ 200"), (0, 199, "only t < 200")):
             req = SampleRequest(**{**request.__dict__, "interval": (lo, hi)})
             half.append(toy.samples_fig(mixture_json, kind, req, float(exponent),
-                                        f"{method}, {knob} = {scale:g}, {words}"))
+                                        f"{NAMES[method]}, {knob} = {scale:g}, {words}"))
             shares.append(toy.component_shares(mixture_json, kind, req))
         shares.append(toy.component_shares(mixture_json, kind, SampleRequest(**{**request.__dict__, "interval": None})))
     c_hi, c_lo = st.columns(2)
@@ -161,18 +222,23 @@ if st.toggle("Show guidance in two windows", value=False, key="show_interval"):
     st.dataframe({"guided at": ["t ≥ 200", "t < 200", "every t"],
                   **{f"component {k} (class {c})": [f"{row[k]:.0%}" for row in shares]
                      for k, c in enumerate(mixture.labels.tolist())}}, hide_index=True)
-    st.caption("Share of all samples nearest to each component. **What to notice** (near_and_far, class 0, s = 3): "
-               "guidance at t ≥ 200 alone gives what guidance at every step gives, so the last 20% of the steps "
-               "need none; guidance only at t < 200 comes too late to move samples to the far component. On this "
-               "schedule the steps above t ≈ 700 are so noisy that guidance there alone changes almost nothing "
-               "(docs/results.md).")
+    own = [k for k, c in enumerate(mixture.labels.tolist()) if c == int(label)]
+    top = max(own, key=lambda k: shares[2][k])  # class y's component that guidance at every t fills most
+    hi_s, lo_s, all_s = (row[top] for row in shares)
+    st.caption(f"Share of all samples nearest to each component. **Here**, component {top}: guided only at t ≥ 200 "
+               f"{hi_s:.0%}, only at t < 200 {lo_s:.0%}, at every t {all_s:.0%}. "
+               + ("Guidance at t ≥ 200 alone does about what guidance at every t does: the last 20% of the steps "
+                  "need none. " if abs(hi_s - all_s) <= 0.05 else "")
+               + ("Guidance only at t < 200 comes too late to move the samples there. "
+                  if all_s - lo_s >= 0.2 else ""))
 
 st.subheader("Autoguidance: sharpen with a worse model instead of a classifier")
-st.markdown("Karras et al. (2024) guide a model with a weaker model of the *same* task: "
-            "ε = ε_bad + (1+w)·(ε_good − ε_bad), written with CFG's w, so w = 0 is the good model alone. Here "
-            "the good model is exact and the weak one is the exact model of the same mixture with every "
-            "covariance doubled, an exactly known stand-in for an underfit network, which spreads its mass "
-            "too wide. Exact models only.")
+st.markdown(r"Karras et al. (2024) guide a model with a weaker model of the *same* task, written with CFG's $w$, "
+            r"so $w = 0$ is the good model alone: "
+            r"$\tilde\varepsilon(x_t, y) = \varepsilon_{\mathrm{weak}}(x_t, y) + (1+w)\,\big(\varepsilon(x_t, y) - "
+            r"\varepsilon_{\mathrm{weak}}(x_t, y)\big)$. Here the good model is exact and the weak one is the exact "
+            r"model of the same mixture with every covariance doubled, an exactly known stand-in for an underfit "
+            r"network, which spreads its mass too wide. Exact models only.")
 if st.toggle("Show CFG against autoguidance", value=False, key="show_autoguidance"):
     w_cmp = st.select_slider("w for the comparison", [0.0, 0.5, 1.0, 2.0, 3.0, 5.0], value=2.0,
                              key="w_autoguidance")
@@ -187,37 +253,70 @@ if st.toggle("Show CFG against autoguidance", value=False, key="show_autoguidanc
         c_ag.plotly_chart(toy.samples_fig(mixture_json, "exact", ag, toy.held_against("autoguidance", float(w_cmp)),
                                           f"autoguidance, w = {w_cmp:g}"),
                           key="cmp_ag")
-        st.plotly_chart(toy.compare_fig(mixture_json, SampleRequest(**{**base.__dict__, "scale": 0.0}),
-                                        ("cfg", "autoguidance"), (0.0, 0.5, 1.0, 2.0, 3.0, 5.0), float(w_cmp)),
+        cmp_base = SampleRequest(**{**base.__dict__, "scale": 0.0})
+        cmp_scales = (0.0, 0.5, 1.0, 2.0, 3.0, 5.0)
+        st.plotly_chart(toy.compare_fig(mixture_json, cmp_base, ("cfg", "autoguidance"), cmp_scales, float(w_cmp)),
                         key="compare")
-    st.caption("Left, CFG: the red dashed density is p(x)·p(y|x)^(1+w). Right, autoguidance: its samples are held "
-               "against p(x|y) (red = blue there). **What to notice:** CFG moves mass *between* components, away "
-               "from the other class, and its distance to p(x|y) grows fast; autoguidance keeps every component's "
-               "share (its guided score has no p(y|x) in it, only where the weak model is too broad) and only "
-               "tightens each component, so it loses far less of p(x|y) at the same w.")
+        cmp = {(p.method, p.scale): p for p in toy.compare_points(mixture_json, cmp_base, ("cfg", "autoguidance"),
+                                                                   cmp_scales)}
+    c0, cw, aw = cmp[("cfg", 0.0)], cmp[("cfg", float(w_cmp))], cmp[("autoguidance", float(w_cmp))]
+    far_cmp = c0.far_share is not None
+    what = "in the far component" if far_cmp else f"of class {label}"
 
-st.subheader("A sampler that does sample the tilted density: Langevin corrector steps")
-st.markdown("After each step, K Langevin steps x ← x + δ·score + √(2δ)·z with the guided score at that level "
-            "(δ = size·(1 − ᾱ_t)) pull the samples towards p_t(x)·p_t(y|x)^k itself (predictor–corrector; "
-            "Bradley & Nakkiran 2024). K = 0 is the sampler above. Exact models.")
+    def share(p):
+        return p.far_share if far_cmp else p.share_y
+
+    st.caption(rf"Left, CFG: the red dashed density is $p(x)\,p(y\mid x)^{{1+w}}$. Right, autoguidance: its samples "
+               rf"are held against $p(x\mid y)$ (red = blue there). CFG's guided score tilts by $p(y\mid x)^{{1+w}}$, "
+               rf"away from the other class; autoguidance's has no $p(y\mid x)$ in it, only the difference to the "
+               rf"weak model. **Here**, at w = {w_cmp:g}: the share {what} is {share(cw):.0%} for CFG and "
+               rf"{share(aw):.0%} for autoguidance, against {share(c0):.0%} at w = 0 (the good model alone); "
+               rf"$D^2$ to exact samples of $p(x\mid y)$: CFG {cw.to_conditional:.2g}, autoguidance "
+               rf"{aw.to_conditional:.2g} (w = 0: {c0.to_conditional:.2g}).")
+
+st.subheader("Langevin corrector steps: moving the samples toward the tilted density")
+st.markdown(r"After each step, $K$ Langevin steps $x \leftarrow x + \delta\,\nabla_x \log\big[p_t(x)\,p_t(y\mid x)^k\big]"
+            r" + \sqrt{2\delta}\,z$ with $\delta = r\,(1 - \bar\alpha_t)$ move the samples toward "
+            r"$p_t(x)\,p_t(y\mid x)^k$ itself (predictor–corrector; Bradley & Nakkiran 2024). With a finite step "
+            r"$\delta$ they reach it only as $K \to \infty$ and $\delta \to 0$. $K = 0$ is the sampler above. "
+            r"Exact models.")
 if st.toggle("Show the corrector", value=False, key="show_corrector"):
     cc1, cc2 = st.columns(2)
     k_corr = cc1.select_slider("Corrector steps K", [0, 1, 2, 5, 10, 20], value=5, key="corrector_k")
-    size = cc2.select_slider("Corrector size (δ / (1 − ᾱ_t))", [0.1, 0.25, 0.5], value=0.5, key="corrector_size")
+    size = cc2.select_slider("Corrector size r = δ / (1 − ᾱ_t)", [0.1, 0.25, 0.5], value=0.5, key="corrector_size")
     with answer_errors():
         corr = SampleRequest(**{**request.__dict__, "steps": min(int(steps), 100), "n": min(int(n), 1000),
                                 "corrector_steps": int(k_corr), "corrector_size": float(size)})
         plain = SampleRequest(**{**corr.__dict__, "corrector_steps": 0})
         left_c, right_c = st.columns(2)
         left_c.plotly_chart(toy.samples_fig(mixture_json, "exact", corr, float(exponent),
-                                            f"{method}, {knob} = {scale:g}, K = {k_corr}"), key="corrector_samples")
+                                            f"{NAMES[method]}, {knob} = {scale:g}, K = {k_corr}"), key="corrector_samples")
         right_c.plotly_chart(toy.samples_fig(mixture_json, "exact", plain, float(exponent),
-                                             f"{method}, {knob} = {scale:g}, K = 0 (the plain sampler)"),
+                                             f"{NAMES[method]}, {knob} = {scale:g}, K = 0 (the plain sampler)"),
                              key="corrector_plain")
-        if st.toggle("Measure K = 0…20 against exact samples of the tilted density (a few seconds)",
-                     key="corrector_measure"):
-            st.plotly_chart(toy.corrector_fig(mixture_json, plain, (0, 1, 2, 5, 10, 20)), key="corrector_curve")
-    st.caption("**What to notice:** as K grows the samples settle onto the red dashed contours and the distance "
-               "to exact samples of the tilted density falls towards the noise floor. What is slowest to fix is "
-               "the mass *between* well-separated components (the far component's share): Langevin steps rarely "
-               "cross the gap between them.")
+        measured_k = st.toggle("Measure K = 0…20 against exact samples of the tilted density (a few seconds)",
+                               key="corrector_measure")
+        if measured_k:
+            ks = (0, 1, 2, 5, 10, 20)
+            st.plotly_chart(toy.corrector_fig(mixture_json, plain, ks), key="corrector_curve")
+            cps = toy.corrector_points(mixture_json, plain, ks)
+    if measured_k:
+        c_first, c_last = cps[0], cps[-1]
+        st.caption(f"**Here**: $D^2$ to exact samples of the tilted density is {c_first.to_tilted:.2g} at K = 0 and "
+                   f"{c_last.to_tilted:.2g} at K = {c_last.steps} (noise floor {c_last.noise_floor:.1g})"
+                   + (f"; the far component holds {c_first.far_share:.0%} of the samples at K = 0 and "
+                      f"{c_last.far_share:.0%} at K = {c_last.steps}" if c_first.far_share is not None else "")
+                   + ". Mass between well-separated components moves slowest: a Langevin step with a small δ rarely "
+                     "crosses a wide gap.")
+    else:
+        st.caption("**What to look for:** whether the samples settle onto the red dashed contours as K grows, and "
+                   "whether the mass between well-separated components moves. The measurement above puts numbers "
+                   "on both.")
+
+with st.expander("About these models"):
+    st.markdown("**Exact**: the mixture's closed-form ε and $p_t(y\\mid x)$ at every noise level (linear schedule, "
+                "T = 1000). **Learned**: small MLPs (an ε-network and a noisy classifier) trained on the mixture the "
+                "first time someone asks for them, about 30 s, then shared by everyone. The scale slider's "
+                "neighbouring values are sampled in one batch with the same noise, so moving it is quick. "
+                "$D^2$ is the squared energy distance; its noise floor is the distance between two independent "
+                "exact sample sets of the same size.")

@@ -88,13 +88,14 @@ def test_2d_page_slider_moves_the_plot(server, browser):
     page.locator(".js-plotly-plot .gtitle").first.wait_for(timeout=120_000)
     before_title = _title_of_first_plot(page)
     before_x = page.evaluate("() => Array.from(document.querySelectorAll('.js-plotly-plot')[0]._fullData[2].x).slice(0, 5)")
-    assert "s = 1" in before_title
-    slider = page.locator('[data-testid="stSidebar"] input[type=range][aria-label="Guidance scale s"]')
+    assert "s = 3" in before_title  # the page opens where guidance visibly acts
+    # the scale slider sits beside the figure, in the main area
+    slider = page.locator('[data-testid="stMain"] input[type=range][aria-label="Guidance scale s"]')
     slider.focus()
     for _ in range(10):
         page.keyboard.press("ArrowRight")
     page.wait_for_function("() => { const t = document.querySelector('.js-plotly-plot .gtitle');"
-                           " return t && t.textContent.includes('s = 2'); }", timeout=120_000)
+                           " return t && t.textContent.includes('s = 4'); }", timeout=120_000)
     page.wait_for_timeout(500)
     after_x = page.evaluate("() => Array.from(document.querySelectorAll('.js-plotly-plot')[0]._fullData[2].x).slice(0, 5)")
     assert len(before_x) == 5 and after_x != before_x

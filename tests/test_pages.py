@@ -50,15 +50,19 @@ def test_2d_page_scale_moves_the_samples():
 
 def test_2d_page_speaks_in_w_under_cfg_and_names_the_exact_case():
     at = page("1_Guidance_in_2D.py").run()
-    at.sidebar.radio[1].set_value("CFG (classifier-free, w)").run()
+    assert at.slider(key="scale").value == 3.0  # opens where guidance visibly acts: CG-DDPM at s = 3
+    at.sidebar.radio(key="method").set_value("CFG (classifier-free, w)").run()
     no_errors(at)
     assert at.slider(key="scale").label == "Guidance scale w"
-    at.slider(key="scale").set_value(2.0).run()
+    assert at.slider(key="scale").value == 2.0  # the same tilt exponent k = 3, and the page says so
+    assert any("CG-DDPM at s = 3 → CFG at w = 2: the same tilt exponent k = 3" in i.value for i in at.info)
     samples = chart(at, "samples")
     assert "w = 2" in samples["layout"]["title"]["text"]
     assert "p(x) p(y=0|x)^3" in [d.get("name") for d in samples["data"]]  # tilt exponent 1 + w
-    assert any("At w = 0 (k = 1)" in c.value for c in at.caption)
-    assert not any("At s = " in c.value for c in at.caption)
+    assert any("Exact only at $w = 0$ ($k = 1$)" in c.value for c in at.caption)
+    assert not any("$s = " in c.value for c in at.caption)
+    at.slider(key="scale").set_value(0.0).run()  # w = 0: k = 1, the exact case
+    assert any("At $k = 1$ the guided score is the score of one diffusion's marginals" in c.value for c in at.caption)
     assert chart(at, "sweep")["layout"]["xaxis2"]["title"]["text"] == "guidance scale w"
 
 
@@ -122,7 +126,7 @@ def test_2d_page_shows_step_trajectory_and_sweep():
     sweep = chart(at, "sweep")
     share = values(sweep["data"][0]["y"])
     assert share[-1] > share[0]  # larger scale: more samples of class y
-    assert sweep["layout"]["shapes"][0]["x0"] == 1.0  # the marker at the slider's value
+    assert sweep["layout"]["shapes"][0]["x0"] == 3.0  # the marker at the slider's value
 
 
 @pytest.mark.parametrize("content, message", [

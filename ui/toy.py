@@ -259,17 +259,56 @@ def box(mixture_json: str):
 
 
 @shared_cache(32)
+def compare_points(mixture_json: str, request: SampleRequest, methods: tuple, scales: tuple) -> list:
+    """:func:`cgd.toy.views.compare_guidance` with the exact models (autoguidance's weak model: covariances x2)."""
+    return worker.call(worker.exact_compare, mixture_json, request, methods, scales)  # here when the worker is off
+
+
+@shared_cache(32)
 def compare_fig(mixture_json: str, request: SampleRequest, methods: tuple, scales: tuple, current: float):
     """CFG against autoguidance (exact models; autoguidance's weak model: covariances x2) over w."""
-    pts = worker.call(worker.exact_compare, mixture_json, request, methods, scales)  # here when the worker is off
-    return figures.compare_figure(pts, label=request.label, current=current)
+    return figures.compare_figure(compare_points(mixture_json, request, methods, scales), label=request.label,
+                                  current=current)
+
+
+@shared_cache(32)
+def corrector_points(mixture_json: str, request: SampleRequest, ks: tuple) -> list:
+    """:func:`cgd.toy.views.corrector_sweep` with the exact models."""
+    return worker.call(worker.exact_corrector_sweep, mixture_json, request, ks)
 
 
 @shared_cache(32)
 def corrector_fig(mixture_json: str, request: SampleRequest, ks: tuple):
     """Langevin corrector steps K against the exact tilted density (exact models)."""
-    pts = worker.call(worker.exact_corrector_sweep, mixture_json, request, ks)
-    return figures.corrector_figure(pts, method=request.method)
+    return figures.corrector_figure(corrector_points(mixture_json, request, ks), method=request.method)
+
+
+def scale_for_exponent(method: str, k: float) -> float:
+    """The slider value at which ``method``'s tilt exponent is ``k``: :func:`tilt_exponent` is affine in the scale,
+    so this is its inverse, rounded to the slider's step and clipped to its range (the page says when it clips)."""
+    at0 = tilt_exponent(method, 0.0)
+    scale = (float(k) - at0) / (tilt_exponent(method, 1.0) - at0)
+    return min(max(round(round(scale / SCALE_STEP) * SCALE_STEP, 10), SCALE_MIN), SCALE_MAX)
+
+
+# how many of the shown samples the distance to the exact tilted density uses (energy distance costs n^2)
+DISTANCE_POINTS = 1000
+
+
+@shared_cache(128)
+def distance_to_tilted(mixture_json: str, kind: str, request: SampleRequest, exponent: float) -> tuple:
+    """``(D², noise floor, m)``: squared energy distance from the first ``m`` shown samples of the run to as many
+    exact samples of p(x)·p(y|x)^exponent, and between two independent exact sets of that size (the floor)."""
+    import torch
+
+    from cgd.stats import energy_distance
+    from cgd.toy.oracle import tilted_samples
+
+    x0 = torch.from_numpy(guided_run(mixture_json, kind, request).samples[:DISTANCE_POINTS])
+    gen = torch.Generator().manual_seed(request.seed + 1_000_003)
+    ref, ref2 = (tilted_samples(mixture_of(mixture_json), request.label, float(exponent), len(x0), gen, res=512)
+                 for _ in range(2))
+    return energy_distance(x0, ref), energy_distance(ref, ref2), len(x0)
 
 
 def component_shares(mixture_json: str, kind: str, request: SampleRequest) -> list:
