@@ -1,19 +1,21 @@
-"""The image page's live path, change by change, against a plain implementation, in one run.
+"""The image page's live path against a CLI's run and a plain implementation, each in a fresh process.
 
-    python bench/live_path.py [--rounds 3] [--threads N] [--compile]
+    python bench/live_path.py [--rounds 3] [--repeat 2] [--threads N] [--compile]
 
-One request, the page's default (CG-DDIM, 16 images, 25 steps, MNIST shipped models). Every variant
-is timed once per round, the rounds interleaved (a shared machine drifts within minutes), and each
-variant's best round is reported with its ratio to the plain implementation of ``bench/run.py``
-(fp32 eager, einsum attention, ``.backward()`` for the classifier gradient, a host sync per step) and
-to the FLOP floor (counted FLOPs at the measured matmul peak). Variants:
+One request, the page's default (CG-DDIM, 16 images, 25 steps, MNIST shipped models). Every variant runs
+in a fresh process of its own with ``--threads`` threads (default: every core), the variants alternating
+round by round (``bench/fresh.py``); each variant's best is reported with its ratio to the plain
+implementation of ``bench/run.py`` (fp32 eager, einsum attention, ``.backward()`` for the classifier
+gradient, a host sync per step) and to the FLOP floor (counted FLOPs at the measured matmul peak).
 
-* ``shipped``: what the page runs (``cgd.models.sample_images``: chunks of ``CPU_CHUNK`` rows, on the
-  compute thread with every core, as the app sets it up);
-* ``chunks of 8, half the cores``: the same run with the thread count of the plain one;
-* ``chunk 4`` / ``chunk 16`` / ``whole batch``: other chunkings (half the cores);
+* ``plain``: that plain implementation, in the process's main thread;
+* ``sample_images``: what a CLI runs (``cgd.models.sample_images`` in the main thread: chunks of
+  ``CPU_CHUNK`` rows);
+* ``app``: what the server runs: ``compute.serve(threads)`` as ``ui.common.setup`` calls it, the models
+  loaded in one script thread and the request made from another, sampled on the compute thread;
+* ``chunk 4`` / ``chunk 16`` / ``whole batch``: other chunkings of the same run;
 * ``classifier weights require grad``: oneDNN's convolution only serves autograd when the weights
-  require grad; with frozen weights the classifier's forward falls back to a slower kernel;
+  require grad; with frozen weights the classifier's forward falls back to another kernel;
 * ``torch.compile`` (``--compile``; minutes of compiling first).
 
 Prints JSON lines like ``bench/run.py``.
@@ -23,9 +25,9 @@ from __future__ import annotations
 
 import argparse
 import copy
-import json
 import os
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -35,68 +37,78 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
+import fresh  # noqa: E402 - bench/fresh.py
 import run as plain  # noqa: E402 - bench/run.py: the baseline and the floor
-from cgd.compute import fixed_batch  # noqa: E402
 from cgd import compute  # noqa: E402
+from cgd.compute import fixed_batch  # noqa: E402
+from cgd.device import pin_threads  # noqa: E402
 from cgd.models import CPU_CHUNK, sample_images  # noqa: E402
-from cgd.nn.unet import AttentionBlock  # noqa: E402
 from cgd.pipeline import SampleRequest, sample_together  # noqa: E402
 
 REQ = SampleRequest(method="cg-ddim", label=3, scale=4.0, steps=25, n=16, seed=0, x0_mode="clip")
+THREADS = {"n": os.cpu_count() or 1}
+
+
+def _chunked(size, grad_weights=False):
+    def build():
+        models, _ = plain.image_models()
+        clf = copy.deepcopy(models.classifier).requires_grad_(True) if grad_weights else models.classifier
+        net, c = (models.unet, clf) if size is None else (fixed_batch(models.unet, size), fixed_batch(clf, size))
+        return lambda: sample_together(net, c, models.schedule, [REQ], shape=models.shape,
+                                       num_classes=models.num_classes)
+    return build
+
+
+def _app():
+    """As the server: serve() once, models loaded in a script thread, each request from a new script thread."""
+    compute.serve(THREADS["n"])
+    box = {}
+    loader = threading.Thread(target=lambda: box.update(models=plain.image_models()[0]))
+    loader.start()
+    loader.join()
+
+    def request():
+        t = threading.Thread(target=lambda: sample_images(box["models"], REQ))
+        t.start()
+        t.join()
+    return request
+
+
+def _compiled():
+    models, _ = plain.image_models()
+    cu = torch.compile(models.unet, dynamic=False)
+    cc = torch.compile(copy.deepcopy(models.classifier).requires_grad_(True), dynamic=False)
+    net, clf = fixed_batch(cu, CPU_CHUNK), fixed_batch(cc, CPU_CHUNK)
+    return lambda: sample_together(net, clf, models.schedule, [REQ], shape=models.shape,
+                                   num_classes=models.num_classes)
+
+
+SIDES = {"plain": plain.SIDES["plain"], "sample_images": plain.SIDES["shipped"], "app": _app,
+         "chunk 4": _chunked(4), "chunk 16": _chunked(16), "whole batch": _chunked(None),
+         "classifier weights require grad": _chunked(CPU_CHUNK, grad_weights=True), "torch.compile": _compiled}
 
 
 def main():
     p = argparse.ArgumentParser()
     p.add_argument("--rounds", type=int, default=3)
-    p.add_argument("--threads", type=int, default=max(1, (os.cpu_count() or 2) // 2),
-                   help="torch threads (default: what the app pins, half the cores)")
+    p.add_argument("--repeat", type=int, default=2, help="timed runs per process after its warm-up")
+    p.add_argument("--threads", type=int, default=os.cpu_count() or 1, help="torch threads of every side")
     p.add_argument("--compile", action="store_true", help="also time torch.compile'd networks")
+    p.add_argument("--side", choices=sorted(SIDES), help="(internal) time one side in this fresh process")
     args = p.parse_args()
-    cores = os.cpu_count() or 1
-    compute.serve(cores)  # as ui.common.setup: the compute thread takes every core, every other thread 1
-    torch.set_num_threads(args.threads)  # the variants below that run here (a second team: see the README)
+    THREADS["n"] = args.threads
+    if args.side:
+        if args.side != "app":
+            pin_threads(args.threads)  # the main thread samples: the one team
+        return fresh.main_side(SIDES, args.side, args.repeat)
+    pin_threads(args.threads)
+    names = [k for k in SIDES if args.compile or k != "torch.compile"]
+    runs = fresh.alternate(__file__, names, rounds=args.rounds, repeat=args.repeat,
+                           args=["--threads", str(args.threads)])
+    best = {k: min(v) for k, v in runs.items()}
+
     models, source = plain.image_models()
     unet, clf = models.unet, models.classifier
-    clf_grad = copy.deepcopy(clf).requires_grad_(True)
-
-    def run_with(net, classifier):
-        return lambda: sample_together(net, classifier, models.schedule, [REQ], shape=models.shape,
-                                       num_classes=models.num_classes)
-
-    def baseline():
-        orig = AttentionBlock.forward
-        AttentionBlock.forward = plain.einsum_attention
-        try:
-            return plain.baseline_cg_ddim(unet, clf, models.schedule, 16, 25, 3, 4.0, 0)
-        finally:
-            AttentionBlock.forward = orig
-
-    variants = {
-        "plain implementation": baseline,
-        f"shipped (chunks of {CPU_CHUNK}, {cores} threads)": lambda: sample_images(models, REQ),
-        f"chunks of {CPU_CHUNK}, {args.threads} threads": run_with(fixed_batch(unet, CPU_CHUNK),
-                                                                   fixed_batch(clf, CPU_CHUNK)),
-        "chunk 4": run_with(fixed_batch(unet, 4), fixed_batch(clf, 4)),
-        "chunk 16": run_with(fixed_batch(unet, 16), fixed_batch(clf, 16)),
-        "whole batch": run_with(unet, clf),
-        "classifier weights require grad": run_with(fixed_batch(unet, CPU_CHUNK), fixed_batch(clf_grad, CPU_CHUNK)),
-    }
-    if args.compile:
-        t0 = time.perf_counter()
-        cu, cc = torch.compile(unet, dynamic=False), torch.compile(clf_grad, dynamic=False)
-        compiled = run_with(fixed_batch(cu, CPU_CHUNK), fixed_batch(cc, CPU_CHUNK))
-        compiled()
-        plain.emit("torch_compile_s", time.perf_counter() - t0, "s", note="compiling both networks, first run")
-        variants["torch.compile"] = compiled
-    best = {k: float("inf") for k in variants}
-    for fn in variants.values():  # warm-up
-        fn()
-    for r in range(args.rounds):
-        for name, fn in variants.items():
-            t0 = time.perf_counter()
-            fn()
-            best[name] = min(best[name], time.perf_counter() - t0)
-        print(json.dumps({"round": r + 1, "of": args.rounds}), file=sys.stderr, flush=True)
     # what sharing a batch gains here: four students' distinct requests, one after another or as one batch
     four = [SampleRequest(method="cg-ddim", label=k, scale=2.0 + k, steps=25, n=16, seed=k, x0_mode="clip")
             for k in range(4)]
@@ -118,10 +130,12 @@ def main():
     net_f, clf_f = plain.guided_step_flops(unet, clf, x, t, y)
     peak = max(plain.matmul_peak(torch.float32), plain.matmul_peak(torch.bfloat16, repeat=2))
     floor = 25 * (net_f + clf_f) / peak
-    base = best["plain implementation"]
+    base = best["plain"]
     for name, s in best.items():
         plain.emit(f"live_cg_ddim_16x25: {name}", s, "s", speedup_vs_plain=round(base / s, 3),
-                   over_floor=round(s / floor, 2), threads=args.threads, weights=source)
+                   over_floor=round(s / floor, 2), threads=args.threads, weights=source, rounds=runs[name])
+    plain.emit("app_over_sample_images", best["app"] / best["sample_images"], "x", 1.1,
+               note="the server's compute thread against a CLI's main thread, same request and threads")
     plain.emit("live_cg_ddim_16x25_floor_s", floor, "s", note="counted FLOPs / measured matmul peak")
 
 

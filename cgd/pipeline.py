@@ -26,13 +26,14 @@ import torch
 from cgd.errors import InputError
 from cgd.guidance import (autoguidance_model_fn, cfg_model_fn, check_interval, check_labels, check_scale,
                           classifier_guided_eps, conditional_model_fn, is_zero_scale, make_mean_shift)
-from cgd.samplers import langevin_corrector, sample_ddim, sample_ddpm
+from cgd.samplers import langevin_corrector, sample_ddim, sample_ddpm, sample_dpmpp_2m
 from cgd.schedule import NoiseSchedule, check_steps
 
-__all__ = ["METHODS", "EXTRA_METHODS", "SAMPLER_VERSIONS", "SampleRequest", "guided_sample", "sample_together",
+__all__ = ["METHODS", "SAMPLERS", "EXTRA_METHODS", "SAMPLER_VERSIONS", "SampleRequest", "guided_sample", "sample_together",
            "batch_key", "by_scale", "tilt_exponent", "scale_symbol"]
 
 METHODS = ("uncond", "cond", "cg-ddpm", "cg-ddim", "cfg", "cond+cg")
+SAMPLERS = ("ddpm", "ddim", "dpmpp-2m")
 # The version of each method's sampling arithmetic: raise it when a change alters the images a seed
 # gives, so that stored images (the scale atlas) made by the old arithmetic are known to be stale.
 # cg-ddim 2: the unguided x0_hat is thresholded before guiding, not the guided one (2026-11-23).
@@ -75,7 +76,7 @@ class SampleRequest:
     n: int = 16
     seed: int = 0
     eta: float = 0.0
-    sampler: Optional[str] = None  # 'ddpm' / 'ddim'; None: the method's default
+    sampler: Optional[str] = None  # 'ddpm' / 'ddim' / 'dpmpp-2m'; None: the method's default
     gradient_at: str = "x_t"
     x0_mode: Optional[str] = None
     variance: str = "small"
@@ -119,12 +120,17 @@ class SampleRequest:
         if self.method in ("cond", "cfg", "cond+cg", "autoguidance") and label is None:
             raise InputError(f"method {self.method!r} needs a class label")
         sampler = self.sampler or default_sampler(self.method)
-        if sampler not in ("ddpm", "ddim"):
-            raise InputError(f"unknown sampler {sampler!r}; choose 'ddpm' or 'ddim'")
+        if sampler not in SAMPLERS:
+            raise InputError(f"unknown sampler {sampler!r}; choose one of {', '.join(SAMPLERS)}")
         if self.method in ("cg-ddpm", "cond+cg") and sampler != "ddpm":
-            raise InputError(f"method {self.method!r} is the mean-shift form and needs the ddpm sampler")
-        if self.method == "cg-ddim" and sampler != "ddim":
-            raise InputError("method 'cg-ddim' runs on the ddim sampler")
+            raise InputError(f"method {self.method!r} is the mean-shift form and needs the ddpm sampler "
+                             "(cg-ddim is classifier guidance for ddim and dpmpp-2m)")
+        if self.method == "cg-ddim" and sampler == "ddpm":
+            raise InputError("method 'cg-ddim' runs on the ddim or dpmpp-2m sampler")
+        if sampler == "dpmpp-2m" and self.eta != 0:
+            raise InputError("dpmpp-2m solves the probability-flow ODE: it takes no eta (use ddim for eta > 0)")
+        if sampler == "dpmpp-2m" and self.corrector_steps:
+            raise InputError("dpmpp-2m takes no corrector steps (use ddpm or ddim with a corrector)")
         if self.gradient_at not in ("x_t", "mu"):
             raise InputError(f"gradient point must be 'x_t' or 'mu', got {self.gradient_at!r}")
         interval = check_interval(self.interval, T)
@@ -287,7 +293,8 @@ def _run(net, classifier, schedule, r: SampleRequest, *, x_T, y, null, scale, ge
         raise InputError(f"method {r.method!r} needs a classifier")
 
     mean_shift = None
-    guides_after_clip = r.method == "cg-ddim" and guided and r.x0_mode not in (None, "none")
+    guides_after_clip = (r.method == "cg-ddim" and guided and r.x0_mode not in (None, "none")
+                         and r.sampler == "ddim")
     x0_mode = None if guides_after_clip else r.x0_mode  # guided cg-ddim thresholds inside its guidance
     score_fn = None  # what the corrector follows, when it is not model_fn
     if r.method == "uncond" or not guided:
@@ -301,8 +308,9 @@ def _run(net, classifier, schedule, r: SampleRequest, *, x_T, y, null, scale, ge
             raise InputError("method 'autoguidance' needs a weak model")
         model_fn = autoguidance_model_fn(net, weak_net, y, scale, interval=r.interval)
     elif r.method == "cg-ddim":  # guided-diffusion's order: threshold the unguided x0_hat, then guide
+        # (dpmpp-2m thresholds the guided data prediction instead, as Lu et al. recommend)
         model_fn = classifier_guided_eps(conditional_model_fn(net, null), classifier, y, scale, schedule,
-                                         interval=r.interval, x0_mode=r.x0_mode)
+                                         interval=r.interval, x0_mode=r.x0_mode if guides_after_clip else None)
         # the corrector's target is the guided score itself, with nothing thresholded in it
         score_fn = classifier_guided_eps(conditional_model_fn(net, null), classifier, y, scale, schedule,
                                          interval=r.interval)
@@ -321,6 +329,8 @@ def _run(net, classifier, schedule, r: SampleRequest, *, x_T, y, null, scale, ge
         return sample_ddpm(model_fn, x_T, grid, generator=gen, callback=callback, mean_shift=mean_shift,
                            noise_sampler=noise_sampler, variance=r.variance, x0_mode=x0_mode,
                            corrector=corrector)
+    if r.sampler == "dpmpp-2m":
+        return sample_dpmpp_2m(model_fn, x_T, grid, callback=callback, x0_mode=x0_mode)
     x0 = sample_ddim(model_fn, x_T, grid, generator=gen, callback=callback, eta=r.eta,
                      noise_sampler=noise_sampler, x0_mode=x0_mode, corrector=corrector)
     if guides_after_clip:

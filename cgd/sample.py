@@ -27,7 +27,7 @@ from cgd.data import DATASETS
 from cgd.device import pick_device
 from cgd.errors import CGDError
 from cgd.models import CLASSIFIER_METHODS, load_image_models, recommended_scale, sample_images
-from cgd.pipeline import METHODS, SampleRequest
+from cgd.pipeline import METHODS, SAMPLERS, SampleRequest
 
 
 def to_uint8(x: torch.Tensor) -> np.ndarray:
@@ -57,6 +57,7 @@ def main(argv=None) -> int:
     p.add_argument("--scale", default=None, help="guidance scale (CFG: w); default per method")
     p.add_argument("--steps", default="50")
     p.add_argument("--eta", default="0.0")
+    p.add_argument("--sampler", default=None, choices=SAMPLERS, help="override the method's sampler")
     p.add_argument("--n", default="16")
     p.add_argument("--seed", default="0")
     p.add_argument("--checkpoint", default=None, help="U-Net weights (default CHECKPOINT_DIR/unet.safetensors)")
@@ -75,7 +76,7 @@ def _run(args) -> int:
     info = DATASETS[args.dataset]
     request = SampleRequest(method=args.method, label=label, scale=scale, steps=_number(args.steps, "steps", int),
                             n=_number(args.n, "n", int), seed=_number(args.seed, "seed", int),
-                            eta=_number(args.eta, "eta"), x0_mode="clip")
+                            eta=_number(args.eta, "eta"), sampler=args.sampler, x0_mode="clip")
     request = request.validated(len(info.classes), 1000)
     if request.n > 4096:
         raise CGDError(f"n must be at most 4096 per run, got {request.n}")

@@ -1,4 +1,4 @@
-"""Reverse-process samplers: DDPM ancestral and DDIM, one signature for both.
+"""Reverse-process samplers: DDPM ancestral, DDIM and DPM-Solver++(2M), one signature for all.
 
 ``sampler(model_fn, x, grid, *, generator=None, callback=None, **options) -> x_0``
 
@@ -31,9 +31,9 @@ import torch
 from cgd.outputs import ModelOutput, as_output  # noqa: F401 - ModelOutput re-exported
 
 from cgd.errors import NonFiniteError
-from cgd.schedule import SamplingGrid, coef, eps_to_x0, posterior_mean_coefs, x0_to_eps
+from cgd.schedule import SamplingGrid, coef, eps_to_x0, log_snr, posterior_mean_coefs, x0_to_eps
 
-__all__ = ["ModelOutput", "sample_ddpm", "sample_ddim", "langevin_corrector", "threshold_x0"]
+__all__ = ["ModelOutput", "sample_ddpm", "sample_ddim", "sample_dpmpp_2m", "langevin_corrector", "threshold_x0"]
 
 
 _as_output = as_output
@@ -223,6 +223,86 @@ def sample_ddim(
     return x_t
 
 
+@torch.no_grad()
+def sample_dpmpp_2m(
+    model_fn: Callable,
+    x: torch.Tensor,
+    grid: SamplingGrid,
+    *,
+    generator: Optional[torch.Generator] = None,
+    callback: Optional[Callable[[dict], None]] = None,
+    noise_sampler: Optional[Callable[[torch.Tensor], torch.Tensor]] = None,
+    x0_mode: Optional[str] = None,
+    check_every: Optional[int] = None,
+    lower_order_final: bool = True,
+    form: str = "data",
+) -> torch.Tensor:
+    """DPM-Solver++(2M): the multistep second-order solver of the probability-flow ODE in its data-prediction
+    form (Lu et al. 2022, "DPM-Solver++", Algorithm 2), on a respaced grid.
+
+    With alpha_i = sqrt(alpha_bar_i), sigma_i = sqrt(1 - alpha_bar_i), lambda_i = log(alpha_i / sigma_i),
+    h_i = lambda_{i+1} - lambda_i and D_i the data prediction x0_hat(x_i) (thresholded by ``x0_mode``,
+    the paper's recommendation for large guidance scales):
+
+        x_{i+1} = (sigma_{i+1} / sigma_i) x_i - alpha_{i+1} (exp(-h_i) - 1) D,
+        D = D_0 at the first step;  D = (1 + 1/(2 r)) D_i - 1/(2 r) D_{i-1},  r = h_{i-1} / h_i, after it.
+
+    The last step goes to alpha_bar = 1, where lambda is infinite: it returns D_i (first order there, as
+    the paper's implementation does), the same last step as DDIM. With ``lower_order_final`` the step into
+    the grid's last point (t = 0) is first order too (diffusers' option of that name): the grid is uniform
+    in t, so in lambda that step is several times the one before it at every step count (10 steps:
+    h = 3.6 after 0.77; 160 steps: 1.0 after 0.2) and the extrapolation through it with r = h_prev / h ~ 0.2
+    costs more than it gains (on Gaussian data at 20 steps: error 0.38 with it second order, 0.074
+    first order, DDIM 0.22; tests/test_dpmpp.py).
+    Deterministic: ``generator`` and ``noise_sampler`` are accepted for the common signature and unused.
+
+    ``form="noise"``: the same multistep scheme on the noise prediction instead, DPM-Solver-2M (Lu et al.
+    2022a), x_{i+1} = (alpha_{i+1} / alpha_i) x_i - sigma_{i+1} (exp(h_i) - 1) E with E extrapolated from
+    eps_hat like D; kept to show what the data-prediction form buys at large guidance scales (the
+    guided eps_hat grows with the scale, and its extrapolation with it; ``bench/solvers_2d.py``).
+    """
+    if form not in ("data", "noise"):
+        raise ValueError(f"form must be 'data' or 'noise', got {form!r}")
+    if check_every is None:
+        check_every = 1 if x.device.type == "cpu" else 10
+    x_t = x
+    n = len(grid)
+    prev = prev_u = h_prev = None  # the previous step's prediction (guided, unguided) and h
+    for i in range(n):
+        t = int(grid.timesteps[i])
+        ab, ab_next = grid.alpha_bar[i], grid.alpha_bar_prev[i]
+        out = _as_output(model_fn(x_t, _timestep_batch(t, x_t)))
+        x0_hat = threshold_x0(eps_to_x0(x_t, out.eps, ab), x0_mode)
+        x0_u = x0_hat if out.eps_unguided is None else threshold_x0(eps_to_x0(x_t, out.eps_unguided, ab), x0_mode)
+        eps_hat = out.eps if x0_mode is None else x0_to_eps(x_t, x0_hat, ab)
+        if form == "data":
+            pred, pred_u = x0_hat, x0_u
+        else:
+            pred, pred_u = eps_hat, x0_to_eps(x_t, x0_u, ab)
+        h = None
+        if i + 1 == n:  # to alpha_bar = 1: x_0 = x0_hat (first order)
+            x_next, mu = x0_hat, x0_u
+        else:
+            h = 0.5 * (log_snr(ab_next) - log_snr(ab))
+            if form == "data":
+                c_x, c_d = ((1 - ab_next) / (1 - ab)).sqrt(), -ab_next.sqrt() * torch.expm1(-h)
+            else:
+                c_x, c_d = (ab_next / ab).sqrt(), -(1 - ab_next).sqrt() * torch.expm1(h)
+            d, d_u = pred, pred_u
+            if prev is not None and not (lower_order_final and i + 2 == n):
+                r = h_prev / h
+                d = coef(1 + 0.5 / r, x_t) * pred - coef(0.5 / r, x_t) * prev
+                d_u = coef(1 + 0.5 / r, x_t) * pred_u - coef(0.5 / r, x_t) * prev_u
+            x_next = coef(c_x, x_t) * x_t + coef(c_d, x_t) * d
+            mu = coef(c_x, x_t) * x_t + coef(c_d, x_t) * d_u
+        prev, prev_u, h_prev = pred, pred_u, h
+        if (i + 1) % check_every == 0 or i + 1 == n:
+            _check_finite(x_next, i, t)
+        if callback is not None:
+            callback(dict(i=i, t=t, x_t=x_t, x0_hat=x0_hat, eps_hat=eps_hat, mu=mu,
+                          var=torch.zeros((), dtype=x_t.dtype), shift=x_next - mu, x_next=x_next))
+        x_t = x_next
+    return x_t
 
 
 def langevin_corrector(model_fn: Callable, alpha_bar: torch.Tensor, steps: int, size: float) -> Callable:

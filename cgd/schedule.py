@@ -99,8 +99,7 @@ class NoiseSchedule:
     @property
     def log_snr(self) -> torch.Tensor:
         """lambda_t = log(alpha_bar_t / (1 - alpha_bar_t))."""
-        ab = self.alpha_bar
-        return torch.log(ab) - torch.log1p(-ab)
+        return log_snr(self.alpha_bar)
 
     @property
     def posterior_variance(self) -> torch.Tensor:
@@ -203,6 +202,12 @@ class SamplingGrid:
     def posterior_variance(self) -> torch.Tensor:
         """Respaced beta_tilde_i = beta_i (1 - alpha_bar_prev_i) / (1 - alpha_bar_i)."""
         return self.betas * (1.0 - self.alpha_bar_prev) / (1.0 - self.alpha_bar)
+
+
+def log_snr(alpha_bar) -> torch.Tensor:
+    """lambda = log(alpha_bar / (1 - alpha_bar)), float64 (DPM-Solver's lambda_t = log(alpha_t / sigma_t) is half of it)."""
+    ab = torch.as_tensor(alpha_bar, dtype=torch.float64)
+    return torch.log(ab) - torch.log1p(-ab)
 
 
 def coef(values, x: torch.Tensor) -> torch.Tensor:

@@ -26,7 +26,7 @@ from cgd.cliutil import Parser
 from cgd.cliutil import number as _number
 from cgd.cliutil import run
 from cgd.errors import CGDError
-from cgd.pipeline import SampleRequest, scale_symbol
+from cgd.pipeline import SAMPLERS, SampleRequest, scale_symbol
 
 TOY_METHODS = ("cg-ddpm", "cg-ddim", "cfg", "cond+cg", "cond", "uncond", "autoguidance")
 
@@ -53,7 +53,7 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--model", default="exact", choices=("exact", "learned"))
     s.add_argument("--steps", default="1000", help="sampling steps (respaced grid of the T=1000 diffusion)")
     s.add_argument("--eta", default="0.0", help="DDIM eta (ddim sampler only)")
-    s.add_argument("--sampler", default=None, choices=("ddpm", "ddim"), help="override the method's sampler")
+    s.add_argument("--sampler", default=None, choices=SAMPLERS, help="override the method's sampler")
     s.add_argument("--gradient-at", default="x_t", choices=("x_t", "mu"), help="where the classifier gradient is taken")
     s.add_argument("--train-steps", default="2500", help="training steps of the learned eps-network "
                    "(the classifier gets half as many)")
@@ -69,7 +69,7 @@ def _parser() -> argparse.ArgumentParser:
     m.add_argument("--method", default="cg-ddpm", choices=("cg-ddpm", "cg-ddim", "cfg", "cond+cg", "autoguidance"))
     m.add_argument("--scale", default="1,2,3", help="comma-separated scales (CFG: w)")
     m.add_argument("--steps", default="1000")
-    m.add_argument("--sampler", default=None, choices=("ddpm", "ddim"), help="override the method's sampler")
+    m.add_argument("--sampler", default=None, choices=SAMPLERS, help="override the method's sampler")
     m.add_argument("--n", default="4000")
     m.add_argument("--seed", default="0")
     m.add_argument("--smc", action="store_true",
