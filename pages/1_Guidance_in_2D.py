@@ -60,8 +60,9 @@ with st.sidebar:
     method_name = st.radio("Method", list(METHODS), key="method", on_change=_keep_k,
                            help="A new method keeps the tilt exponent k: CG at s = 3 becomes CFG at w = 2")
     method = METHODS[method_name]
-    kind = st.radio("Models", ["exact", "learned"], horizontal=True,
-                    help="exact: closed-form ε and p_t(y|x); learned: small MLPs trained here (~30 s, once)")
+    kind = st.radio("Models", toy.model_kinds(mixture_json), horizontal=True,
+                    help="exact: closed-form ε and p_t(y|x); learned: small MLPs trained here (~30 s, once); "
+                         "trained here: what you trained on the Training page")
     steps = st.select_slider("Sampling steps", [10, 25, 50, 100, 250, 1000], value=100)
     n = st.select_slider("Samples", [200, 500, 1000, 2000, 5000], value=1000)
     seed = st.number_input("Seed", 0, 2**31 - 1, 0)

@@ -48,14 +48,6 @@ def upload_json(data: bytes) -> str:
     return json.dumps(Mixture.from_json(data).to_dict())
 
 
-def train_live(name: str, steps: int, seed: int, callback) -> None:
-    """Train the small 2D networks on a preset now (the Training page's live run; nothing is kept)."""
-    from cgd.toy.learned import train_toy_models
-
-    cfg = ToyTrainConfig(steps=int(steps), classifier_steps=int(steps), seed=int(seed))
-    train_toy_models(mixture_of(preset_json(name)), SCHEDULE, train_cfg=cfg, callback=callback)
-
-
 @functools.lru_cache(maxsize=1)
 def preset_names() -> tuple:
     """The preset mixtures' names, sorted (``toy_data/`` is read once per server)."""
@@ -80,9 +72,21 @@ def learned(mixture_json: str, *, _progress=None):
 
 
 def models(mixture_json: str, kind: str, _progress=None):
+    """``(eps_net, classifier)`` of a kind: "exact", "learned", or a run of the Training page (ui.training)."""
     if kind == "learned":
         return learned(mixture_json, _progress=_progress)
+    if kind != "exact":
+        from ui import training
+
+        return training.models_of(mixture_json, kind)
     return exact_models(mixture_of(mixture_json), SCHEDULE)
+
+
+def model_kinds(mixture_json: str) -> list:
+    """The choice of models on the 2D page: exact, learned, and the runs this session trained on the Training page."""
+    from ui import training
+
+    return training.model_kinds(mixture_json)
 
 
 # Shared, read-only results: shared_cache hands every session the same object (no pickled copy

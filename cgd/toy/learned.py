@@ -85,7 +85,8 @@ def train_toy_models(mixture: Mixture, schedule: NoiseSchedule, net_cfg: Optiona
                      callback: Optional[Callable[[dict], None]] = None):
     """Train the eps-network and the noisy classifier on fresh mixture samples.
 
-    callback(dict(model=..., step=..., steps=..., loss=...)) is called every 50 steps.
+    callback(dict(model=..., step=..., steps=..., loss=..., net=...)) is called every 50 steps; ``net`` is the
+    network being trained, to be looked at (under ``torch.no_grad``), not changed.
     Returns ``(eps_net, classifier, history)`` with history = {'eps': [...], 'classifier': [...]}
     (loss every 50 steps). Deterministic for a seed.
     """
@@ -128,7 +129,7 @@ def train_toy_models(mixture: Mixture, schedule: NoiseSchedule, net_cfg: Optiona
                 history[name].append(running / k)
                 running = 0.0
                 if callback is not None:
-                    callback(dict(model=name, step=step, steps=steps, loss=history[name][-1]))
+                    callback(dict(model=name, step=step, steps=steps, loss=history[name][-1], net=model))
         model.eval().requires_grad_(False)
     return eps_net, clf, history
 
