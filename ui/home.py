@@ -102,6 +102,6 @@ WARNING = (
     "it draws $p(x\\mid y)$; and there only with enough steps: on the exact 2D mixture *overlapping* both are at "
     "the noise floor with 1000 steps, but with 25 steps classifier-guided DDPM at $s = 1$ lands 35× the noise "
     "floor away from $p(x\\mid y)$. At $k = 3$ (classifier guidance at $s = 3$, CFG at $w = 2$; 1000 steps) the "
-    "samples land 31× to 1650× the noise floor away from $p(x)\\,p(y\\mid x)^3$ (docs/results.md). The "
+    "samples land 31× to 1700× the noise floor away from $p(x)\\,p(y\\mid x)^3$ (docs/results.md). The "
     "**Guidance in 2D** page shows the difference on exact densities, and that DDPM and DDIM end at different "
     "distributions.")

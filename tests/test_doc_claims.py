@@ -1,0 +1,313 @@
+"""The numbers README.md, docs/results.md and the Home page state, recomputed at the settings they state.
+
+Two kinds: numbers read off the records (results/, checkpoints/*/quality.json: cheap, exact to the printed digits)
+and numbers of the exact 2D oracle (sampled here at the stated mixture, label, steps, n and seed; each within a few
+percent of the printed value, and each quoted string checked to be in the text, so text and test move together).
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from cgd.pipeline import SampleRequest
+from cgd.results import load_records, sweep
+from cgd.stats import energy_distance
+from cgd.toy.mixture import load_mixture, presets
+from cgd.toy.oracle import exact_references, measure
+from cgd.toy.sampling import toy_sample
+from cgd.toy.views import far_component, nearest_component, sampler_sweep
+
+ROOT = Path(__file__).resolve().parents[1]
+README = (ROOT / "README.md").read_text()
+RESULTS = (ROOT / "docs" / "results.md").read_text()
+DATASETS = ("mnist", "fashion-mnist")
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    """The oracle's small eager ops on one thread (two OpenMP threads on a busy 2-core machine crawl)."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+def _mean_sd(values) -> tuple:
+    v = np.asarray(values, dtype=float)
+    return float(v.mean()), float(v.std(ddof=1))
+
+
+# -- tables and numbers read off the records ------------------------------------------------------------------------
+def _tables(text: str) -> list:
+    out, cur = [], []
+    for line in text.splitlines() + [""]:
+        if line.startswith("|"):
+            cur.append([c.strip() for c in line.strip().strip("|").split("|")])
+        elif cur:
+            out.append(cur)
+            cur = []
+    return out
+
+
+def _section(name: str) -> str:
+    """docs/results.md's part on one dataset."""
+    fashion = RESULTS.index("## Fashion-MNIST")
+    return RESULTS[:fashion] if name == "mnist" else RESULTS[fashion:RESULTS.index("## The 2D oracle")]
+
+
+@functools.lru_cache(maxsize=1)
+def _records() -> list:
+    return load_records(ROOT / "results")
+
+
+COLUMNS = (("FID", "fid", 2), ("IS", "inception_score", 2), ("precision", "precision", 3), ("recall", "recall", 3),
+           ("judge acc.", "judge_accuracy", 3), ("classifier acc.", "classifier_accuracy", 3))
+
+
+@pytest.mark.parametrize("dataset", DATASETS)
+def test_the_sweep_and_spread_tables_are_the_records(dataset):
+    sweep_rows = spread_rows = 0
+    spread = json.loads((ROOT / "results" / "spread" / f"{dataset}_seeds.json").read_text())["records"]
+    for table in _tables(_section(dataset)):
+        head = table[0]
+        if head[:3] != ["method", "scale", "n"]:
+            continue
+        for row in table[2:]:
+            cells = dict(zip(head, row))
+            method, scale = row[0], float(row[1])
+            seed0 = [r for r in sweep(_records(), dataset, method) if float(r["scale"]) == scale]
+            assert seed0, row
+            if "seeds" in head:  # mean ± sd over seed 0 of the sweep and seeds 1, 2 of the spread records
+                runs = seed0[:1] + [r for r in spread if r["method"] == method and float(r["scale"]) == scale]
+                assert len(runs) == int(cells["seeds"]), row
+                for col, key, _ in COLUMNS:
+                    if col in cells:
+                        mean, sd = _mean_sd([r[key] for r in runs])
+                        assert cells[col] == f"{mean:.3f} ± {sd:.3f}", (row, col)
+                spread_rows += 1
+            else:
+                for col, key, digits in COLUMNS:
+                    if col in cells:
+                        assert cells[col] == f"{seed0[0][key]:.{digits}f}", (row, col)
+                sweep_rows += 1
+    assert sweep_rows >= 20 and spread_rows >= 5
+
+
+@pytest.mark.parametrize("dataset, start", [("mnist", "`checkpoints/mnist/`: U-Net"),
+                                            ("fashion-mnist", "`checkpoints/fashion-mnist/`:")])
+def test_the_readmes_quality_tables_are_quality_json(dataset, start):
+    q = json.loads((ROOT / "checkpoints" / dataset / "quality.json").read_text())
+    guided = {g["method"]: g for g in q["guided"]}
+    table = _tables(README[README.index(start):])[0]
+    judge_col = next(c for c in table[0] if c.startswith("judge:"))
+    for row in table[2:]:
+        cells = dict(zip(table[0], row))
+        name = row[0].split(" ")[0]
+        r = guided.get(name) or {"uncond": q["uncond"], "500": q["real_train"]}[name]
+        assert cells["judge-FID"] == f"{r['fid']:.2f}", row
+        assert cells["precision"] == f"{r['precision']:.3f}" and cells["recall"] == f"{r['recall']:.3f}", row
+        if cells[judge_col][0].isdigit():
+            assert cells[judge_col] == f"{100 * r['judge_accuracy']:.1f}%", row
+
+
+def _real_spread(dataset: str) -> dict:
+    return json.loads((ROOT / "results" / "spread" / f"{dataset}_real_n500.json").read_text())
+
+
+@pytest.mark.parametrize("dataset, fid_text", [("mnist", "0.80 ± 0.39 (0.36–1.95)"),
+                                               ("fashion-mnist", "0.56 ± 0.26 (0.26–1.28)")])
+def test_real_images_at_n500_are_one_draw_of_a_noisy_biased_measure(dataset, fid_text):
+    """The docs' spread of judge-FID over 20 draws of 500 real images, and that seed 0 is quality.json's row."""
+    rec = _real_spread(dataset)
+    fids = [r["fid"] for r in rec["real"]]
+    mean, sd = _mean_sd(fids)
+    assert len(fids) == 20 and f"{mean:.2f} ± {sd:.2f} ({min(fids):.2f}–{max(fids):.2f})" == fid_text
+    assert fid_text in RESULTS and fid_text.split(" (")[0] in README
+    q = json.loads((ROOT / "checkpoints" / dataset / "quality.json").read_text())
+    assert rec["real"][0]["seed"] == 0 and rec["real"][0]["fid"] == q["real_train"]["fid"]
+    assert mean > 2 * sd / np.sqrt(len(fids))  # biased upward: real images against real images do not score 0
+
+
+def test_the_conditional_models_fid_by_seed_and_where_real_images_score():
+    """MNIST: the conditional model scores 0.78 / 1.06 / 0.44 by seed, inside the real images' spread; Fashion-MNIST:
+    the conditional model and autoguidance (seed 0) score below the real-image draw of seed 0 and below the mean."""
+    spread = json.loads((ROOT / "results" / "spread" / "mnist_seeds.json").read_text())["records"]
+    cond = [sweep(_records(), "mnist", "cond")[0]["fid"]] + [r["fid"] for r in sorted(
+        (r for r in spread if r["method"] == "cond"), key=lambda r: r["seed"])]
+    assert [f"{f:.2f}" for f in cond] == ["0.78", "1.06", "0.44"]
+    assert "0.78, 1.06 and 0.44 on seeds 0, 1 and 2" in README + RESULTS
+    real = [r["fid"] for r in _real_spread("mnist")["real"]]
+    assert min(real) < min(cond) and max(cond) < max(real)
+    q = json.loads((ROOT / "checkpoints" / "fashion-mnist" / "quality.json").read_text())
+    fm_real = [r["fid"] for r in _real_spread("fashion-mnist")["real"]]
+    guided = {g["method"]: g for g in q["guided"]}
+    for method in ("cond", "autoguidance"):
+        assert guided[method]["fid"] < q["real_train"]["fid"] and guided[method]["fid"] < np.mean(fm_real)
+
+
+@pytest.mark.parametrize("dataset", DATASETS)
+def test_guidance_reads_as_the_class_and_costs_recall_but_autoguidance_is_the_exception(dataset):
+    """README's first paragraph: at the largest swept scale of every classifier-guided method and of CFG the judge
+    reads the asked class more often and recall is lower than unguided."""
+    for method in ("cg-ddpm", "cg-ddim", "cfg", "cond+cg"):
+        pts = sweep(_records(), dataset, method)
+        first, last = pts[0], pts[-1]
+        assert first["scale"] == 0 and last["scale"] > 0
+        assert last["judge_accuracy"] > first["judge_accuracy"] and last["recall"] < first["recall"], method
+    auto = sweep(_records(), dataset, "autoguidance")
+    assert auto[-1]["recall"] > auto[0]["recall"] or auto[-1]["judge_accuracy"] < auto[0]["judge_accuracy"]
+
+
+def test_autoguidance_on_images_is_not_sharper():
+    """docs/results.md: on MNIST precision stays 0.880-0.894 against the conditional model's 0.888, recall rises to
+    0.934-0.956, FID 0.78 -> 1.08 (w = 2) -> 1.33 (w = 3), rising at every w; on Fashion-MNIST (seed 0) precision
+    falls at every w, 0.942 -> 0.890, and the judge's class share 90.6% -> 82.4%."""
+    mn = {float(r["scale"]): r for r in sweep(_records(), "mnist", "autoguidance")}
+    guided = [mn[w] for w in sorted(mn) if w > 0]
+    assert f"{min(r['precision'] for r in guided):.3f}–{max(r['precision'] for r in guided):.3f}" == "0.880–0.894"
+    assert f"{mn[0.0]['precision']:.3f}" == "0.888"
+    assert f"{min(r['recall'] for r in guided):.3f}–{max(r['recall'] for r in guided):.3f}" == "0.934–0.956"
+    assert all(r["recall"] > mn[0.0]["recall"] for r in guided)
+    fids = [mn[w]["fid"] for w in sorted(mn)]
+    assert all(b > a for a, b in zip(fids, fids[1:]))
+    assert (f"{mn[0.0]['fid']:.2f}", f"{mn[2.0]['fid']:.2f}", f"{mn[3.0]['fid']:.2f}") == ("0.78", "1.08", "1.33")
+    assert "0.880–0.894" in RESULTS and "FID worsens from 0.78 to 1.08 at w = 2 and 1.33 at w = 3" in RESULTS
+    fm = {float(r["scale"]): r for r in sweep(_records(), "fashion-mnist", "autoguidance")}
+    prec = [fm[w]["precision"] for w in sorted(fm)]
+    assert all(b < a for a, b in zip(prec, prec[1:]))
+    assert ", ".join(f"{p:.3f}" for p in prec[1:]) == "0.934, 0.922, 0.906, 0.890" and f"{prec[0]:.3f}" == "0.942"
+    assert (f"{fm[0.0]['judge_accuracy']:.1%}", f"{fm[3.0]['judge_accuracy']:.1%}") == ("90.6%", "82.4%")
+
+
+# -- the exact 2D oracle --------------------------------------------------------------------------------------------
+@functools.lru_cache(maxsize=None)
+def _mixture(name: str):
+    return load_mixture(presets()[name])
+
+
+@functools.lru_cache(maxsize=None)
+def _references(name: str, label: int, k: float, n: int, seed: int) -> tuple:
+    # exact_references draws from the request's label, n, seed and tilt; a CG request with scale k stands for any k
+    return exact_references(_mixture(name), SampleRequest(method="cg-ddpm", label=label, scale=k, n=n, seed=seed))
+
+
+def _measure(name: str, method: str, scale: float, steps: int, *, label: int = 0, n: int = 4000, seed: int = 0):
+    from cgd.pipeline import tilt_exponent
+
+    req = SampleRequest(method=method, label=label, scale=scale, steps=steps, n=n, seed=seed)
+    return measure(_mixture(name), req, references=_references(name, label, tilt_exponent(method, scale), n, seed))
+
+
+# docs/results.md, "The 2D oracle: what guidance samples" (1000 steps, n = 4000, seed 0, y = 0):
+# (mixture, method, scale, D² to p(x|y), D² to p(x)p(y|x)^k, noise floor), each as printed
+ORACLE_TABLE = [
+    ("overlapping", "cg-ddpm", 0.0, "0.182", "0.00077", "0.00083"),
+    ("overlapping", "cg-ddpm", 1.0, "0.00087", "0.00075", "0.00073"),
+    ("overlapping", "cg-ddpm", 3.0, "0.154", "0.0205", "0.00066"),
+    ("overlapping", "cg-ddim", 3.0, "0.270", "0.0775", "0.00066"),
+    ("overlapping", "cfg", 0.0, "0.00065", "0.00061", "0.00073"),
+    ("overlapping", "cfg", 2.0, "0.159", "0.0223", "0.00066"),
+    ("near_and_far", "cg-ddpm", 3.0, "0.435", "0.336", "0.00042"),
+    ("near_and_far", "cg-ddim", 3.0, "0.829", "0.695", "0.00042"),
+    ("near_and_far", "cfg", 2.0, "0.439", "0.340", "0.00042"),
+]
+
+
+def _close(value: float, printed: str, rel: float = 0.05) -> bool:
+    return abs(value - float(printed)) <= rel * float(printed) + 0.5 * 10 ** -len(printed.split(".")[1])
+
+
+def test_the_oracle_table_and_what_it_says_at_k_0_1_and_3():
+    """At 1000 steps, k = 0 and k = 1 are at the noise floor; k = 3 is 31x to 1700x above it (README, Home, docs)."""
+    ratios = []
+    for name, method, scale, to_cond, to_tilted, floor in ORACLE_TABLE:
+        m = _measure(name, method, scale, 1000)
+        knob = "w" if method == "cfg" else "s"
+        assert f"| {name} | {method} | {knob} = {scale:g} | {m.exponent:g} | {to_cond} | {to_tilted} | {floor} |" \
+            in RESULTS
+        assert _close(m.to_conditional, to_cond) and _close(m.to_tilted, to_tilted) and _close(m.noise_floor, floor)
+        if m.exponent in (0.0, 1.0):
+            assert m.to_tilted < 1.5 * m.noise_floor, (name, method, scale)
+        else:
+            ratios.append(m.to_tilted / m.noise_floor)
+    assert 29 <= min(ratios) <= 33 and 1550 <= max(ratios) <= 1850
+    assert "31× (overlapping,\ncg-ddpm) to 1700× (near_and_far, cg-ddim)" in RESULTS
+    from ui.home import WARNING
+    assert "31× to 1700×" in WARNING
+
+
+def test_k1_is_exact_only_with_fine_steps():
+    """CG-DDPM at s = 1 on overlapping: 0.0029 from p(x|y) at 100 steps (4x the floor), 0.0255 at 25 (35x); the
+    unguided sampler at 25 steps is 0.0080 from p(x), 10x its floor (docs/results.md; Home's warning box)."""
+    from ui.home import WARNING
+
+    m100, m25 = _measure("overlapping", "cg-ddpm", 1.0, 100), _measure("overlapping", "cg-ddpm", 1.0, 25)
+    unguided = _measure("overlapping", "cg-ddpm", 0.0, 25)
+    assert _close(m100.to_conditional, "0.0029") and round(m100.to_conditional / m100.noise_floor) == 4
+    assert _close(m25.to_conditional, "0.0255") and round(m25.to_conditional / m25.noise_floor) == 35
+    assert _close(unguided.to_tilted, "0.0080") and round(unguided.to_tilted / unguided.noise_floor) == 10
+    assert "0.0029 from p(x|y) at 100 steps (4× the floor) and 0.0255 at 25 steps (35×)" in RESULTS
+    assert "0.0080 from p(x), 10× its floor of 0.00083" in RESULTS
+    assert "lands 35× the noise floor away" in WARNING
+
+
+def test_cg_and_cfg_share_a_score_field_not_a_discretisation():
+    mix = _mixture("three_blobs")
+    stated = {1000: ("0.0012", None, None), 100: ("0.021", "3.1e-05", "1.9e-04"), 25: ("0.32", "8.8e-04", "2.3e-04")}
+    for steps, (max_diff, d2, d2_seeds) in stated.items():
+        def run(method, scale, seed=0):
+            return toy_sample(mix, SampleRequest(method=method, label=1, scale=scale, steps=steps, n=4000,
+                                                 seed=seed)).double()
+        cg, cfg = run("cg-ddpm", 3.0), run("cfg", 2.0)
+        assert _close(float((cg - cfg).abs().max()), max_diff, rel=0.1), steps
+        if d2 is not None:
+            assert _close(energy_distance(cg, cfg), d2, rel=0.1)
+            assert _close(energy_distance(cg, run("cg-ddpm", 3.0, seed=1)), d2_seeds, rel=0.1)
+    assert ("at 1000 steps the samples differ by at most 0.0012; at 100 steps by at most 0.021, D²\n3.1·10⁻⁵ against "
+            "1.9·10⁻⁴ between two seeds of cg-ddpm; at 25 steps, what every image record uses, by up to 0.32,\nD² "
+            "8.8·10⁻⁴ against 2.3·10⁻⁴ between two seeds") in RESULTS
+
+
+def test_ddim_is_guided_more_at_25_steps_by_the_steps_form():
+    """docs/results.md, "DDIM and DDPM at the same scale": share of class 0 on overlapping, 25 steps, n = 4000."""
+    mix = _mixture("overlapping")
+    stated = {("cg-ddpm", 0.0): "0.720 / 0.879 / 0.983", ("cg-ddim", 0.0): "0.833 / 0.982 / 1.000",
+              ("cg-ddim", 1.0): "0.849 / 0.982 / 1.000"}
+    for (method, eta), text in stated.items():
+        shares = []
+        for s in (1.0, 2.0, 4.0):
+            x = toy_sample(mix, SampleRequest(method=method, label=0, scale=s, steps=25, n=4000, seed=0, eta=eta))
+            shares.append(float((mix.class_log_joint(x.double(), 1.0).argmax(1) == 0).double().mean()))
+        assert " / ".join(f"{v:.3f}" for v in shares) == text, (method, eta)
+        assert text in RESULTS
+
+
+def test_ddpm_and_ddim_part_ways_at_s_3_and_why():
+    """near_and_far, y = 0, s = 3, n = 4000: far share DDPM 0.835, DDIM 0.930, the eps form with eta = 1 0.855 at 100
+    steps; 0.836, 0.927, 0.838 at 1000: most of the gap is the sampler's noise (docs/results.md)."""
+    mix = _mixture("near_and_far")
+    far = far_component(mix, 0)
+    stated = {100: {("cg-ddpm", 0.0): 0.835, ("cg-ddim", 0.0): 0.930, ("cg-ddim", 1.0): 0.855},
+              1000: {("cg-ddpm", 0.0): 0.836, ("cg-ddim", 0.0): 0.927, ("cg-ddim", 1.0): 0.838}}
+    for steps, want in stated.items():
+        for (method, eta), share in want.items():
+            x = toy_sample(mix, SampleRequest(method=method, label=0, scale=3.0, steps=steps, n=4000, seed=0, eta=eta))
+            assert abs(float((nearest_component(mix, x.double()) == far).double().mean()) - share) < 0.0015
+    assert "DDPM 0.835, DDIM 0.930" in RESULTS and "DDPM 0.836, ε form with η = 1 0.838, DDIM 0.927" in RESULTS
+
+
+def test_the_samplers_far_share_table():
+    """docs/results.md's DDPM/DDIM table (near_and_far, n = 1000, 100 steps, seed 0, the 2D page's sweep)."""
+    mix = _mixture("near_and_far")
+    pts = sampler_sweep(mix, SampleRequest(method="cg-ddpm", label=0, steps=100, n=1000, seed=0),
+                        (0.0, 1.0, 2.0, 3.0, 5.0, 10.0))
+    rows = {"DDPM": [p.far_ddpm for p in pts], "DDIM": [p.far_ddim for p in pts],
+            "exact p(x)p(y\\|x)^s": [p.far_tilted for p in pts]}
+    for name, values in rows.items():
+        assert f"| {name} | " + " | ".join(f"{v:.3f}" for v in values) + " |" in RESULTS, name
