@@ -14,20 +14,20 @@ setup("Home")
 st.title("The Classifier Guidance Lab")
 dataset = home.picture_dataset()
 picture = home.guidance_picture(dataset) if dataset else None
-lead = ("A diffusion model turns noise into data one small Gaussian step at a time. **Guidance** bends those steps "
-        "towards a class $y$: classifier guidance with a scale $s$ (Dhariwal & Nichol 2021), classifier-free guidance "
-        "with a weight $w$ (Ho & Salimans 2022).")
+lead = ("A diffusion model turns noise into data in small Gaussian steps; **guidance** bends them towards a class "
+        "$y$: classifier guidance with a scale $s$ (Dhariwal & Nichol 2021), classifier-free guidance with a weight "
+        "$w$ (Ho & Salimans 2022).")
 if picture:
     lead += (f" Below, {picture['panels'][0]['n']} samples of the shipped {home.DISPLAY.get(dataset, dataset)} U-Net "
-             f"guided by a classifier towards *{picture['class_name']}* (DDIM, {picture['steps']} steps), with the "
-             "same seeds and noise in every panel: only $s$ changes.")
+             f"guided towards *{picture['class_name']}* by a classifier (DDIM, {picture['steps']} steps), the same "
+             "seeds and noise in every panel.")
 st.markdown(lead)
 if picture:
     cols = st.columns(len(picture["panels"]))
     for col, panel in zip(cols, picture["panels"]):
-        col.image(panel["png"], width="stretch")
-        knob = "$s = 0$, no guidance" if panel["scale"] == 0 else f"$s = {panel['scale']:g}$"
-        col.markdown(f"{knob}: the judge reads *{picture['class_name']}* in **{panel['read']} of {panel['n']}**")
+        col.container(key=f"homepic_{panel['scale']:g}".replace(".", "_")).image(panel["png"], width="stretch")
+        knob = "$s = 0$ (no guidance)" if panel["scale"] == 0 else f"$s = {panel['scale']:g}$"
+        col.markdown(f"{knob}: **{panel['read']} of {panel['n']}** read as *{picture['class_name']}* by the judge")
     line = home.recall_line(dataset, tuple(p["scale"] for p in picture["panels"]))
     if line:
         st.caption("The judge is a classifier of clean images that never guides. " + line)

@@ -116,12 +116,14 @@ curves = training.image_curves(dataset, str(checkpoint_root()))
 about = []
 if curves:
     first, rest = curves[0], curves[1:]
-    st.plotly_chart(first[1], key=f"curve_{first[0]}")
+    with st.container(key=f"curvebox_{first[0]}"):
+        st.plotly_chart(first[1], key=f"curve_{first[0]}")
     st.caption(first[2])
     cols = st.columns(2)
     for col, (kind, fig, caption, _) in zip(cols, rest):
         with col:
-            st.plotly_chart(fig, key=f"curve_{kind}")
+            with st.container(key=f"curvebox_{kind}"):
+                st.plotly_chart(fig, key=f"curve_{kind}")
             st.caption(caption)
     about = [f"- **{kind}**: {text}" for kind, _, _, text in curves]
 else:
