@@ -12,12 +12,11 @@ from ui.images import available_datasets, checkpoint_root
 setup("Training", "🏋️")
 st.title("Training")
 
-st.header("Train the 2D models live")
-st.markdown("Two small networks learn a 2D Gaussian mixture from fresh samples of it: an ε-network "
-            "$\\varepsilon_\\theta(x_t, t, y)$ that predicts the noise (its label is dropped now and then, so it also "
-            "serves classifier-free guidance), then a noisy classifier $p_\\phi(y \\mid x_t, t)$. Watch the "
-            "learned density and the classifier's boundary take shape beside the exact ones. The trained networks "
-            "are kept: the **Guidance in 2D** page offers them under *Models*.")
+st.subheader("Train the 2D models live")
+st.markdown("An $\\varepsilon$-network $\\varepsilon_\\theta(x_t, t, y)$ (its label dropped now and then, so it also serves "
+            "classifier-free guidance), then a noisy classifier $p_\\phi(y \\mid x_t, t)$, learn a 2D mixture from "
+            "fresh samples of it, drawn beside the exact answers as they train. The trained networks are kept for "
+            "the **Guidance in 2D** page (under *Models*).")
 c1, c2, c3, c4 = st.columns([2, 2, 1, 1], vertical_alignment="bottom")
 name = c1.selectbox("Mixture", toy.preset_names(), key="train_mixture")
 steps = c2.select_slider("Steps per network", [100, 250, 500, 1000, 2500], value=500, key="train_steps")
@@ -105,7 +104,7 @@ elif not go_train:
     bar.info("Press **Train**: the curves, the learned density and the classifier's boundary are drawn as the "
              "networks learn.")
 
-st.header("The shipped image models")
+st.subheader("The shipped image models")
 datasets = available_datasets()
 if not datasets:
     st.warning("No shipped image models found in "
