@@ -72,7 +72,7 @@ st.markdown(
 """.format(n_steps=len(lesson.STEPS))
 )
 
-st.subheader("What is loaded")
-for line in home.loaded_lines():
-    st.markdown(line)
+with st.expander("About these models: what is loaded, on which device"):
+    for line in home.loaded_lines():
+        st.markdown(line)
 lesson.warm()  # the Lesson's figures, computed once per server in the background (after this page is drawn)
