@@ -7,30 +7,11 @@ import streamlit as st
 from pathlib import Path
 
 import cgd.results
-from cgd.models import quality_record, training_records
+from cgd.models import quality_record
 from cgd.palette import METHOD_LABELS
 from cgd.pipeline import scale_symbol, tilt_exponent
 from cgd.results import load_records, paper_analogue, sweep
 from ui import figures
-
-TITLES = {"unet": "U-Net (ε loss)", "classifier": "noisy classifier (cross-entropy)", "judge": "judge (cross-entropy)"}
-
-
-@st.cache_data(ttl=60, max_entries=8, show_spinner=False)
-def loss_curves(dataset: str, root: str) -> list:
-    """``[(kind, figure, caption), ...]`` of the shipped models' training records."""
-    out = []
-    for kind, r in training_records(dataset).items():
-        ys = r.get("loss_every_50")
-        if not ys:
-            continue
-        fig = figures.lines_figure([50 * (i + 1) for i in range(len(ys))], {kind: ys}, xtitle="training step",
-                                   ytitle="loss (mean of 50 steps)", log_y=True, height=300,
-                                   title=TITLES.get(kind, kind), legend=False)
-        caption = f"`{r.get('command', '?')}` — {r.get('seconds_this_run', '?')} s on {r.get('hardware', '?')}"
-        out.append((kind, fig, caption))
-    return out
-
 
 @st.cache_data(ttl=60, max_entries=8, show_spinner=False)
 def classifier_accuracy(dataset: str, root: str):
@@ -44,14 +25,6 @@ def classifier_accuracy(dataset: str, root: str):
                                colors={"accuracy": figures.BLACK})
     fig.update_yaxes(range=[0, 1.02], tickformat=".0%")
     return fig, acc.get("by_quarter")
-
-
-def toy_loss_figure(curves: dict):
-    """Live loss curves of the 2D networks (one point every 50 steps, as the trainer reports them)."""
-    ys = {k: v for k, v in curves.items() if v}
-    n = max(map(len, ys.values()))
-    return figures.lines_figure(list(range(50, 50 * n + 1, 50)), ys, xtitle="training step", ytitle="loss",
-                                log_y=True, title="2D networks: training loss")
 
 
 METRICS = [("fid", "FID ↓"), ("inception_score", "IS ↑"), ("precision", "precision ↑"), ("recall", "recall ↑"),
