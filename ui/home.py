@@ -64,10 +64,13 @@ def recall_line(dataset: str, scales: tuple) -> str:
     if not all(float(s) in by_scale for s in scales):
         return ""
     r0 = by_scale[float(scales[0])]
+    recalls = [by_scale[float(s)]["recall"] for s in scales]
     parts = " and ".join(f"{by_scale[float(s)]['recall']:.3f} at $s = {s:g}$" for s in scales[1:])
+    falls = all(b < a for a, b in zip(recalls, recalls[1:]))  # the closing words only where the numbers say so
     return (f"Over {r0['n']} samples per scale ({r0['steps']} steps, seed {r0['seed']}; "
             f"`results/{dataset}_sweep.json`), recall, the share of real images that lie close to some sample, is "
-            f"{r0['recall']:.3f} at $s = {scales[0]:g}$, {parts}: guidance buys the class with variety.")
+            f"{r0['recall']:.3f} at $s = {scales[0]:g}$, {parts}"
+            + (": guidance buys the class with variety." if falls else "."))
 
 
 def loaded_lines() -> list:
