@@ -50,7 +50,9 @@ def _gd_models():
     clf = EncoderUNetModel(out_channels=10, pool="attention", **common).eval()
     diffusion = create_gaussian_diffusion(steps=1000, learn_sigma=False, noise_schedule="linear",
                                           timestep_respacing=f"ddim{OPTS['steps']}")
-    return unet.requires_grad_(False), clf.requires_grad_(False), diffusion
+    # the classifier's weights keep requiring grad, as in classifier_sample.py: its AttentionBlock always runs
+    # through its own gradient checkpointing, whose backward fails on weights that do not
+    return unet.requires_grad_(False), clf, diffusion
 
 
 def _gd_side(guided: bool):
