@@ -4,9 +4,15 @@
         --model exact --steps 1000 --n 2000 --seed 0 --out samples.npy
     python -m cgd.toy presets
     python -m cgd.toy measure --mixture near_and_far --label 0 --method cfg --scale 2 --steps 1000 --n 4000
+    python -m cgd.toy sample --method rejection --mixture tilted_pair --label 2 --scale 3 --out exact.npy
+    python -m cgd.toy measure --mixture near_and_far --label 0 --method cg-ddpm --scale 3 --steps 200 \
+        --n 2000 --smc --smc-weights fk
 
 ``measure`` prints, as JSON lines, the squared energy distance of the exact models' guided samples to
-exact samples of p(x|y) and of the tilted density p(x) p(y|x)^k, with the noise floor.
+exact samples of p(x|y) and of the tilted density p(x) p(y|x)^k, with the noise floor. ``--smc`` measures
+sequential Monte Carlo (cgd/toy/smc.py) at the method's tilt k instead, ``--rejection`` rejection sampling.
+``sample --method rejection`` draws exact samples of p(x) p(y|x)^k with k = --scale (k >= 0) and reports
+the acceptance rate.
 
 ``--label none`` (or ``--scale 0`` with a classifier-guided method) samples p(x) unguided.
 Bad input ends with a one-line message on stderr and exit status 2.
@@ -29,6 +35,8 @@ from cgd.errors import CGDError
 from cgd.pipeline import SAMPLERS, SampleRequest, scale_symbol
 
 TOY_METHODS = ("cg-ddpm", "cg-ddim", "cfg", "cond+cg", "cond", "uncond", "autoguidance")
+# SMC moves particles with the stochastic guided DDPM step of the method's tilt k
+SMC_METHODS = ("cg-ddpm", "cfg", "cond+cg")
 
 
 def _guidance_options(p) -> None:
@@ -49,7 +57,8 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--mixture", default="three_blobs", help="preset name or path to a mixture JSON file")
     s.add_argument("--label", default="0", help="class index, or 'none' for unguided p(x)")
     s.add_argument("--scale", default="1.0", help="guidance scale s (CFG: w)")
-    s.add_argument("--method", default="cg-ddpm", choices=TOY_METHODS)
+    s.add_argument("--method", default="cg-ddpm", choices=TOY_METHODS + ("rejection",),
+                   help="rejection: exact samples of p(x) p(y|x)^k, k = --scale, by rejection from p(x)")
     s.add_argument("--model", default="exact", choices=("exact", "learned"))
     s.add_argument("--steps", default="1000", help="sampling steps (respaced grid of the T=1000 diffusion)")
     s.add_argument("--eta", default="0.0", help="DDIM eta (ddim sampler only)")
@@ -73,7 +82,12 @@ def _parser() -> argparse.ArgumentParser:
     m.add_argument("--n", default="4000")
     m.add_argument("--seed", default="0")
     m.add_argument("--smc", action="store_true",
-                   help="measure sequential Monte Carlo with exact weights (targets p(x) p(y|x)^k) instead of the sampler")
+                   help="measure sequential Monte Carlo (targets p(x) p(y|x)^k, k the method's tilt) instead of the sampler")
+    m.add_argument("--smc-weights", default="exact", choices=("exact", "fk"),
+                   help="SMC weights: exact 2D densities, or Feynman-Kac weights from the scores alone")
+    m.add_argument("--smc-moves", default="3", help="SMC: MALA moves after every step (0: none)")
+    m.add_argument("--rejection", action="store_true",
+                   help="measure exact rejection sampling (x ~ p(x) kept with probability p(y|x)^k) instead")
     _guidance_options(m)
     return p
 
@@ -93,6 +107,78 @@ def _weak(args, mixture, schedule):
     return weak_exact_model(mixture, schedule, _number(args.weak_inflate, "weak-inflate"))
 
 
+def _refuse_smc_options(args) -> None:
+    """SMC and rejection sample the tilted density themselves: the sampler's own options do not apply."""
+    what = "--smc" if args.smc else "--rejection"
+    if args.smc and args.rejection:
+        raise CGDError("--smc and --rejection are two samplers: choose one")
+    if args.smc and args.method not in SMC_METHODS:
+        why = ("autoguidance tilts by p_good(x|y)/p_bad(x|y), not by a power of p(y|x)" if args.method == "autoguidance"
+               else "its DDIM step is deterministic, so it has no proposal density")
+        raise CGDError(f"--smc supports {', '.join(SMC_METHODS)}, not {args.method}: {why}")
+    if args.rejection and args.method == "autoguidance":
+        raise CGDError("--rejection needs a tilt p(y|x)^k; autoguidance tilts by p_good(x|y)/p_bad(x|y)")
+    if args.sampler == "ddim":
+        raise CGDError(f"{what} does not use the DDIM sampler: leave --sampler out")
+    if args.interval is not None or args.corrector_steps not in ("0", "0.0"):
+        raise CGDError(f"{what} does not use --interval or --corrector-steps: they change the guided sampler only")
+
+
+def _smc(args, mixture, req, schedule):
+    """SMC samples for a measure request and what to print about them."""
+    from cgd.pipeline import tilt_exponent
+    from cgd.toy.smc import smc_tilted
+
+    r = req.validated(mixture.num_classes, schedule.T)
+    res = smc_tilted(mixture, r.label, tilt_exponent(r.method, r.scale), schedule, steps=r.steps, n=r.n, seed=r.seed,
+                     weights=args.smc_weights, moves=_number(args.smc_moves, "smc-moves", int))
+    return res.samples, {"smc": True, "smc_weights": res.weights, "smc_moves": res.moves, "resamples": res.resamples,
+                         "min_ess_share": round(min(res.ess), 4), "ancestors": res.ancestors[-1],
+                         "acceptance": round(res.acceptance, 4), "score_evals_per_sample": res.score_evals}
+
+
+def _rejection(mixture, req, schedule):
+    """Rejection samples of p(x) p(y|x)^k for a measure request and its acceptance rate."""
+    import torch
+
+    from cgd.pipeline import tilt_exponent
+    from cgd.toy.oracle import rejection_samples
+
+    r = req.validated(mixture.num_classes, schedule.T)
+    res = rejection_samples(mixture, r.label, tilt_exponent(r.method, r.scale), r.n,
+                            torch.Generator().manual_seed(r.seed))
+    return res.samples, {"rejection": True, "acceptance_rate": round(res.acceptance_rate, 6),
+                         "proposals_per_sample": round(res.proposals / r.n, 4)}
+
+
+def _sample_rejection(args, mixture) -> int:
+    """``sample --method rejection``: exact samples of p(x) p(y|x)^k with k = --scale."""
+    import torch
+
+    from cgd.toy.oracle import rejection_samples
+
+    if args.label.strip().lower() == "none":
+        raise CGDError("rejection sampling tilts toward a class: give --label")
+    if args.model != "exact":
+        raise CGDError("rejection sampling draws from the exact mixture: --model learned does not apply")
+    k = _number(args.scale, "scale")
+    n = _number(args.n, "n", int)
+    if not 1 <= n <= 1_000_000:
+        raise CGDError(f"n must be between 1 and 1000000, got {n}")
+    seed = _number(args.seed, "seed", int)
+    if not 0 <= seed < 2**63:
+        raise CGDError(f"seed must be between 0 and 2^63 - 1, got {seed}")
+    out = Path(args.out)
+    if not out.parent.exists():
+        raise CGDError(f"output folder {out.parent} does not exist")
+    t0 = time.perf_counter()
+    res = rejection_samples(mixture, _number(args.label, "label", int), k, n, torch.Generator().manual_seed(seed))
+    np.save(out, res.samples.numpy().astype(np.float32))
+    print(f"wrote {out} ({n} x 2) in {time.perf_counter() - t0:.2f} s; acceptance rate {res.acceptance_rate:.4g} "
+          f"({res.proposals} draws of p(x) for {n} samples, k = {k:g})")
+    return 0
+
+
 def main(argv=None) -> int:
     args = _parser().parse_args(argv)
     return run(_run, args)
@@ -110,6 +196,10 @@ def _run(args) -> int:
     from cgd.toy.sampling import default_schedule, exact_models, learned_models, toy_sample
 
     mixture = load_mixture(args.mixture)
+    if args.cmd == "sample" and args.method == "rejection":
+        return _sample_rejection(args, mixture)
+    if args.cmd == "measure" and (args.smc or args.rejection):
+        _refuse_smc_options(args)
     if args.cmd == "measure":
         import json
 
@@ -126,14 +216,9 @@ def _run(args) -> int:
                 raise CGDError(f"n must be between 10 and 20000 for measure, got {req.n}")
             x0, extra = None, {}
             if args.smc:
-                from cgd.pipeline import tilt_exponent
-                from cgd.toy.smc import smc_tilted
-
-                r = req.validated(mixture.num_classes, schedule.T)
-                res = smc_tilted(mixture, r.label, tilt_exponent(r.method, r.scale), schedule, steps=r.steps, n=r.n,
-                                 seed=r.seed)
-                x0, extra = res.samples, {"smc": True, "resamples": res.resamples,
-                                          "min_ess_share": round(min(res.ess), 4)}
+                x0, extra = _smc(args, mixture, req, schedule)
+            elif args.rejection:
+                x0, extra = _rejection(mixture, req, schedule)
             elif args.method == "autoguidance":
                 x0 = toy_sample(mixture, req.validated(mixture.num_classes, schedule.T), models=models,
                                 schedule=schedule, weak=_weak(args, mixture, schedule))

@@ -4,8 +4,12 @@
   (k = 1: p(x|y)) from a fine grid: a cell is drawn with its probability, then a uniform point in it.
   At ``res = 1024`` over the plotting box the cells are ~0.01 wide, far below what the energy
   distance of a few thousand samples resolves.
+* :func:`rejection_samples` draws them the textbook way: x ~ p(x), kept with probability p(y|x)^k
+  (at most 1 for k >= 0). Its acceptance rate is Z_k = E_p[p(y|x)^k] (:func:`tilt_normaliser`), which
+  collapses as k grows or class y is rare: the exact answer, at a cost that no image model could pay.
 * :func:`measure` compares guided samples with exact samples of p(x|y) and of the tilted density,
-  beside the noise floor (two independent exact sample sets of the same size).
+  beside the noise floor (two independent exact sample sets of the same size) and its expectation
+  (:func:`expected_floor`: one pair's floor is itself noisy, exact samples exceed twice it on 10-20% of seeds).
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ from typing import Optional
 
 import torch
 
+from cgd.errors import InputError
 from cgd.pipeline import SampleRequest, tilt_exponent
 from cgd.schedule import NoiseSchedule
 from cgd.stats import energy_distance
@@ -22,7 +27,10 @@ from cgd.toy.mixture import Mixture
 from cgd.toy.sampling import default_schedule, exact_models, toy_sample
 from cgd.toy.views import extent, far_component, log_grid, nearest_component
 
-__all__ = ["tilted_samples", "exact_references", "Measurement", "measure", "as_dict"]
+__all__ = ["tilted_samples", "exact_references", "Measurement", "measure", "as_dict", "RejectionResult",
+           "rejection_samples", "tilt_normaliser", "expected_floor", "MAX_PROPOSALS", "random_mixture"]
+
+MAX_PROPOSALS = 50_000_000  # rejection sampling gives up beyond this many draws of p(x)
 
 
 def tilted_samples(mixture: Mixture, label: int, exponent: float, n: int, generator: torch.Generator, *,
@@ -50,6 +58,7 @@ class Measurement:
     noise_floor: float  # ... between two independent exact sample sets of p(x) p(y|x)^k
     share_y: float  # share of the samples whose Bayes class (argmax exact p(y|x)) is y
     far_share: Optional[float]  # share in class y's far component (views.far_component); None: one component
+    floor_expected: Optional[float] = None  # E[noise_floor] = (1/n + 1/m) E|X - X'| (see expected_floor)
 
 
 def exact_references(mixture: Mixture, request: SampleRequest, *, res: int = 1024) -> tuple:
@@ -78,8 +87,180 @@ def measure(mixture: Mixture, request: SampleRequest, *, models=None, schedule: 
     far = far_component(mixture, r.label)
     far_share = None if far is None else float((nearest_component(mixture, x0) == far).double().mean())
     return Measurement(r.method, float(r.scale), float(k), energy_distance(x0, cond), energy_distance(x0, tilted),
-                       energy_distance(tilted, tilted2), share, far_share)
+                       energy_distance(tilted, tilted2), share, far_share, expected_floor(tilted, tilted2))
 
 
 def as_dict(m: Measurement) -> dict:
     return {k: (round(v, 6) if isinstance(v, float) else v) for k, v in m.__dict__.items()}
+
+
+def expected_floor(ref: torch.Tensor, ref2: torch.Tensor, n: Optional[int] = None, *, rows: int = 2000) -> float:
+    """Expected squared energy distance between n exact samples and ``ref`` (m samples) of the same law.
+
+    For V-statistics E[D^2] = (1/n + 1/m) E|X - X'| exactly (the diagonal terms of each self-distance mean
+    are zero); E|X - X'| is estimated by the mean distance between two independent sets (their first
+    ``rows``). A sampler whose D^2 to ``ref`` stays near this is as close as exact samples are.
+    """
+    n = len(ref) if n is None else n
+    mean_dist = float(torch.cdist(ref[:rows].double(), ref2[:rows].double()).mean())
+    return (1.0 / n + 1.0 / len(ref)) * mean_dist
+
+
+def _check_tilt(mixture: Mixture, label, k) -> None:
+    if not isinstance(label, int) or not 0 <= label < mixture.num_classes:
+        raise InputError(f"rejection sampling needs a class label in 0..{mixture.num_classes - 1}, got {label!r}")
+    if not isinstance(k, (int, float)) or k != k or k in (float("inf"), float("-inf")):
+        raise InputError(f"k must be a finite number, got {k!r}")
+    if k < 0:
+        raise InputError(f"rejection sampling needs k >= 0 (then p(y|x)^k <= 1 is an acceptance probability), got k = {k:g}")
+
+
+def tilt_normaliser(mixture: Mixture, label: int, k: float, *, res: int = 1024) -> float:
+    """Z_k = integral of p(x) p(y|x)^k dx = E_p[p(y|x)^k]: rejection sampling's acceptance rate (grid-exact).
+
+    Z_0 = 1; Z_1 = p(y); Z_k falls as k grows (p(y|x) <= 1).
+    """
+    _check_tilt(mixture, label, k)
+    lo, hi = extent(mixture)
+    lg = log_grid(mixture, label, res=res, box=(lo, hi))
+    cell = ((hi - lo) / (res - 1)) ** 2
+    return float(torch.logsumexp(torch.from_numpy(lg.log_px + k * lg.log_post), 0).exp() * cell)
+
+
+@dataclass(frozen=True)
+class RejectionResult:
+    samples: torch.Tensor  # [n, 2] float64 exact draws of p(x) p(y|x)^k / Z_k
+    proposals: int  # draws of p(x) it took
+
+    @property
+    def acceptance_rate(self) -> float:
+        return len(self.samples) / self.proposals
+
+
+def rejection_samples(mixture: Mixture, label: int, k: float, n: int, generator: torch.Generator, *,
+                      max_proposals: int = MAX_PROPOSALS, max_batch: int = 1 << 20) -> RejectionResult:
+    """``n`` exact samples of p(x) p(y|x)^k / Z_k: x ~ p(x), kept when u < p(y|x)^k (u uniform).
+
+    Valid for k >= 0, where p(y|x)^k <= 1 is a probability. Each proposal costs one draw of p(x) and one
+    classifier evaluation; on average 1 / Z_k of them per sample (:func:`tilt_normaliser`).
+    Raises InputError when ``max_proposals`` draws do not give n samples.
+    """
+    _check_tilt(mixture, label, k)
+    if not isinstance(n, int) or n < 1:
+        raise InputError(f"n must be a whole number >= 1, got {n!r}")
+    kept, count, proposals = [], 0, 0
+    while count < n:
+        if proposals >= max_proposals:
+            raise InputError(f"rejection sampling kept {count} of {proposals} draws of p(x) (acceptance rate "
+                             f"{count / proposals:.2g}) before the limit of {max_proposals}; p(y|x)^k with k = {k:g} "
+                             f"is too small: lower k or n")
+        rate = max(count, 1) / max(proposals, 1)  # the acceptance rate so far (1 before the first batch)
+        m = min(max(int(1.2 * (n - count) / rate), 1024), max_batch, max_proposals - proposals)
+        x = mixture.sample(m, generator)[0]
+        log_post = torch.log_softmax(mixture.class_log_joint(x, 1.0), 1)[:, label]
+        u = torch.rand(m, generator=generator, dtype=torch.float64)
+        keep = torch.log(u) < (k * log_post if k > 0 else torch.zeros_like(log_post))  # k = 0: keep all
+        # a batch that overshoots counts its draws up to the n-th acceptance only
+        idx = keep.nonzero().squeeze(1)[: n - count]
+        proposals += m if count + int(keep.sum()) < n else int(idx[-1]) + 1
+        kept.append(x[idx])
+        count += len(idx)
+    return RejectionResult(torch.cat(kept)[:n], proposals)
+
+
+def random_mixture(seed: int, *, components: int = 4, classes: int = 2) -> Mixture:
+    """A seeded random mixture for tests and records: means uniform in [-2.5, 2.5]^2, covariances A A^T + 0.03 I
+    (A with N(0, 0.35^2) entries), weights uniform in [0.5, 1.5], class c owning components c, c + classes, ..."""
+    gen = torch.Generator().manual_seed(seed)
+    means = (torch.rand(components, 2, generator=gen, dtype=torch.float64) - 0.5) * 5.0
+    a = 0.35 * torch.randn(components, 2, 2, generator=gen, dtype=torch.float64)
+    covs = a @ a.transpose(1, 2) + 0.03 * torch.eye(2, dtype=torch.float64)
+    weights = 0.5 + torch.rand(components, generator=gen, dtype=torch.float64)
+    labels = [c % classes for c in range(components)]
+    return Mixture.from_dict({"name": f"random (seed {seed})", "means": means.tolist(), "covs": covs.tolist(),
+                              "weights": weights.tolist(), "labels": labels})
+
+
+def exact_far_share(mixture: Mixture, label: int, k: float, *, res: int = 512) -> Optional[float]:
+    """Share of p(x) p(y|x)^k in class y's far component (:func:`cgd.toy.views.far_component`), on a fine grid;
+    None when class y has one component."""
+    far = far_component(mixture, label)
+    if far is None:
+        return None
+    lo, hi = extent(mixture)
+    lg = log_grid(mixture, label, res=res, box=(lo, hi))
+    p = torch.softmax(torch.from_numpy(lg.log_px + k * lg.log_post), 0)
+    xs = torch.from_numpy(lg.xs)
+    gy, gx = torch.meshgrid(xs, xs, indexing="ij")  # row: y, column: x, as log_grid lays it out
+    on_far = nearest_component(mixture, torch.stack([gx.ravel(), gy.ravel()], 1)) == far
+    return float(p[on_far].sum())
+
+
+@dataclass(frozen=True)
+class SamplerRow:
+    """One way of sampling p(x) p(y|x)^k, measured against exact samples of it."""
+
+    name: str
+    samples: torch.Tensor  # [n, 2]
+    to_tilted: float  # D^2 to exact samples of p(x) p(y|x)^k
+    far_share: Optional[float]
+    evals_per_sample: float  # guided-score evaluations per sample (rejection: see TiltedComparison)
+    ess: tuple = ()  # SMC: ESS share before each step and at the end
+    ancestors: tuple = ()  # SMC: distinct starting particles with descendants, same steps
+    resamples: int = 0
+    acceptance: Optional[float] = None  # SMC: MALA acceptance; rejection: the acceptance rate
+
+
+@dataclass(frozen=True)
+class TiltedComparison:
+    label: int
+    k: float
+    steps: int
+    n: int
+    seed: int
+    rows: tuple  # SamplerRow: guided sampler, Langevin corrector, SMC exact, SMC FK, rejection
+    noise_floor: float  # D^2 between two independent exact sets
+    floor_expected: float  # its expectation (expected_floor)
+    far_exact: Optional[float]  # the exact far-component share (grid)
+    rejection_rate_exact: float  # Z_k (grid)
+
+
+CORRECTOR = (20, 0.5)  # Langevin corrector K and r in the comparison (docs/results.md's best row)
+
+
+def compare_tilted(mixture: Mixture, label: int, k: float, *, steps: int = 200, n: int = 2000, seed: int = 0,
+                   schedule: Optional[NoiseSchedule] = None, res: int = 512) -> TiltedComparison:
+    """At one k, the guided sampler (CG-DDPM at s = k), the same with Langevin corrector steps, SMC with exact
+    and with Feynman-Kac weights, and rejection sampling, each against exact samples of p(x) p(y|x)^k.
+
+    Rejection's evals_per_sample counts the draws of p(x) per kept sample times ``steps``: what the proposals
+    would cost if p(x) were drawn by the same diffusion sampler (here they are drawn exactly).
+    """
+    from cgd.toy.smc import smc_tilted
+
+    schedule = schedule or default_schedule()
+    req = SampleRequest(method="cg-ddpm", label=label, scale=float(k), steps=steps, n=n, seed=seed)
+    r = req.validated(mixture.num_classes, schedule.T)
+    refs = exact_references(mixture, r, res=res)
+    models = exact_models(mixture, schedule)
+    far = far_component(mixture, label)
+
+    def row(name, x, evals, **extra):
+        x = x.double()
+        far_share = None if far is None else float((nearest_component(mixture, x) == far).double().mean())
+        return SamplerRow(name, x, energy_distance(x, refs[1]), far_share, float(evals), **extra)
+
+    K, size = CORRECTOR
+    rows = [row("guided sampler", toy_sample(mixture, r, models=models, schedule=schedule), steps),
+            row(f"Langevin corrector (K = {K}, r = {size:g})",
+                toy_sample(mixture, SampleRequest(**{**r.__dict__, "corrector_steps": K, "corrector_size": size}),
+                           models=models, schedule=schedule), steps * (1 + K))]
+    for weights in ("exact", "fk"):
+        s = smc_tilted(mixture, label, k, schedule, steps=steps, n=n, seed=seed, weights=weights)
+        rows.append(row(f"SMC, {'exact' if weights == 'exact' else 'Feynman-Kac'} weights", s.samples, s.score_evals,
+                        ess=s.ess, ancestors=s.ancestors, resamples=s.resamples, acceptance=s.acceptance))
+    rej = rejection_samples(mixture, label, k, n, torch.Generator().manual_seed(seed))
+    rows.append(row("rejection", rej.samples, rej.proposals / n * steps, acceptance=rej.acceptance_rate))
+    return TiltedComparison(label, float(k), steps, n, seed, tuple(rows), energy_distance(refs[1], refs[2]),
+                            expected_floor(refs[1], refs[2]), exact_far_share(mixture, label, k),
+                            tilt_normaliser(mixture, label, k, res=res))
