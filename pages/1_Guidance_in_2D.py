@@ -129,16 +129,16 @@ with right:
         fig_step = toy.step_fig(mixture_json, kind, request, int(t_pick))
         med, rel, gain = toy.shift_size(mixture_json, kind, request, int(t_pick))
     st.plotly_chart(fig_step, key="step")
-    shift_words = ("the guidance shift sΣg" if method in ("cg-ddpm", "cond+cg")
-                   else "the change of the mean that the guided ε makes")
-    st.caption(f"Grey: x_t. Black: unguided means μ. Red arrows: {shift_words}"
+    shift_words = (r"the guidance shift $s\,\Sigma\,\nabla_x\log p_t(y\mid x)$" if method in ("cg-ddpm", "cond+cg")
+                   else r"the change of the mean that the guided $\hat\varepsilon$ makes")
+    st.caption(f"Grey: $x_t$. Black: unguided means $\\mu$. Red arrows: {shift_words}"
                + (f", drawn {gain:g}× longer than it is" if gain != 1 else "")
-               + ". Background: exact p_t(y|x) at this step.")
+               + r". Background: exact $p_t(y\mid x)$ at this step.")
     if rel < 1e-3:
-        st.info(f"At t = {t_pick} the shift is negligible: its median length is {med:.1g}, "
+        st.info(f"At $t = {t_pick}$ the shift is negligible: its median length is {med:.1g}, "
                 f"{rel:.0e} of the plot's width. Guidance does almost nothing at this step"
                 + (" (no guidance at all: the scale is 0)." if float(scale) == 0 else
-                   " — here p_t(y|x) hardly changes around the points."))
+                   r" — here $p_t(y\mid x)$ hardly changes around the points."))
 
 st.markdown(f"**What the sampler uses.** At every noise level the guided score is the score of "
             rf"$p_t(x)\,p_t(y\mid x)^k$, here with $k = {k_text} = {exponent:g}$ (with exact models exactly, with "
@@ -307,12 +307,43 @@ if st.toggle("Show the corrector", value=False, key="show_corrector"):
                    f"{c_last.to_tilted:.2g} at K = {c_last.steps} (noise floor {c_last.noise_floor:.1g})"
                    + (f"; the far component holds {c_first.far_share:.0%} of the samples at K = 0 and "
                       f"{c_last.far_share:.0%} at K = {c_last.steps}" if c_first.far_share is not None else "")
-                   + ". Mass between well-separated components moves slowest: a Langevin step with a small δ rarely "
-                     "crosses a wide gap.")
+                   + ".")
     else:
         st.caption("**What to look for:** whether the samples settle onto the red dashed contours as K grows, and "
                    "whether the mass between well-separated components moves. The measurement above puts numbers "
                    "on both.")
+
+st.subheader("Sampling p(x)·p(y|x)^k for real: rejection and sequential Monte Carlo")
+st.markdown(r"None of the samplers above draws $p(x)\,p(y\mid x)^k$ at $k \ne 0, 1$. Two ways that do: "
+            r"**rejection**: draw $x \sim p(x)$ and keep it with probability $p(y\mid x)^k$ (at most 1 for $k \ge 0$). "
+            r"Exact, at $1/Z_k$ draws per kept sample, $Z_k = \mathbb{E}_{p}\big[p(y\mid x)^k\big]$; with a diffusion "
+            r"model every draw of $p(x)$ is a whole sampling run. **Sequential Monte Carlo (SMC)**: run the guided "
+            r"sampler on many particles at once, weight each by how much more or less the tilted densities "
+            r"$p_t(x)\,p_t(y\mid x)^k$ want it there than the sampler put it, resample when the weights grow uneven, "
+            r"and move the copies with Metropolis-adjusted Langevin steps. With exact 2D densities the weights are "
+            r"exact; the **Feynman–Kac** weights (Skreta et al. 2025) need only what the networks give, the "
+            r"classifier gradient $g = \nabla_x \log p_t(y\mid x)$ (for CFG, $g = -(\varepsilon(x_t, y) - "
+            r"\varepsilon(x_t))/\sqrt{1-\bar\alpha_t}$):")
+st.latex(r"d \log w \;=\; \frac{k\,(k-1)}{2}\;\beta(t)\;\big\lVert \nabla_x \log p_t(y\mid x)\big\rVert^2\,dt")
+st.caption("Flat at k = 0 and k = 1, where the tilted densities are one diffusion's marginals; for k > 1 it favours "
+           "particles where the classifier is steep, near the other class. Derivation: cgd/toy/smc.py.")
+if st.toggle(f"Run the five samplers at k = {exponent:g} (exact models, 1000 samples, 100 steps; about 20 s)",
+             value=False, key="show_smc"):
+    from ui import smc
+
+    with answer_errors(), st.spinner("Sampling five ways and measuring each against exact samples…"):
+        smc_samples = smc.samples_fig(mixture_json, int(label), float(exponent), int(seed))
+        smc_trace = smc.trace_fig(mixture_json, int(label), float(exponent), int(seed))
+        smc_table = smc.table(mixture_json, int(label), float(exponent), int(seed))
+        smc_text = smc.summary(mixture_json, int(label), float(exponent), int(seed))
+    st.plotly_chart(smc_samples, key="smc_samples")
+    st.dataframe(smc_table, hide_index=True)
+    st.caption(smc_text)
+    st.plotly_chart(smc_trace, key="smc_trace")
+    st.caption("Left: the effective sample size (ESS) before each step, as a share of the particles; SMC resamples "
+               "when it falls under half. Right: the share of the starting particles that still have descendants. "
+               "The ESS only measures the weights of the particles at hand; the ancestors show how many lineages "
+               "are left.")
 
 with st.expander("About these models"):
     st.markdown("**Exact**: the mixture's closed-form ε and $p_t(y\\mid x)$ at every noise level (linear schedule, "

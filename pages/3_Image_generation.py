@@ -40,8 +40,8 @@ EQUATIONS = {
                      r"- \varepsilon_{\mathrm{weak}}(x_t, y)\big)",
                      "Autoguidance (Karras et al. 2024): the conditional model guided away from a *weaker* model of "
                      "the same task (here the same U-Net earlier in its training), not from the unconditional "
-                     "model; no classifier. Its guided score is that of p(x|y)^(1+w) / p_weak(x|y)^w: no power "
-                     "of p(y|x), so there is no tilt exponent."),
+                     r"model; no classifier. Its guided score is that of $p(x\mid y)^{1+w} / "
+                     r"p_{\mathrm{weak}}(x\mid y)^{w}$: no power of $p(y\mid x)$, so there is no tilt exponent."),
 }
 
 
@@ -55,6 +55,13 @@ def _reset_scales():
     """Another dataset: every slider goes back to that dataset's recommended scales."""
     for key in [k for k in st.session_state if k == "scale" or str(k).startswith("atlas_scale_")]:
         del st.session_state[key]
+
+
+def _tilt_words(method: str, scale: float) -> str:
+    """The tilt exponent of a guided method at a scale, in words and LaTeX."""
+    k = tilt_exponent(method, scale)
+    return (rf"Tilt exponent $k = {k:g}$: with exact networks the guided score is that of "
+            rf"$p_t(x)\,p_t(y\mid x)^{{{k:g}}}$.")
 
 
 def _class_option(classes):
@@ -104,13 +111,16 @@ if source == SOURCES[0]:
     elif method == "autoguidance":
         tilt = ""  # no power of p(y|x): the words above say so
     else:
-        tilt = (f"Tilt exponent k = {tilt_exponent(method, scale):g}: with exact networks the guided score is that "
-                f"of p_t(x)·p_t(y|x)^k.")
+        tilt = _tilt_words(method, scale)
     st.markdown(f"{words} {tilt}")
-    st.info(f"**Scale atlas**: {cfg.n} images per class and scale, sampled ahead of time by "
-            f"`{atlas.record['command']}` ({cfg.steps} steps, seeds fixed, the same starting noise and step noise "
-            f"at every scale). Moving the slider only looks them up. For other steps, seeds, image counts or "
-            f"scales, choose **Live sampling** in the sidebar.")
+    st.info(f"**Scale atlas**: {cfg.n} images per class and scale, sampled ahead of time with the same starting "
+            f"noise and step noise at every scale. Moving the slider only looks them up. For other steps, seeds, "
+            f"image counts or scales, choose **Live sampling** in the sidebar.")
+    with st.expander("About these models"):
+        st.markdown(f"The atlas was made by `{atlas.record['command']}`: {cfg.steps} sampling steps, seed "
+                    f"{cfg.seed}, {cfg.n} images per class and scale, x̂₀ kept for {cfg.trajectory_seeds} of them. "
+                    f"The judge is a classifier of clean images trained apart from the guiding classifier; it "
+                    f"never guides sampling.")
     st.markdown(f"**{method_name}** on {dataset}, class **{classes[label]}**, {knob} = {scale:g}.")
     cell = atlas.cell(method, label, scale)
     left, right = st.columns([1, 1.25])
@@ -142,22 +152,24 @@ if source == SOURCES[0]:
         st.image(ui_atlas.frame_png(dataset, method, label, scale, seed, frame),
                  caption=f"x̂₀ at {ui_atlas.frame_label(atlas, frame)}")
     with t2:
-        st.image(ui_atlas.frames_strip_png(dataset, method, label, scale, seed),
-                 caption=f"x̂₀ of image {seed + 1} at steps "
-                         f"{', '.join(str(i + 1) for i in frames)} of {cfg.steps}, left to right")
-        notice = ("**What to notice.** The first predictions are mostly noise (x̂₀ is shown clipped to [−1, 1]). "
-                  "Find the step where the image becomes readable. The last half of the steps changes little.")
+        steps_kept = [i + 1 for i in frames]
+        st.image(list(ui_atlas.trajectory_frames_png(dataset, method, label, scale, seed)),
+                 caption=[f"step {i}" for i in steps_kept], width=ui_atlas.FRAME_PX)
+        st.caption(f"x̂₀ of image {seed + 1} at steps {steps_kept[0]} to {steps_kept[-1]} of {cfg.steps}, "
+                   "left to right")
+        late, half_step = ui_atlas.late_change(dataset, method, label, scale, seed)
+        notice = (f"**What to notice** (class {classes[label]}, image {seed + 1}, {knob} = {scale:g}). The first "
+                  "predictions are mostly noise (x̂₀ is shown clipped to [−1, 1]). Find the step where the image "
+                  f"becomes readable. Here {late:.0%} of x̂₀'s change, frame to frame, comes after step {half_step} "
+                  f"of {cfg.steps}.")
         if method in ("cg-ddpm", "cg-ddim"):  # the unconditional model: guidance decides the class
-            notice += (f" Then move the scale: the larger {knob}, the earlier the asked class is readable")
-            notice += (" (MNIST class 3, image 1: at s = 0 the sample becomes another digit, a 4, readable from "
-                       "about step 13; at s = 4 a 3 is readable by step 5, at s = 16 by step 3)."
-                       if method == "cg-ddim" and dataset == "mnist" else ".")
+            notice += f" Then move the scale and find the step again: does a larger {knob} make the class readable sooner?"
         st.markdown(notice)
 
     st.subheader(f"One seed across every {knob}")
     row_seed = st.selectbox("Seed", list(range(cfg.n)), key="atlas_row_seed", format_func=lambda j: f"image {j + 1}")
-    st.image(ui_atlas.seed_row_png(dataset, method, label, row_seed),
-             caption=f"{knob} = " + ", ".join(f"{v:g}" for v in grid) + ", left to right")
+    st.image(list(ui_atlas.seed_frames_png(dataset, method, label, row_seed)),
+             caption=[f"{knob} = {v:g}" for v in grid], width=ui_atlas.FRAME_PX)
     st.stop()
 
 with st.sidebar:
@@ -194,8 +206,7 @@ with answer_errors():
 eq, words = EQUATIONS[method]
 st.latex(eq)
 st.markdown(f"{words} "
-            + (f"Tilt exponent k = {tilt_exponent(method, request.scale):g}: with exact networks the guided score "
-               f"is that of p_t(x)·p_t(y|x)^k." if guided and method != "autoguidance" else ""))
+            + (_tilt_words(method, request.scale) if guided and method != "autoguidance" else ""))
 what = f"class **{classes[label_arg]}**" if conditional else "any class"
 st.markdown(f"**{method_name}** on {dataset}, {what}"
             + (f", {knob} = {request.scale:g}" if guided else "") + f", {request.steps} steps, seed {request.seed}.")

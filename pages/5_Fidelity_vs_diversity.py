@@ -11,9 +11,8 @@ from ui.common import answer_errors, setup
 setup("Fidelity vs diversity", "⚖️")
 st.title("Fidelity vs diversity")
 st.markdown("The seed paper's central claim: larger scales raise fidelity (IS, precision) and lower diversity "
-            "(recall); an unconditional model needs a large scale, a conditional one is best at a moderate one. "
-            "Here the same measurements on our models. Features and class probabilities come from the **judge**, "
-            "a classifier of clean images that never guides sampling (standing in for Inception on 28×28 data).")
+            "(recall). Here the same measurements on our models, with the **judge** (a classifier of clean images "
+            "that never guides sampling) standing in for Inception on 28×28 data.")
 
 LIVE = "fd_live"  # the last measurement made on this page (a dict), drawn as a star on the charts
 recs = records.records()
@@ -25,15 +24,17 @@ if not datasets:
                "`python -m cgd.evaluate --dataset mnist --methods cg-ddpm,cfg --scales 0,1,2,4,10 --n 1000 "
                "--out results/mnist_sweep.json`.")
 else:
-    dataset = st.selectbox("Dataset", datasets, index=datasets.index("mnist") if "mnist" in datasets else 0,
-                           key="fd_dataset")
+    c_data, c_methods = st.columns([1, 3])
+    dataset = c_data.selectbox("Dataset", datasets, index=datasets.index("mnist") if "mnist" in datasets else 0,
+                               key="fd_dataset")
     methods = sorted({r["method"] for r in recs if r["dataset"] == dataset} - set(records.ANCHORS))
-    chosen = st.multiselect("Methods", methods, default=[m for m in methods if m in ("cg-ddpm", "cfg", "cond+cg")]
-                            or methods, key="fd_methods", format_func=lambda m: METHOD_LABELS.get(m, m))
+    chosen = c_methods.multiselect("Methods", methods, format_func=lambda m: METHOD_LABELS.get(m, m),
+                                   default=[m for m in methods if m in ("cg-ddpm", "cfg", "cond+cg")] or methods,
+                                   key="fd_methods")
     shown_live = tuple(live.items()) if live and live.get("dataset") == dataset else ()
     pr_col, words_col = st.columns([3, 2])
     with pr_col:
-        st.plotly_chart(records.tradeoff_figure(dataset, tuple(chosen), shown_live), key="tradeoff")
+        st.plotly_chart(records.tradeoff_figure(dataset, tuple(chosen), shown_live, height=520), key="tradeoff")
     with words_col:
         st.markdown("**How to read it.** Each point is one guidance scale, labelled with the method's own knob "
                     "(*s* for classifier guidance, *w* for CFG and autoguidance). Up is more precision: samples "

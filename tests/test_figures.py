@@ -32,6 +32,14 @@ def _figures():
              "mean_p": np.array([0.2, 0.5, 0.9]), "count": 8}
     yield "atlas_judge", figures.atlas_judge_figure(curve, {**curve, "count": 80}, method="cg-ddim", class_name="3",
                                                     knob="s", current=1.0)
+    pr = {"cg-ddpm": ([0.95, 0.97, 0.9], [0.77, 0.7, 0.89], ["", "s=1", "s=4"]),
+          "cfg": ([0.9, 0.85, 0.67], [0.89, 0.93, 0.95], ["", "w=0.5", "w=2"])}
+    marks = ({"x": 0.95, "y": 0.77, "method": "uncond", "name": "unconditional model (k = 0)"},
+             {"x": 0.8, "y": 0.9, "method": "cfg", "name": "measured now", "symbol": "star", "text": "now"})
+    yield "tradeoff", figures.method_points_figure(pr, xtitle="recall", ytitle="precision", title="t", marks=marks,
+                                                   legend_below=True)
+    yield "against_k", figures.method_points_figure(pr, xtitle="k<br>more", ytitle="FID", title="t", marks=marks,
+                                                    labelled=False, legend=False)
     yield "sharpen", explorer.sharpen_fig(3.0)
     yield "temperature", explorer.temperature(3.0)[0]
     for _, fig in explorer.taylor(-0.5, 4.0, 10):
@@ -94,3 +102,15 @@ def test_trajectory_keeps_the_density_in_every_frame_and_plays_slowly():
     assert all(f.data[0].type == "contour" for f in fig.frames)
     assert fig.layout.updatemenus[0].buttons[0].args[1]["frame"]["duration"] >= 500
     assert len(fig.layout.sliders[0].steps) == len(fig.frames)
+
+
+def test_point_labels_keep_clear_of_other_points():
+    """The precision-recall curve labels every point with its scale; a label never sits on top of a neighbour."""
+    xs, ys = [0.0, 0.5, 1.0], [0.0, 0.5, 1.0]
+    above = figures.label_spots([(xs, ys)], [(0.5, 0.55)])[0]  # another point just above the middle one
+    right = figures.label_spots([(xs, ys)], [(0.55, 0.5)])[0]  # ... just right of it
+    assert len(above) == 3 and not above[1].startswith("top") and not right[1].endswith("right")
+    assert above[0] != "top right" and above[2] != "bottom left"  # nor along its own line
+    fig = figures.method_points_figure({"cfg": (xs, ys, ["w=0", "w=1", "w=2"])}, xtitle="recall", ytitle="precision",
+                                       title="t")
+    assert list(fig.data[0].text) == ["w=0", "w=1", "w=2"] and "text" in fig.data[0].mode

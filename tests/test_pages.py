@@ -240,6 +240,7 @@ def test_image_page_shows_no_guiding_classifier_under_cfg(tiny_root, monkeypatch
 
 
 def test_image_page_opens_on_the_atlas_and_the_slider_redraws_without_a_button(tiny_atlas_root, monkeypatch):
+    from cgd.atlas import DEFAULT_SCALES
     from cgd.models import recommended_scale
 
     monkeypatch.setenv("CGD_CHECKPOINTS", str(tiny_atlas_root))
@@ -251,14 +252,23 @@ def test_image_page_opens_on_the_atlas_and_the_slider_redraws_without_a_button(t
     other = 8.0 if rec != 8.0 else 4.0
     slider = at.select_slider(key="atlas_scale_cg-ddim")
     assert slider.label == "Guidance scale s" and slider.value == rec  # the recommended scale
-    assert any("Scale atlas" in i.value and "python -m cgd.atlas build" in i.value for i in at.info)
+    assert any(i.value.startswith("**Scale atlas**") for i in at.info)
+    assert any("python -m cgd.atlas build" in m.value for m in at.expander[0].markdown)  # developer detail
     first = at.get("image")[0].value
     fig = chart(at, "atlas_judge")
-    assert fig["layout"]["shapes"][0]["x0"] == rec and fig["layout"]["xaxis"]["title"]["text"] == "guidance scale s"
+    grid = DEFAULT_SCALES["cg-ddim"]  # the axis: the grid's index, one step per value as on the slider
+    assert fig["layout"]["shapes"][0]["x0"] == grid.index(rec)
+    assert fig["layout"]["xaxis"]["title"]["text"].startswith("guidance scale s")
+    ticks = dict(zip(fig["layout"]["xaxis"]["tickvals"], fig["layout"]["xaxis"]["ticktext"]))
+    assert all(ticks[k] == f"{grid[k]:g}" for k in ticks) and len(ticks) >= len(grid) // 2
     slider.set_value(other).run()
     no_errors(at)
     assert at.get("image")[0].value != first  # other pixels
-    assert chart(at, "atlas_judge")["layout"]["shapes"][0]["x0"] == other
+    assert chart(at, "atlas_judge")["layout"]["shapes"][0]["x0"] == grid.index(other)
+    # the strips label every frame: one seed at every s, x0_hat at every kept step
+    captions = [c for img in at.get("image") for c in img.captions]
+    assert [c for c in captions if c.startswith("s = ")] == [f"s = {v:g}" for v in grid]
+    assert [c for c in captions if c.startswith("step ") and " of " not in c] == ["step 1", "step 2"]
     assert any(f"s = {other:g}" in m.value for m in at.markdown)
     at.radio(key="atlas_method").set_value("CFG (w)").run()
     no_errors(at)

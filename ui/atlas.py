@@ -17,7 +17,8 @@ from cgd.sample import image_grid
 from ui import figures
 from ui.images import enlarge, png_bytes
 
-__all__ = ["get", "images_png", "frame_png", "frames_strip_png", "seed_row_png", "judge_figure", "frame_label"]
+__all__ = ["get", "images_png", "frame_png", "frames_strip_png", "seed_row_png", "judge_figure", "frame_label",
+           "trajectory_frames_png", "seed_frames_png", "late_change", "FRAME_PX"]
 
 
 def _stamp(folder: Path) -> tuple:
@@ -78,6 +79,42 @@ def seed_row_png(dataset: str, method: str, label: int, seed: int, width: int = 
     """One seed at every scale of the method's grid, smallest scale on the left."""
     images = _atlas(dataset).get(method, "images")[label, :, seed]
     return png_bytes(enlarge(image_grid(images, cols=len(images)), width))
+
+
+# one frame of a strip on screen: 28-pixel images enlarged by whole pixels to at least this many (at least 56 CSS
+# pixels wide, so a frame stays readable on a projector); the strips wrap into rows
+FRAME_PX = 84
+
+
+def _frames(images, width: int) -> tuple:
+    return tuple(png_bytes(enlarge(image_grid(images[k:k + 1], cols=1, pad=0), width)) for k in range(len(images)))
+
+
+@st.cache_data(max_entries=2000, show_spinner=False)
+def trajectory_frames_png(dataset: str, method: str, label: int, scale: float, seed: int,
+                          width: int = FRAME_PX) -> tuple:
+    """Every kept x0_hat of one trajectory seed, one PNG each (first step first)."""
+    return _frames(_atlas(dataset).cell(method, label, scale)["trajectory"][seed], width)
+
+
+@st.cache_data(max_entries=2000, show_spinner=False)
+def seed_frames_png(dataset: str, method: str, label: int, seed: int, width: int = FRAME_PX) -> tuple:
+    """One seed at every scale of the method's grid, one PNG each (smallest scale first)."""
+    return _frames(_atlas(dataset).get(method, "images")[label, :, seed], width)
+
+
+def late_change(dataset: str, method: str, label: int, scale: float, seed: int) -> tuple:
+    """``(share, step)``: the share of x0_hat's total change (mean absolute pixel change between kept frames,
+    summed) that comes after sampling step ``step``, the kept frame nearest half of the steps."""
+    import numpy as np
+
+    atlas = _atlas(dataset)
+    traj = atlas.cell(method, label, scale)["trajectory"][seed].astype(np.float64)
+    moves = np.abs(np.diff(traj, axis=0)).reshape(len(traj) - 1, -1).mean(1)  # between kept frames k and k+1
+    steps = [i + 1 for i in atlas.config.frame_steps()]
+    half = min(range(len(steps)), key=lambda k: abs(steps[k] - atlas.config.steps / 2))
+    total = moves.sum()
+    return (float(moves[half:].sum() / total) if total > 0 else 0.0), steps[half]
 
 
 def frame_label(atlas: Atlas, frame: int) -> str:

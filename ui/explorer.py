@@ -47,6 +47,22 @@ def temperature(s: float) -> tuple:
 
 
 @shared_cache(64)
+def half_widths(s: float) -> tuple:
+    """``(near, far)``: the half-width at half height of p(x) p(y=1|x)^s on the side of its mode that faces the
+    other class (x below the mode) and on the far side (above it), read off a grid of 0.0001 with the crossings
+    interpolated linearly."""
+    xs = np.linspace(-4, 4, 80001)
+    d = sharpen(xs, 1, [s])[s][1]
+    k = int(np.argmax(d))
+    half = d[k] / 2
+    lo = int(np.nonzero(d[:k] < half)[0].max())  # d[lo] < half <= d[lo + 1]
+    hi = k + int(np.nonzero(d[k:] < half)[0].min())  # d[hi - 1] >= half > d[hi]
+    x_lo = np.interp(half, [d[lo], d[lo + 1]], [xs[lo], xs[lo + 1]])
+    x_hi = np.interp(half, [d[hi], d[hi - 1]], [xs[hi], xs[hi - 1]])
+    return float(xs[k] - x_lo), float(x_hi - xs[k])
+
+
+@shared_cache(64)
 def taylor(x_from: float, scale: float, steps: int) -> tuple:
     """The Gaussian-shift check at five steps of the grid: ``((step, figure), ...)``."""
     idx = sorted({0, steps // 4, steps // 2, (3 * steps) // 4, steps - 2})

@@ -247,26 +247,39 @@ def atlas_judge_figure(one: dict, pooled: dict, *, method: str, class_name: str,
     ``one``/``pooled``: :meth:`cgd.atlas.Atlas.judge_curve` of the asked class and of every class.
     Solid: share read as the asked class (p > 0.5); dashed: the judge's mean p(y | x_0); dotted: the
     share over every class's images. A dotted vertical line marks the slider's value.
+
+    The x axis is the atlas grid's index with the scales as tick labels, one step per grid value as on the
+    slider: the grids are dense where the judge's reading changes (small scales), which a linear axis of
+    0-40 squeezes into its first tenth.
     """
     color = METHOD_COLORS.get(method, BLACK)
+    scales = [float(v) for v in one["scale"]]
+    pos = list(range(len(scales)))
+    ticks = sorted(set(pos[::2]) | {pos[-1]})
     data = [
-        go.Scatter(x=one["scale"], y=one["share"], mode="lines+markers", name=f"share read as {class_name} "
-                   f"({one['count']} images)", line=dict(color=color, width=2.5), marker=dict(size=7)),
-        go.Scatter(x=one["scale"], y=one["mean_p"], mode="lines", name="mean judge p(y|x₀)",
-                   line=dict(color=color, width=2, dash="dash")),
-        go.Scatter(x=pooled["scale"], y=pooled["share"], mode="lines", name=f"share, every class "
-                   f"({pooled['count']} images)", line=dict(color=GREY, width=2, dash="dot")),
+        go.Scatter(x=pos, y=one["share"], mode="lines+markers", name=f"share read as {class_name} "
+                   f"({one['count']} images)", line=dict(color=color, width=2.5), marker=dict(size=7),
+                   customdata=scales, hovertemplate=f"{knob} = %{{customdata:g}}: %{{y:.0%}}<extra></extra>"),
+        go.Scatter(x=pos, y=one["mean_p"], mode="lines", name="mean judge p(y|x₀)",
+                   line=dict(color=color, width=2, dash="dash"), customdata=scales,
+                   hovertemplate=f"{knob} = %{{customdata:g}}: %{{y:.2f}}<extra></extra>"),
+        go.Scatter(x=list(range(len(pooled["scale"]))), y=pooled["share"], mode="lines", name=f"share, every class "
+                   f"({pooled['count']} images)", line=dict(color=GREY, width=2, dash="dot"), customdata=scales,
+                   hovertemplate=f"{knob} = %{{customdata:g}}: %{{y:.0%}}<extra></extra>"),
     ]
     # the legend under the plot: beside images in a half-width column, a legend on the right would take
     # half of the plot's width
-    lay = layout(title="What the judge sees", xtitle=f"guidance scale {knob}", ytitle="share / probability",
-                 height=420, right=10, yaxis=dict(range=[0, 1.04], tickformat=".0%"),
+    lay = layout(title="What the judge sees", xtitle=f"guidance scale {knob} (the atlas's values, evenly spaced)",
+                 ytitle="share / probability", height=420, right=10, yaxis=dict(range=[0, 1.04], tickformat=".0%"),
+                 xaxis=dict(tickmode="array", tickvals=ticks, ticktext=[f"{scales[i]:g}" for i in ticks],
+                            range=[-0.5, len(scales) - 0.5]),
                  legend={**LEGEND_BELOW, "y": -0.25}, margin=dict(l=60, r=10, t=50, b=130))
-    if current is not None:
-        lay["shapes"] = [dict(type="line", x0=current, x1=current, yref="paper", y0=0, y1=1,
+    if current is not None and float(current) in scales:
+        at = scales.index(float(current))
+        lay["shapes"] = [dict(type="line", x0=at, x1=at, yref="paper", y0=0, y1=1,
                               line=dict(color=BLACK, width=1.5, dash="dot"))]
-        lay["annotations"] = [dict(x=current, y=1.0, yref="paper", yanchor="bottom", text=f"{knob} = {current:g}",
-                                   showarrow=False, font=dict(size=12))]
+        lay["annotations"] = [dict(x=at, y=1.0, yref="paper", yanchor="bottom", text=f"{knob} = {current:g}",
+                                   showarrow=False, font=dict(size=13, color=BLACK), bgcolor="white")]
     return go.Figure(data=data, layout=lay)
 
 
@@ -349,6 +362,25 @@ def label_spots(series: list, obstacles: list, *, label_w: float = 0.06, label_h
     return out
 
 
+def _clear_of_marks(xs, ys, labels, spots, marks, near: float = 0.03) -> list:
+    """Labels of points that sit on a mark (a diamond drawn larger than the point) padded sideways, so the mark
+    does not hide their first letters (``spots`` turned to the side in place)."""
+    pts = [(float(mk["x"]), float(mk["y"])) for mk in marks]
+    every = [(float(x), float(y)) for x, y in zip(xs, ys)] + pts
+    if not pts or len(every) < 2:
+        return list(labels)
+    xw = max(max(p[0] for p in every) - min(p[0] for p in every), 1e-9)
+    yh = max(max(p[1] for p in every) - min(p[1] for p in every), 1e-9)
+    out = []
+    for j, (x, y, lab) in enumerate(zip(xs, ys, labels)):
+        on_mark = lab and any(abs(x - mx) / xw < near and abs(y - my) / yh < near for mx, my in pts)
+        if on_mark:
+            spots[j] = "middle left" if spots[j].endswith("left") else "middle right"
+            lab = lab + " " if spots[j] == "middle left" else " " + lab
+        out.append(lab)
+    return out
+
+
 def _short(title: str) -> str:
     """An axis title's first words, for hover text: "recall (diversity) →" -> "recall"."""
     return title.split("<br>")[0].split(" (")[0]
@@ -360,7 +392,8 @@ def method_points_figure(series: dict, *, xtitle: str, ytitle: str, title: str, 
     """Curves of points keyed by method, ``{method: (x, y, labels)}``, each in that method's colour.
 
     ``labelled``: each point carries its label as text (the precision-recall curve: "s=4", "w=0.5"); the
-    labels are in the hover text either way. ``marks``: single points drawn over the curves, each a dict
+    labels are in the hover text either way. A point labelled "" has no marker of its own: it is one of the
+    ``marks`` (a curve's unguided start, drawn once as a mark). ``marks``: single points drawn over the curves, each a dict
     ``x, y, name, method`` (its colour) and optionally ``symbol``, ``size``, ``text`` (the unguided models
     that the curves start from; a measurement made now).
     """
@@ -376,12 +409,15 @@ def method_points_figure(series: dict, *, xtitle: str, ytitle: str, title: str, 
             marker=dict(symbol=mark.get("symbol", "diamond"), size=mark.get("size", 13), color=color,
                         line=dict(color=BLACK if "open" not in mark.get("symbol", "") else color, width=1.5))))
     spots = label_spots([(x, y) for x, y, _ in series.values()], [(mk["x"], mk["y"]) for mk in marks])
+    series = {m: (x, y, _clear_of_marks(x, y, labels, spots[k], marks)) for k, (m, (x, y, labels))
+              in enumerate(series.items())}
     for k, (m, (x, y, labels)) in enumerate(series.items()):
         color = METHOD_COLORS.get(m, BLACK)
         data.append(go.Scatter(
             x=list(x), y=list(y), mode="lines+markers+text" if labelled else "lines+markers",
             name=METHOD_LABELS.get(m, m), text=list(labels), textposition=spots[k], legendrank=k,
-            textfont=dict(size=12, color=color), line=dict(color=color, width=2.5), marker=dict(size=8),
+            textfont=dict(size=12, color=color), line=dict(color=color, width=2.5),
+            marker=dict(size=[8 if lab else 0 for lab in labels]),  # an unlabelled point: a mark's (drawn below)
             cliponaxis=False, hovertemplate="%{text}<br>" + _short(xtitle) + " %{x:.3g}<br>" + _short(ytitle)
             + " %{y:.3g}<extra>" + METHOD_LABELS.get(m, m) + "</extra>"))
     lay = layout(title=title, xtitle=xtitle, ytitle=ytitle, height=height, show_legend=legend)

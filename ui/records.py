@@ -163,7 +163,7 @@ def _metric_figures(version: tuple, dataset: str, methods: tuple, live: tuple) -
             pts = [r for r in sweep(recs, dataset, m) if r.get(key) is not None]
             if len(pts) > 1:
                 series[m] = ([exponent(m, r["scale"]) for r in pts], [r[key] for r in pts],
-                             [point_label(m, r["scale"]) for r in pts])
+                             ["" if r["scale"] == 0 else point_label(m, r["scale"]) for r in pts])
         marks = _anchor_marks(recs, dataset, "k", key) + _seed_marks(version, dataset, methods, "k", key)
         if live and live.get("dataset") == dataset and live.get(key) is not None:
             marks.append(live_mark(live, "k", key))
