@@ -2,6 +2,7 @@
 sampling and the guided sampler, on every preset and class and on seeded random mixtures, against exact samples.
 
     OMP_NUM_THREADS=1 .venv/bin/python docs/smc_records.py --out results/smc/k3.json
+    OMP_NUM_THREADS=1 .venv/bin/python docs/smc_records.py --rates results/smc/rejection_rates.json
 
 Every row of a preset is what ``python -m cgd.toy measure`` prints for the command in its ``command`` field
 (the same references, seeds and settings); the seeded random mixtures (cgd.toy.oracle.random_mixture) are
@@ -26,6 +27,7 @@ from cgd.toy.sampling import default_schedule, exact_models, toy_sample
 from cgd.toy.smc import smc_tilted
 
 K, STEPS, N = 3.0, 200, 2000
+RATE_KS = (0.0, 1.0, 3.0, 10.0, 30.0, 100.0)
 
 
 def _command(source: str, label: int, seed: int, how: str) -> str:
@@ -70,12 +72,38 @@ def rows_for(mixture, name: str, label: int, seed: int, source: str, schedule, m
     return out
 
 
+def rates(out: Path) -> int:
+    """Rejection sampling's acceptance rate against k on every preset and class: measured (n = 2000, seed 0) and
+    exact (Z_k on a grid)."""
+    rows = []
+    for name in presets():
+        mixture = load_mixture(name)
+        for label in range(mixture.num_classes):
+            for k in RATE_KS:
+                rej = rejection_samples(mixture, label, k, N, torch.Generator().manual_seed(0))
+                rows.append({"mixture": name, "label": label, "k": k, "n": N, "seed": 0,
+                             "acceptance_rate": round(rej.acceptance_rate, 6),
+                             "acceptance_rate_exact": round(tilt_normaliser(mixture, label, k), 6),
+                             "proposals_per_sample": round(rej.proposals / N, 3),
+                             "command": f"python -m cgd.toy sample --method rejection --mixture {name} --label {label} "
+                                        f"--scale {k:g} --n {N} --seed 0 --out /tmp/x.npy"})
+                print(json.dumps(rows[-1]), flush=True)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps({"what": rates.__doc__.split(":")[0].strip(),
+                               "command": f"python docs/smc_records.py --rates {out}", "rows": rows}, indent=1))
+    print(f"wrote {out} ({len(rows)} rows)")
+    return 0
+
+
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--out", default="results/smc/k3.json")
+    p.add_argument("--rates", default=None, help="write rejection's acceptance rate against k here instead")
     p.add_argument("--seeds", default="1,2,3")
     p.add_argument("--random", default="1,2,3", help="seeds of random mixtures (cgd.toy.oracle.random_mixture)")
     args = p.parse_args()
+    if args.rates:
+        return rates(Path(args.rates))
     seeds = [int(s) for s in args.seeds.split(",")]
     schedule = default_schedule()
     out = Path(args.out)

@@ -8,9 +8,8 @@ from ui.common import answer_errors, setup
 
 setup("Guidance in 2D", "🎯")
 st.title("Guidance in 2D")
-st.markdown(r"A Gaussian mixture stays a mixture under noising, so with the **exact** models every density, score "
-            r"and $p_t(y\mid x)$ below is exact. Move the scale and compare the guided samples with the tilted "
-            r"density they are often said to sample.")
+st.markdown(r"A Gaussian mixture stays a mixture under noising: with the **exact** models every density, score and "
+            r"$p_t(y\mid x)$ below is exact. Compare the guided samples with the density they are often said to sample.")
 
 METHODS = {"CG-DDPM (mean shift sΣg)": "cg-ddpm", "CG-DDIM (ε form)": "cg-ddim",
            "CFG (classifier-free, w)": "cfg", "conditional + CG": "cond+cg"}
@@ -61,7 +60,7 @@ with st.sidebar:
                            help="A new method keeps the tilt exponent k: CG at s = 3 becomes CFG at w = 2")
     method = METHODS[method_name]
     kind = st.radio("Models", toy.model_kinds(mixture_json), horizontal=True,
-                    help="exact: closed-form ε and p_t(y|x); learned: small MLPs trained here (~30 s, once); "
+                    help="exact: closed-form ε and p_t(y|x); learned: small MLPs trained here, once per mixture; "
                          "trained here: what you trained on the Training page")
     steps = st.select_slider("Sampling steps", [10, 25, 50, 100, 250, 1000], value=100)
     n = st.select_slider("Samples", [200, 500, 1000, 2000, 5000], value=1000)
@@ -313,9 +312,10 @@ if st.toggle("Show the corrector", value=False, key="show_corrector"):
                    "whether the mass between well-separated components moves. The measurement above puts numbers "
                    "on both.")
 
-st.subheader("Sampling p(x)·p(y|x)^k for real: rejection and sequential Monte Carlo")
-st.markdown(r"None of the samplers above draws $p(x)\,p(y\mid x)^k$ at $k \ne 0, 1$. Two ways that do: "
-            r"**rejection**: draw $x \sim p(x)$ and keep it with probability $p(y\mid x)^k$ (at most 1 for $k \ge 0$). "
+st.subheader("Sampling p(x)·p(y|x)^k for real: rejection and sequential Monte Carlo", anchor="sampling-for-real")
+st.markdown(r"None of the samplers above is built to draw $p(x)\,p(y\mid x)^k$ at $k \ne 0, 1$ (the corrector "
+            r"only as $K \to \infty$, $\delta \to 0$). Two ways that are built for it. "
+            r"**Rejection**: draw $x \sim p(x)$ and keep it with probability $p(y\mid x)^k$ (at most 1 for $k \ge 0$). "
             r"Exact, at $1/Z_k$ draws per kept sample, $Z_k = \mathbb{E}_{p}\big[p(y\mid x)^k\big]$; with a diffusion "
             r"model every draw of $p(x)$ is a whole sampling run. **Sequential Monte Carlo (SMC)**: run the guided "
             r"sampler on many particles at once, weight each by how much more or less the tilted densities "
@@ -327,7 +327,8 @@ st.markdown(r"None of the samplers above draws $p(x)\,p(y\mid x)^k$ at $k \ne 0,
 st.latex(r"d \log w \;=\; \frac{k\,(k-1)}{2}\;\beta(t)\;\big\lVert \nabla_x \log p_t(y\mid x)\big\rVert^2\,dt")
 st.caption("Flat at k = 0 and k = 1, where the tilted densities are one diffusion's marginals; for k > 1 it favours "
            "particles where the classifier is steep, near the other class. Derivation: cgd/toy/smc.py.")
-if st.toggle(f"Run the five samplers at k = {exponent:g} (exact models, 1000 samples, 100 steps; about 20 s)",
+if st.toggle(f"Run the five samplers at k = {exponent:g} (exact models, 1000 samples, 100 steps; computed once "
+             "per setting, and the first time takes a while)",
              value=False, key="show_smc"):
     from ui import smc
 
@@ -348,7 +349,7 @@ if st.toggle(f"Run the five samplers at k = {exponent:g} (exact models, 1000 sam
 with st.expander("About these models"):
     st.markdown("**Exact**: the mixture's closed-form ε and $p_t(y\\mid x)$ at every noise level (linear schedule, "
                 "T = 1000). **Learned**: small MLPs (an ε-network and a noisy classifier) trained on the mixture the "
-                "first time someone asks for them, about 30 s, then shared by everyone. The scale slider's "
+                "first time someone asks for them (that request waits), then shared by everyone. The scale slider's "
                 "neighbouring values are sampled in one batch with the same noise, so moving it is quick. "
                 "$D^2$ is the squared energy distance; its noise floor is the distance between two independent "
                 "exact sample sets of the same size.")

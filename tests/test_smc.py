@@ -193,3 +193,18 @@ def test_bad_smc_settings_are_one_clear_error(kw, message):
     k = args.pop("k")
     with pytest.raises(InputError, match=message):
         smc_tilted(MIX, 0, k, SCHED, **args)
+
+
+def test_compare_tilted_counts_the_compute_of_each_sampler():
+    from cgd.toy.oracle import CORRECTOR, compare_tilted
+
+    comp = compare_tilted(MIX, 0, K, steps=20, n=200, seed=0, res=256)
+    rows = {r.key: r for r in comp.rows}
+    assert list(rows) == ["sampler", "corrector", "smc-exact", "smc-fk", "rejection"]
+    assert rows["sampler"].evals_per_sample == 20 and rows["corrector"].evals_per_sample == 20 * (1 + CORRECTOR[0])
+    # SMC: one evaluation per step, one per MALA move (FK: two more for the line integral), 3 moves a step, 10 at the end
+    assert rows["smc-exact"].evals_per_sample == 1 + 20 + 3 * 20 + 10
+    assert rows["smc-fk"].evals_per_sample == 1 + 20 + 3 * (3 * 20 + 10)
+    rej = rows["rejection"]
+    assert rej.evals_per_sample == pytest.approx(20 / rej.acceptance)  # draws per kept sample x steps
+    assert all(len(r.samples) == 200 for r in comp.rows) and len(rows["smc-fk"].ess) == 21

@@ -115,3 +115,38 @@ def test_measure_prints_distances_and_shares(capsys):
     assert [r["exponent"] for r in rows] == [1.0, 3.0]
     assert rows[0]["to_tilted"] < 5 * rows[0]["noise_floor"] and rows[1]["to_tilted"] > 20 * rows[1]["noise_floor"]
     assert rows[1]["far_share"] > rows[0]["far_share"] + 0.2
+
+
+def test_rejection_sampling_on_the_cli_reports_its_acceptance_rate(tmp_path, capsys):
+    out = tmp_path / "r.npy"
+    assert main(["sample", "--method", "rejection", "--mixture", "tilted_pair", "--label", "2", "--scale", "3",
+                 "--n", "300", "--seed", "1", "--out", str(out)]) == 0
+    x = np.load(out)
+    assert x.shape == (300, 2) and np.isfinite(x).all()
+    assert (np.linalg.norm(x - np.array([1.2, -1.2]), axis=1) < 1.5).mean() > 0.95  # class 2 is one blob there
+    line = capsys.readouterr().out
+    rate = float(line.split("acceptance rate ")[1].split()[0])
+    assert 0.07 < rate < 0.13  # Z_3 = 0.099: class 2 holds 10% of p(x)
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["sample", "--method", "rejection", "--scale", "-1"], "k >= 0"),
+    (["sample", "--method", "rejection", "--label", "none"], "give --label"),
+    (["measure", "--smc", "--method", "cg-ddim"], "--smc supports"),
+    (["measure", "--smc", "--method", "autoguidance"], "--smc supports"),
+    (["measure", "--smc", "--n", "50"], "at least 100 particles"),
+    (["measure", "--smc", "--rejection"], "choose one"),
+])
+def test_bad_smc_and_rejection_input_is_one_line(tmp_path, capsys, argv, message):
+    extra = ["--out", str(tmp_path / "o.npy")] if argv[0] == "sample" else ["--steps", "10", "--scale", "2"]
+    assert main(argv + extra) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("error:") and message in err[0], err
+
+
+def test_measure_smc_prints_the_floor_and_the_lineages(capsys):
+    assert main(["measure", "--mixture", "near_and_far", "--method", "cg-ddpm", "--scale", "3", "--steps", "20",
+                 "--n", "200", "--smc", "--smc-weights", "fk"]) == 0
+    row = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert row["smc_weights"] == "fk" and row["to_tilted"] > 0 and row["noise_floor"] > 0
+    assert 1 <= row["ancestors"] <= 200 and row["score_evals_per_sample"] == 1 + 20 + 3 * (3 * 20 + 10)
