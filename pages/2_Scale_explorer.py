@@ -38,7 +38,7 @@ st.plotly_chart(fig_t, key="temperature")
 st.caption(rf"At $s = {s_t:g}$: guidance leaves the class with sd {sd_tilted:.2f}; $p(x\mid y=1)$ at temperature "
            rf"$1/{s_t:g}$ would have sd {sd_cold:.2f}; $p(x\mid y=1)$ itself has {sd_cond:.2f}. **What to notice:** "
            f"the half-width at half height of the guided density is {near:.2f} on the side that faces the other "
-           f"class and {far:.2f} on the far side, against {near_c:.2f} on both sides for $p(x\mid y=1)$: guidance "
+           rf"class and {far:.2f} on the far side, against {near_c:.2f} on both sides for $p(x\mid y=1)$: guidance "
            + ("cuts mostly into the side that faces the other class." if near_c - near > 2 * (far_c - far) else
               "changes the two sides alike here." if abs(near - far) < 0.02 else "widens the side that faces the "
               "other class." if near > near_c else "narrows both sides."))

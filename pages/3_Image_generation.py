@@ -28,8 +28,8 @@ EQUATIONS = {
     "cond": (r"x_{t-1} \sim \mathcal N\big(\mu_\theta(x_t, y),\ \Sigma\big)",
              "The conditional model: the U-Net told the class y, no guidance."),
     "cg-ddpm": (r"x_{t-1} \sim \mathcal N\big(\mu_\theta(x_t) + s\,\Sigma\,\nabla_{x}\log p_\phi(y\mid x_t),\ \Sigma\big)",
-                "Classifier guidance (Dhariwal & Nichol, Algorithm 1): the unconditional model's step, its mean "
-                "moved by s·Σ times the noisy classifier's gradient."),
+                r"Classifier guidance (Dhariwal & Nichol, Algorithm 1): the unconditional model's step, its mean "
+                r"moved by $s\,\Sigma$ times the noisy classifier's gradient."),
     "cg-ddim": (r"\hat\varepsilon = \varepsilon_\theta(x_t) - s\sqrt{1-\bar\alpha_t}\,\nabla_{x_t}\log p_\phi(y\mid x_t)",
                 "Classifier guidance in the ε form (Algorithm 2), for the deterministic DDIM sampler (η = 0)."),
     "cfg": (r"\tilde\varepsilon = (1+w)\,\varepsilon_\theta(x_t, y) - w\,\varepsilon_\theta(x_t)",
@@ -157,11 +157,12 @@ if source == SOURCES[0]:
                  caption=[f"step {i}" for i in steps_kept], width=ui_atlas.FRAME_PX)
         st.caption(f"x̂₀ of image {seed + 1} at steps {steps_kept[0]} to {steps_kept[-1]} of {cfg.steps}, "
                    "left to right")
-        late, half_step = ui_atlas.late_change(dataset, method, label, scale, seed)
+        late = ui_atlas.late_change(dataset, method, label, scale, seed)
         notice = (f"**What to notice** (class {classes[label]}, image {seed + 1}, {knob} = {scale:g}). The first "
                   "predictions are mostly noise (x̂₀ is shown clipped to [−1, 1]). Find the step where the image "
-                  f"becomes readable. Here {late:.0%} of x̂₀'s change, frame to frame, comes after step {half_step} "
-                  f"of {cfg.steps}.")
+                  "becomes readable."
+                  + (f" Here {late[0]:.0%} of x̂₀'s change, frame to frame, comes after step {late[1]} of "
+                     f"{cfg.steps}." if late else ""))
         if method in ("cg-ddpm", "cg-ddim"):  # the unconditional model: guidance decides the class
             notice += f" Then move the scale and find the step again: does a larger {knob} make the class readable sooner?"
         st.markdown(notice)
@@ -257,9 +258,9 @@ with tab_grid:
                 rows["guiding classifier p(y|x₀)"] = np.round(result.classifier_conf, 3)
             st.dataframe(rows, hide_index=True, height=min(35 * (request.n + 1) + 3, 400))
             if uses_classifier and clf_share - judge_share >= 0.2:
-                st.caption("The guiding classifier is much surer than the independent judge: the samples have "
-                           "learnt to please the classifier that steered them (an adversarial effect) more than "
-                           "they look like the class.")
+                st.caption(f"The guiding classifier reads the asked class in {clf_share:.0%} of these images, "
+                           f"the independent judge in {judge_share:.0%}: a sign that the samples please the "
+                           "classifier that steered them more than they look like the class.")
         st.download_button("Download PNG", images.png_bytes(grid), file_name=f"{dataset}_{method}_{label_arg}.png",
                            mime="image/png")
     else:

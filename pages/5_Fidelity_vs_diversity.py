@@ -43,7 +43,7 @@ else:
                     "classifier guidance, the conditional model for CFG, conditional + CG and autoguidance.")
         st.markdown("**The papers' picture.** Guidance trades recall for precision: a curve that runs up and to "
                     "the left. The hollow circles are the same settings measured again with other seeds: how far "
-                    "one measurement of 500 samples moves by chance. A difference smaller than that gap is noise.")
+                    "one measurement moves by chance. A difference smaller than that gap is noise.")
         if live:
             where = ("the ★ marks it on every chart" if shown_live else
                      f"it was made on {live['dataset']}: choose that dataset to see it on the charts")
@@ -67,8 +67,11 @@ else:
                "features on 28×28 images; the numbers are not comparable across the two, the trends are. "
                "See docs/results.md for the comparison.")
     with st.expander("About these measurements"):
-        st.markdown("Each point: 500 samples, 25 sampling steps, seed 0, judge features against the test set "
-                    "(`results/*.json`); the hollow circles: the same command with seeds 1 and 2 "
+        shown = [r for m in chosen for r in records.sweep(recs, dataset, m)]
+        sizes = ", ".join(f"{v}" for v in sorted({r["n"] for r in shown}))
+        steps = ", ".join(f"{v}" for v in sorted({r["steps"] for r in shown if r.get("steps")}))
+        st.markdown(f"Each point: {sizes} samples, {steps} sampling steps, judge features against the test set "
+                    "(`results/*.json`); the hollow circles: the same settings with other seeds "
                     "(`results/spread/`). docs/results.md has the commands and the spread over seeds of each "
                     "measure.")
 
@@ -113,5 +116,6 @@ if st.button("Measure", key="live_go"):
     st.rerun()  # draw it on the charts above
 if live:
     st.dataframe([records.live_row(live)], hide_index=True)
-    st.caption(f"Measured on {live['dataset']} with {records.LIVE_STEPS} steps, seed 0. Few samples: FID is biased "
-               "upwards and precision and recall are noisy; the curves above use 500 samples per point.")
+    st.caption(f"Measured on {live['dataset']} with {records.LIVE_STEPS} steps, seed 0, {live['n']} samples. "
+               "Few samples: FID is biased upwards and precision and recall are noisy; the hollow circles above show "
+               "how far one measurement moves from seed to seed.")

@@ -546,3 +546,38 @@ def test_lesson_autoguidance_step_shows_mnist_from_an_atlas_that_has_it(tiny_roo
         no_errors(at)
         caps = [c.split(" ·")[0] for img in at.get("image") for c in img.captions]
         assert caps == (["CFG, w = 2", "autoguidance, w = 2"] if images else []), caps
+
+
+def test_fidelity_page_draws_the_live_measurement_on_the_curves(tiny_root, tmp_path, monkeypatch):
+    """Issue #25: the live "Measure" result is a marked point on the charts (a star), and its table speaks words."""
+    import cgd.results
+
+    recs = [{"dataset": "mnist", "method": m, "scale": s, "n": 100, "steps": 25, "fid": 10 - s, "inception_score": 5 + s,
+             "precision": 0.5 + s / 40, "recall": 0.6 - s / 40, "judge_accuracy": 0.5 + s / 20,
+             "classifier_accuracy": 0.6 + s / 30} for m in ("cg-ddpm", "cfg") for s in (0.0, 1.0, 4.0)]
+    (tmp_path / "r.json").write_text(json.dumps({"records": recs}))
+    monkeypatch.setattr(cgd.results, "RESULTS_DIR", tmp_path)
+    monkeypatch.setenv("CGD_CHECKPOINTS", str(tiny_root))
+    from ui import records
+
+    def measured(dataset, method, scale, n, on_step):  # what cgd.evaluate.evaluate_one returns (tested there)
+        on_step()
+        return {"method": method, "scale": scale, "n": n, "fid": 3.0, "inception_score": 6.0, "precision": 0.6,
+                "recall": 0.55, "judge_accuracy": 0.7, "classifier_accuracy": 0.8}
+
+    monkeypatch.setattr(records, "measure_live", measured)
+    at = page("5_Fidelity_vs_diversity.py", timeout=600).run()
+    no_errors(at)
+    pr = chart(at, "tradeoff")
+    assert pr["layout"]["xaxis"]["title"]["text"].startswith("recall")
+    assert pr["layout"]["yaxis"]["title"]["text"].startswith("precision")
+    assert not [d for d in pr["data"] if d.get("marker", {}).get("symbol") == "star"]
+    at.select_slider(key="live_n").set_value(50)
+    at.button(key="live_go").click().run()
+    no_errors(at)
+    stars = [d for d in chart(at, "tradeoff")["data"] if d.get("marker", {}).get("symbol") == "star"]
+    assert len(stars) == 1 and stars[0]["name"].startswith("measured now: CG-DDPM")
+    assert any(d.get("marker", {}).get("symbol") == "star" for d in chart(at, "metric_fid")["data"])
+    row = at.dataframe[0].value if len(at.dataframe) == 1 else at.dataframe[-1].value
+    assert "fid" not in row.columns and "FID ↓" in row.columns and "judge accuracy" in row.columns
+    assert not [c for c in row.columns if "_" in c]  # no snake_case header

@@ -103,13 +103,16 @@ def seed_frames_png(dataset: str, method: str, label: int, seed: int, width: int
     return _frames(_atlas(dataset).get(method, "images")[label, :, seed], width)
 
 
-def late_change(dataset: str, method: str, label: int, scale: float, seed: int) -> tuple:
+def late_change(dataset: str, method: str, label: int, scale: float, seed: int):
     """``(share, step)``: the share of x0_hat's total change (mean absolute pixel change between kept frames,
-    summed) that comes after sampling step ``step``, the kept frame nearest half of the steps."""
+    summed) that comes after sampling step ``step``, the kept frame nearest half of the steps; None when the
+    atlas keeps fewer than two frames."""
     import numpy as np
 
     atlas = _atlas(dataset)
     traj = atlas.cell(method, label, scale)["trajectory"][seed].astype(np.float64)
+    if len(traj) < 2:
+        return None
     moves = np.abs(np.diff(traj, axis=0)).reshape(len(traj) - 1, -1).mean(1)  # between kept frames k and k+1
     steps = [i + 1 for i in atlas.config.frame_steps()]
     half = min(range(len(steps)), key=lambda k: abs(steps[k] - atlas.config.steps / 2))

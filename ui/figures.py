@@ -423,9 +423,9 @@ def method_points_figure(series: dict, *, xtitle: str, ytitle: str, title: str, 
     lay = layout(title=title, xtitle=xtitle, ytitle=ytitle, height=height, show_legend=legend)
     if "<br>" in xtitle:  # a two-line axis title
         lay["margin"] = {**lay["margin"], "b": 75}
-    if legend_below:
-        lay["legend"] = {**LEGEND_BELOW, "y": -0.14}
-        lay["margin"] = {**lay["margin"], "b": 160}
+    if legend_below:  # under the x axis's title, with room for three rows of entries
+        lay["legend"] = {**LEGEND_BELOW, "y": -0.24}
+        lay["margin"] = {**lay["margin"], "b": 185}
     return go.Figure(data=data, layout=lay)
 
 
