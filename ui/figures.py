@@ -148,31 +148,36 @@ def step_view(snap, gain: float, lo: float, hi: float) -> tuple:
 
 
 def step_figure(xs, post, snap, *, label: int, gain: float = 1.0, title: str = "",
-                shift_name: str = "guidance shift") -> go.Figure:
+                shift_name: str = "guidance shift", arrows: int | None = None, classes=()) -> go.Figure:
     """One reverse step: heat map of p_t(y|x), the x_t cloud, unguided means mu and arrows mu -> mu + shift.
 
-    ``xs`` spans the view (see :func:`step_view`), so every drawn point is inside it.
+    ``xs`` spans the view (see :func:`step_view`), so every drawn point is inside it. ``arrows``: means and
+    arrows of the first that many points only (the same points at every step), so they stay apart.
+    ``classes``: ``[(xs, z, name, colour, dash), ...]`` contours drawn over it (e.g. each class's p(x|y)).
     """
     axis = _f4(xs)
-    tips = snap.mu + gain * snap.shift
+    mu, shift = (snap.mu, snap.shift) if arrows is None else (snap.mu[:arrows], snap.shift[:arrows])
+    tips = mu + gain * shift
     seg = np.full((3 * len(tips), 2), np.nan)
-    seg[0::3], seg[1::3] = snap.mu, tips
+    seg[0::3], seg[1::3] = mu, tips
     sizes = np.zeros(3 * len(tips))
     sizes[1::3] = 9
     name = shift_name + (f" (drawn ×{gain:g})" if gain != 1 else "")
-    arrows = [] if not np.any(snap.shift) else [
+    drawn = [] if not np.any(shift) else [
         # SVG scatter: its 'arrow' markers turn along the segment (angleref='previous'), which WebGL cannot
         go.Scatter(**_xy(seg), mode="lines+markers", name=name, line=dict(color=RED, width=1.5),
                    marker=dict(symbol="arrow", size=_f4(sizes), angleref="previous", color=RED),
                    hoverinfo="skip")]
+    contours = [_contour(cx, cz, color, cname, dash=dash) for cx, cz, cname, color, dash in classes]
     return go.Figure(data=[
         go.Heatmap(x=axis, y=axis, z=_f4(post), zmin=0, zmax=1, colorscale="Blues", opacity=0.6,
                    colorbar=dict(title=dict(text=f"p_t(y={label}|x)", side="right"), len=0.8, y=0.5,
                                  yanchor="middle", x=1.02, xanchor="left", thickness=14),
                    hoverinfo="skip"),
         go.Scatter(**_xy(snap.x_t), mode="markers", name="x_t", marker=dict(size=4, color=GREY, opacity=0.6)),
-        go.Scatter(**_xy(snap.mu), mode="markers", name="μ (unguided mean)", marker=dict(size=4, color=BLACK)),
-        *arrows,
+        *contours,
+        go.Scatter(**_xy(mu), mode="markers", name="μ (unguided mean)", marker=dict(size=4, color=BLACK)),
+        *drawn,
     ], layout=_square(float(xs[0]), float(xs[-1]), title=title))
 
 

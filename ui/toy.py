@@ -135,9 +135,11 @@ def _single_run(mixture_json: str, kind: str, request: SampleRequest, record: in
     return _runs(mixture_json, kind, request, (request.scale,), record, keep)[0]
 
 
-def guided_run(mixture_json: str, kind: str, request: SampleRequest, record: int = 20, keep: int = 300):
-    """The recorded run of ``request`` (shared; from its slider chunk's batched run when there is one)."""
-    chunk = scale_chunk(request.scale, request.n, kind)
+def guided_run(mixture_json: str, kind: str, request: SampleRequest, record: int = 20, keep: int = 300,
+               chunked: bool = True):
+    """The recorded run of ``request`` (shared; from its slider chunk's batched run when there is one, unless
+    ``chunked`` is False: a run recording every step is run alone)."""
+    chunk = scale_chunk(request.scale, request.n, kind) if chunked else (request.scale,)
     if len(chunk) > 1:
         try:
             runs = _chunk_runs(mixture_json, kind, dataclasses.replace(request, scale=0.0), chunk, record, keep)
@@ -194,30 +196,56 @@ def samples_fig(mixture_json: str, kind: str, request: SampleRequest, exponent: 
                                   method=request.method, title=title, others=others)
 
 
+# The time scrubber draws the means and shift arrows of this many points (the same ones at every t),
+# over the x_t cloud of all recorded points: more arrows merge into one red mass.
+SCRUB_ARROWS = 60
+
+
+@shared_cache(256)
+def scrub_view(mixture_json: str, kind: str, request: SampleRequest) -> tuple:
+    """``(gain, (lo, hi))`` for every step of the run's time scrubber: one arrow magnification (the 1-2-5
+    factor of the step whose median shift is largest, so late small shifts look small) and one box holding
+    every point any step draws (the same axes at every t)."""
+    import numpy as np
+
+    run = guided_run(mixture_json, kind, request)
+    lo, hi = box(mixture_json)
+    snaps = [dataclasses.replace(s, mu=s.mu[:SCRUB_ARROWS], shift=s.shift[:SCRUB_ARROWS]) for s in run.snapshots]
+    largest = max(snaps, key=lambda s: float(np.median(np.linalg.norm(s.shift, axis=1))) if len(s.shift) else 0.0)
+    gain = figures.arrow_gain(largest.shift, hi - lo)
+    for s in snaps:
+        lo, hi = figures.step_view(s, gain, lo, hi)
+    return gain, (lo, hi)
+
+
 @shared_cache(512)
 def step_fig(mixture_json: str, kind: str, request: SampleRequest, t: int):
-    """One recorded reverse step of the run over the exact p_t(y|x) at that step."""
+    """One recorded reverse step of the run over the exact p_t(y|x) at that step, the classes' p(x|y) drawn
+    as contours; the axes and the arrows' magnification are those of the whole scrub (:func:`scrub_view`)."""
     run = guided_run(mixture_json, kind, request)
     snap = next(s for s in run.snapshots if s.t == t)
-    lo, hi = box(mixture_json)
-    gain = figures.arrow_gain(snap.shift, hi - lo)
-    view = figures.step_view(snap, gain, lo, hi)
-    xs, post = posterior(mixture_json, request.label, snap.alpha_bar, None if view == (lo, hi) else view)
+    gain, view = scrub_view(mixture_json, kind, request)
+    xs, post = posterior(mixture_json, request.label, snap.alpha_bar, None if view == box(mixture_json) else view)
     name = "shift sΣg" if request.method in ("cg-ddpm", "cond+cg") else "change of the mean"
+    mix = mixture_of(mixture_json)
+    classes = [(dens.xs, dens.cond, f"p(x | y={c}) (data)", figures.BLACK if c == request.label else figures.GREY,
+                "solid" if c == request.label else "dot")
+               for c in range(mix.num_classes) for dens in [densities(mixture_json, c, 1.0)]]
     return figures.step_figure(xs, post, snap, label=request.label, gain=gain, shift_name=name,
-                               title=f"step i={snap.i}, t={snap.t}, Σ={snap.var:.3g}")
+                               title=f"t = {snap.t}, Σ = {snap.var:.2g}", arrows=SCRUB_ARROWS, classes=classes)
 
 
 @shared_cache(512)
 def shift_size(mixture_json: str, kind: str, request: SampleRequest, t: int) -> tuple:
-    """``(median |shift|, median |shift| / box width, arrow gain)`` of the recorded step at ``t``."""
+    """``(median |shift|, median |shift| / box width, arrow gain)`` of the recorded step at ``t`` (the gain is
+    the whole scrub's, :func:`scrub_view`)."""
     import numpy as np
 
     run = guided_run(mixture_json, kind, request)
     snap = next(s for s in run.snapshots if s.t == t)
     lo, hi = box(mixture_json)
     med = float(np.median(np.linalg.norm(snap.shift, axis=1))) if len(snap.shift) else 0.0
-    return med, med / (hi - lo), figures.arrow_gain(snap.shift, hi - lo)
+    return med, med / (hi - lo), scrub_view(mixture_json, kind, request)[0]
 
 
 @shared_cache(256)
