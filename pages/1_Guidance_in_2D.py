@@ -109,7 +109,7 @@ with left:
     exact_at = [f"${knob} = {toy.scale_for_exponent(method, k):g}$ ($k = {k:g}$)" for k in EXACT_K
                 if tilt_exponent(method, toy.scale_for_exponent(method, k)) == k]
     measured = (rf"These samples against exact samples of the red dashed density: $D^2 = {d2:.2g}$, "
-                rf"{d2 / floor:.1f}× the noise floor {floor:.1g} of two exact sets"
+                rf"{d2 / floor:.{0 if d2 >= 10 * floor else 1}f}× the noise floor {floor:.1g} of two exact sets"
                 + (f" (the first {m_used} samples)" if m_used < int(n) else "") + ".")
     if exponent in EXACT_K:
         why = (rf"At $k = {exponent:g}$ the guided score is the score of one diffusion's marginals "
