@@ -4,7 +4,7 @@ No plotting library here: the app's plotly figures (``ui.figures``) and the repo
 figures (``cgd.report``) both read these tables.
 """
 
-__all__ = ["METHOD_COLORS", "METHOD_LABELS"]
+__all__ = ["METHOD_COLORS", "METHOD_LABELS", "SAMPLER_COLORS"]
 
 # none of them is the 2D page's density blue (#1f77b4) or red (#d62728)
 METHOD_COLORS = {"uncond": "#7f7f7f", "cond": "#e377c2", "cg-ddpm": "#9467bd", "cg-ddim": "#ff7f0e",
@@ -12,3 +12,8 @@ METHOD_COLORS = {"uncond": "#7f7f7f", "cond": "#e377c2", "cg-ddpm": "#9467bd", "
 METHOD_LABELS = {"uncond": "unconditional", "cond": "conditional", "cg-ddpm": "CG-DDPM (mean shift sΣg)",
                  "cg-ddim": "CG-DDIM (ε form)", "cfg": "CFG (w)", "cond+cg": "conditional + CG",
                  "autoguidance": "autoguidance (w)"}
+
+# the ways of sampling p(x) p(y|x)^k that the 2D page sets side by side (cgd.toy.oracle.compare_tilted); the guided
+# sampler there is CG-DDPM and keeps its colour; none of the others is a method's colour or a density's
+SAMPLER_COLORS = {"sampler": METHOD_COLORS["cg-ddpm"], "corrector": "#bcbd22", "smc-exact": "#1b9e77",
+                  "smc-fk": "#a6761d", "rejection": "#222222"}

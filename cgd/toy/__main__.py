@@ -122,6 +122,10 @@ def _refuse_smc_options(args) -> None:
         raise CGDError(f"{what} does not use the DDIM sampler: leave --sampler out")
     if args.interval is not None or args.corrector_steps not in ("0", "0.0"):
         raise CGDError(f"{what} does not use --interval or --corrector-steps: they change the guided sampler only")
+    if args.smc:  # refused before any progress bar is drawn
+        from cgd.toy.smc import check_particles
+
+        check_particles(_number(args.n, "n", int))
 
 
 def _smc(args, mixture, req, schedule):
