@@ -37,3 +37,24 @@ class Parser(argparse.ArgumentParser):
 
     def error(self, message):
         self.exit(2, f"error: {self.prog}: {message}\n")
+
+
+def add_method_options(p) -> None:
+    """The options every sampling CLI shares for the method's own knobs (:mod:`cgd.methods`)."""
+    from cgd.guidance import GUIDANCE_SCHEDULES
+    from cgd.methods import REGISTRY
+
+    own = "; ".join(f"{m.name}: " + ", ".join(f"{q.name} ({q.doc}, default {q.default:g})" for q in m.params)
+                    for m in REGISTRY if m.params)
+    p.add_argument("--param", action="append", default=[], metavar="NAME=VALUE",
+                   help=f"a method's own option, repeatable ({own})")
+    p.add_argument("--guidance-schedule", default="constant", choices=GUIDANCE_SCHEDULES,
+                   help="w(t) for the CFG-type methods: constant, or rising as the noise falls "
+                        "(linear: 2w(1 - t/T), cosine: w(1 + cos(pi t/T)); both average w)")
+
+
+def method_fields(args) -> dict:
+    """SampleRequest fields of :func:`add_method_options`."""
+    from cgd.methods import parse_options
+
+    return dict(options=parse_options(args.param), guidance_schedule=args.guidance_schedule)

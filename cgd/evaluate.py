@@ -12,140 +12,28 @@ reference file ``checkpoints/DATASET/reference.npz`` (judge statistics of the te
 
 from __future__ import annotations
 
-import io
 import json
 import sys
 import time
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Optional
 
-import numpy as np
-import torch
 from tqdm import tqdm
 
-from cgd.cliutil import Parser
+from cgd import methods as registry
+from cgd.cliutil import Parser, add_method_options, method_fields
 from cgd.cliutil import number, run
-from cgd.data import load_dataset
 from cgd.device import pick_device
 from cgd.errors import InputError
-from cgd.fileio import atomic_write, file_sha256
-from cgd.metrics import (background_speckle, class_shares, frechet_distance, gaussian_stats, inception_score,
-                         judge_accuracy, precision_recall)
-from cgd.models import CLASSIFIER_METHODS, FILES, ImageModels, checkpoint_root, load_image_models, sample_images
-from cgd.pipeline import EXTRA_METHODS, METHODS, SAMPLER_VERSIONS, SampleRequest
+from cgd.fileio import atomic_write
+# the measuring code lives in cgd.measure (cgd.quality uses it too); its names are re-exported here
+from cgd.measure import (REFERENCE_FILE, Reference, draw_labels, evaluate_one, judge_outputs,  # noqa: F401
+                         load_reference, make_reference, measure_images, model_tag, save_reference)
+from cgd.models import FILES, checkpoint_root, load_image_models
+from cgd.pipeline import SampleRequest
 from cgd.results import current
 
 __all__ = ["Reference", "judge_outputs", "make_reference", "load_reference", "evaluate_one", "measure_images",
            "model_tag", "main"]
-
-REFERENCE_FILE = "reference.npz"
-PR_REAL = 5000  # real features kept for precision/recall
-
-
-@dataclass(frozen=True)
-class Reference:
-    mu: np.ndarray  # [D]
-    sigma: np.ndarray  # [D, D]
-    features: np.ndarray  # [M, D] a random subset of the real features (precision / recall)
-    n: int  # how many real images the statistics were computed from
-
-
-@torch.no_grad()
-def judge_outputs(judge: torch.nn.Module, x: torch.Tensor, batch: int = 500) -> tuple:
-    """``(features [N, D], probs [N, C])`` of images ``x: [N, C, H, W]`` in [-1, 1]."""
-    feats, probs = [], []
-    dev = next(judge.parameters()).device
-    for i in range(0, len(x), batch):
-        xb = x[i:i + batch].to(dev).float()
-        f = judge.features(xb)
-        feats.append(f.cpu())
-        probs.append(torch.softmax(judge.head(f).float(), 1).cpu())
-    return torch.cat(feats).double().numpy(), torch.cat(probs).double().numpy()
-
-
-def make_reference(models: ImageModels, dataset: str, data_root: Optional[Path] = None, seed: int = 0) -> Reference:
-    data = load_dataset(dataset, "test", data_root)
-    x, _ = data.batch(torch.arange(len(data)))
-    feats, _ = judge_outputs(models.judge, x)
-    mu, sigma = gaussian_stats(feats)
-    keep = np.random.default_rng(seed).permutation(len(feats))[:PR_REAL]
-    return Reference(mu, sigma, feats[keep].astype(np.float32), len(feats))
-
-
-def save_reference(ref: Reference, path: Path) -> None:
-    buf = io.BytesIO()
-    np.savez_compressed(buf, mu=ref.mu, sigma=ref.sigma, features=ref.features.astype(np.float16), n=ref.n)
-    atomic_write(path, buf.getvalue())
-
-
-def load_reference(path: Path) -> Reference:
-    if not path.is_file():
-        raise InputError(f"reference statistics {path} not found; make them with "
-                         f"`python -m cgd.evaluate --dataset {path.parent.name} --make-reference`")
-    try:
-        with np.load(path, allow_pickle=False) as z:
-            return Reference(z["mu"], z["sigma"], z["features"].astype(np.float64), int(z["n"]))
-    except (OSError, ValueError, KeyError) as e:
-        raise InputError(f"reference statistics {path} are unreadable ({e})") from None
-
-
-def draw_labels(n: int, num_classes: int, seed: int) -> torch.Tensor:
-    return torch.randint(0, num_classes, (n,), generator=torch.Generator().manual_seed(seed))
-
-
-def evaluate_one(models: ImageModels, ref: Reference, method: str, scale: float, *, n: int, steps: int, seed: int,
-                 batch: int = 250, on_step: Optional[Callable[[], None]] = None, interval=None) -> dict:
-    """Sample n images with per-sample random labels and measure them against the reference.
-
-    interval: ``(t_lo, t_hi)`` to guide only there (limited-interval guidance), recorded in the result.
-    """
-    labels = draw_labels(n, models.num_classes, seed)
-    xs = []
-    for b, start in enumerate(range(0, n, batch)):
-        yb = labels[start:start + batch]
-        req = SampleRequest(method=method, label=None if method == "uncond" else 0, scale=scale, steps=steps,
-                            n=len(yb), seed=seed * 1_000_003 + b, x0_mode="clip", interval=interval)
-        xs.append(sample_images(models, req, labels=None if method == "uncond" else yb,
-                                callback=(lambda d: on_step()) if on_step else None).cpu())
-    x = torch.cat(xs)
-    return {"method": method, "scale": float(scale), "n": n, "steps": steps, "seed": seed,
-            "sampler_version": SAMPLER_VERSIONS[method],
-            **({"interval": list(interval)} if interval is not None else {}),
-            **measure_images(models, ref, x, labels, seed=seed)}
-
-
-def measure_images(models: ImageModels, ref: Reference, x: torch.Tensor, labels: torch.Tensor, *,
-                   seed: int) -> dict:
-    """The metrics of images x ([N, C, H, W] in [-1, 1]) meant to show ``labels`` ([N]): judge-FID and
-    judge-IS against the reference, precision/recall against N of its real features (drawn with ``seed``),
-    the judge's and the noisy classifier's (at t = 0) accuracy on the labels, the background speckle, and
-    the share of the images the judge reads as each class (``judge_class_shares``, [C])."""
-    n = len(x)
-    feats, probs = judge_outputs(models.judge, x)
-    rng = np.random.default_rng(seed)
-    real = ref.features[rng.permutation(len(ref.features))[:n]]
-    precision, recall = precision_recall(real, feats)
-    clf_acc = None
-    if models.classifier is not None:
-        with torch.no_grad():
-            t0 = torch.zeros(len(x), dtype=torch.long, device=models.device)
-            logits = torch.cat([models.classifier(x[i:i + 500].to(models.device), t0[i:i + 500]).cpu()
-                                for i in range(0, len(x), 500)])
-        clf_acc = float((logits.argmax(1) == labels).double().mean())
-    return {"fid": round(frechet_distance(*gaussian_stats(feats), ref.mu, ref.sigma), 4),
-            "inception_score": round(inception_score(probs), 4),
-            "precision": round(precision, 4), "recall": round(recall, 4),
-            "judge_accuracy": round(judge_accuracy(probs, labels.numpy()), 4),
-            "classifier_accuracy": None if clf_acc is None else round(clf_acc, 4),
-            "background_speckle": round(background_speckle(x), 4),
-            "judge_class_shares": [round(float(h), 4) for h in class_shares(probs)]}
-
-
-def model_tag(path: Path) -> str:
-    """How a record names the network it measured (the U-Net, autoguidance's weak model): file name and the
-    start of its sha256, so that a record of an older file is never taken for one of today's."""
-    return f"{Path(path).name}@{file_sha256(Path(path))[:12]}"
 
 
 def _list(text: str, what: str, kind=float) -> list:
@@ -158,7 +46,7 @@ def _list(text: str, what: str, kind=float) -> list:
 def main(argv=None) -> int:
     p = Parser(prog="python -m cgd.evaluate", description=__doc__.split("\n\n")[0])
     p.add_argument("--dataset", default="mnist", choices=("mnist", "fashion-mnist"))
-    p.add_argument("--methods", default="cg-ddpm", help=f"comma-separated, of {', '.join(METHODS + EXTRA_METHODS)}")
+    p.add_argument("--methods", default=registry.DEFAULT_SWEPT, help=f"comma-separated, of {', '.join(registry.NAMES)}")
     p.add_argument("--scales", default="0,1,2,4,10", help="comma-separated (CFG: w)")
     p.add_argument("--n", default="1000")
     p.add_argument("--steps", default="25")
@@ -170,6 +58,7 @@ def main(argv=None) -> int:
     p.add_argument("--make-reference", action="store_true", help="compute the test-set reference statistics")
     p.add_argument("--interval", nargs=2, default=None, metavar=("LO", "HI"),
                    help="guide only at training timesteps LO <= t <= HI (limited-interval guidance)")
+    add_method_options(p)
     p.add_argument("--unet", default=None, metavar="PATH",
                    help="measure this U-Net (a training snapshot, say) instead of the shipped unet.safetensors; "
                         "records name it by its file name and digest")
@@ -191,10 +80,9 @@ def _run(args) -> int:
     if not args.out:
         raise InputError("--out is required (a results .json file)")
     methods = [m.strip() for m in args.methods.split(",") if m.strip()]
-    known = METHODS + EXTRA_METHODS
-    bad = [m for m in methods if m not in known]
+    bad = [m for m in methods if m not in registry.NAMES]
     if bad or not methods:
-        raise InputError(f"unknown method(s) {', '.join(bad) or '(none)'}; choose from {', '.join(known)}")
+        raise InputError(f"unknown method(s) {', '.join(bad) or '(none)'}; choose from {', '.join(registry.NAMES)}")
     weak_path = Path(args.weak) if args.weak else None
     if weak_path is not None and not weak_path.is_file():
         raise InputError(f"weak U-Net {weak_path} not found")
@@ -209,10 +97,11 @@ def _run(args) -> int:
     if batch < 1:
         raise InputError(f"batch must be positive, got {batch}")
     interval = None if args.interval is None else tuple(number(v, "interval", int) for v in args.interval)
-    for s in scales:  # validate every request before any work
-        for m in methods:
-            SampleRequest(method=m, label=0, scale=s, steps=steps, n=1, seed=seed,
-                          interval=interval).validated(10, 1000)
+    fields = method_fields(args)
+    for m in methods:  # validate every request before any work
+        SampleRequest(method=m, label=0, scales=scales, steps=steps, n=1, seed=seed, interval=interval,
+                      **fields).validated(10, 1000)
+    options = {m: SampleRequest(method=m, label=0, scale=0.0, **fields).options for m in methods}
     out = Path(args.out)
     if not out.parent.exists():
         raise InputError(f"output folder {out.parent} does not exist")
@@ -222,24 +111,32 @@ def _run(args) -> int:
             records = json.loads(out.read_text())["records"]
         except (OSError, ValueError, KeyError, TypeError):
             raise InputError(f"{out} exists but is not a results file; choose another --out") from None
+    needs = {what for m in methods for what in registry.get(m).needs}
     need = ("unet", "judge") + (("classifier",) if folder.joinpath("classifier.safetensors").is_file() else ())
-    if any(m in CLASSIFIER_METHODS for m in methods):
+    if "classifier" in needs:
         need = ("unet", "classifier", "judge")
-    if "autoguidance" in methods:
+    if "weak" in needs:
         need = need + ("weak",)
     models = load_image_models(args.dataset, device=device, need=need, weak_path=weak_path, unet_path=unet_path)
     if models.judge is None:
         raise InputError(f"the judge checkpoint is missing in {folder}")
-    if "autoguidance" in methods and models.weak_unet is None:
-        raise InputError(f"autoguidance needs a weak U-Net: none in {folder}; give one with --weak PATH")
+    if "weak" in needs and models.weak_unet is None:
+        raise InputError(f"{', '.join(m for m in methods if 'weak' in registry.get(m).needs)} needs a weak U-Net: "
+                         f"none in {folder}; give one with --weak PATH")
     weak = None if models.weak_unet is None else model_tag(weak_path or folder / FILES["weak"])
     unet = model_tag(unet_path or folder / FILES["unet"])
     ref = load_reference(folder / REFERENCE_FILE)
-    todo = [(m, s) for m in methods for s in scales if m not in ("uncond", "cond") or s == scales[0]]
-    done = {(r["method"], r["scale"], r["n"], r["steps"], r["seed"], tuple(r.get("interval") or ()), r.get("weak"))
-            for r in records if r.get("dataset") == args.dataset and current(r) and r.get("unet") == unet}
+    # the unguided models have no scale: one record each, at the first scale's place
+    todo = [(m, s) for m in methods for s in scales if registry.get(m).guided or s == scales[0]]
+
+    def key(r):
+        return (r["method"], float(r["scale"]), r["n"], r["steps"], r["seed"], tuple(r.get("interval") or ()),
+                r.get("weak"), tuple(sorted((r.get("options") or {}).items())), r.get("guidance_schedule", "constant"))
+
+    done = {key(r) for r in records if r.get("dataset") == args.dataset and current(r) and r.get("unet") == unet}
     todo = [(m, s) for m, s in todo
-            if (m, float(s), n, steps, seed, tuple(interval or ()), weak if m == "autoguidance" else None) not in done]
+            if (m, float(s), n, steps, seed, tuple(interval or ()), weak if "weak" in registry.get(m).needs else None,
+                options[m], fields["guidance_schedule"]) not in done]
     with tqdm(total=len(todo) * n * steps, desc=f"evaluate {args.dataset}", unit="img-step") as bar:
         for m, s in todo:
             t0 = time.perf_counter()
@@ -250,9 +147,11 @@ def _run(args) -> int:
                 bar.update(bsize[min(counter["k"] // steps, len(bsize) - 1)])
                 counter["k"] += 1
 
-            rec = evaluate_one(models, ref, m, 0.0 if m in ("uncond", "cond") else s, n=n, steps=steps, seed=seed,
-                               batch=batch, on_step=tick, interval=interval)
-            rec = {"dataset": args.dataset, **rec, "unet": unet, **({"weak": weak} if m == "autoguidance" else {}),
+            rec = evaluate_one(models, ref, m, s if registry.get(m).guided else 0.0, n=n, steps=steps, seed=seed,
+                               batch=batch, on_step=tick, interval=interval, options=options[m],
+                               guidance_schedule=fields["guidance_schedule"])
+            rec = {"dataset": args.dataset, **rec, "unet": unet,
+                   **({"weak": weak} if "weak" in registry.get(m).needs else {}),
                    "seconds": round(time.perf_counter() - t0, 1)}
             records.append(rec)
             atomic_write(out, json.dumps({"records": records}, indent=1).encode())

@@ -15,6 +15,9 @@ Classifiers have ``classifier(x_t, t) -> logits [B, num_classes]``.
 * :func:`cfg_model_fn`: Ho & Salimans (2022) eq. 6, eps_tilde = (1 + w) eps(z, c) - w eps(z).
   Many codebases call ``gamma = 1 + w`` the "guidance scale": gamma = 1 (w = 0) is the plain
   conditional model, and Stable Diffusion's default 7.5 is w = 6.5. Here the knob is w.
+* :func:`guidance_ramp`: w(t) rising as the noise falls (linear or cosine, Wang et al. 2024).
+* :func:`apg_model_fn`, :func:`cfgpp_model_fn`, :func:`cfg_zero_star_model_fn`: the CFG variants of
+  2024-25 (APG, CFG++, CFG-Zero*), each with its formula and paper in its docstring.
 """
 
 from __future__ import annotations
@@ -27,8 +30,8 @@ import torch
 from cgd.errors import InputError
 from cgd.outputs import ModelOutput
 from cgd.outputs import as_output as _as_output
-from cgd.schedule import NoiseSchedule, coef, eps_to_x0, x0_to_eps
-from cgd.samplers import threshold_x0
+from cgd.schedule import (NoiseSchedule, coef, eps_to_velocity, eps_to_x0, flow_coords, threshold_x0,
+                          velocity_to_eps, x0_to_eps)
 
 __all__ = [
     "MAX_SCALE",
@@ -40,6 +43,17 @@ __all__ = [
     "conditional_model_fn",
     "classifier_guided_eps",
     "cfg_model_fn",
+    "autoguidance_model_fn",
+    "GUIDANCE_SCHEDULES",
+    "guidance_ramp",
+    "apg_update",
+    "apg_combine",
+    "apg_model_fn",
+    "cfgpp_model_fn",
+    "cfgpp_equivalent_w",
+    "zero_star_scale",
+    "zero_star_combine",
+    "cfg_zero_star_model_fn",
 ]
 
 MAX_SCALE = 1000.0
@@ -223,12 +237,12 @@ def classifier_guided_eps(model_fn: Callable, classifier: Callable, y: torch.Ten
 
 
 def cfg_model_fn(net: Callable, y: torch.Tensor, w: float | torch.Tensor, null_label: int, *,
-                 interval=None) -> Callable:
+                 interval=None, ramp: Optional[Callable] = None) -> Callable:
     """Classifier-free guidance: eps_tilde = (1 + w) eps(z, c) - w eps(z, null) (Ho & Salimans eq. 6).
 
     The conditional and unconditional passes run as one batch of 2B. w = 0 is the conditional
     model; ``eps_unguided`` reports the conditional prediction. interval: ``(t_lo, t_hi)`` or None:
-    outside it the conditional model alone (w = 0).
+    outside it the conditional model alone (w = 0). ramp: w(t) = w ramp(t) (:func:`guidance_ramp`).
     """
     w = check_scale(w, name="w")
 
@@ -236,25 +250,59 @@ def cfg_model_fn(net: Callable, y: torch.Tensor, w: float | torch.Tensor, null_l
         if is_zero_scale(w) or not guides_at(interval, t):
             out = _as_output(net(x_t, t, y))
             return ModelOutput(out.eps, out.v, out.eps)
-        null = torch.full_like(y, null_label)
-        both = _as_output(net(torch.cat([x_t, x_t]), torch.cat([t, t]), torch.cat([y, null])))
-        eps_c, eps_u = both.eps.chunk(2)
-        v = None if both.v is None else both.v.chunk(2)[0]
-        w_ = _scale_like(w, eps_c)
+        eps_c, eps_u, v = _both(net, x_t, t, y, null_label)
+        w_ = _scale_like(_ramped(w, ramp, t), eps_c)
         return ModelOutput((1.0 + w_) * eps_c - w_ * eps_u, v, eps_c)
 
     return guided
 
 
+def _both(net: Callable, x_t, t, y, null_label: int) -> tuple:
+    """``(eps(x_t, y), eps(x_t, null), v of the conditional pass)``: both passes as one batch of 2B."""
+    null = torch.full_like(y, null_label)
+    both = _as_output(net(torch.cat([x_t, x_t]), torch.cat([t, t]), torch.cat([y, null])))
+    eps_c, eps_u = both.eps.chunk(2)
+    return eps_c, eps_u, None if both.v is None else both.v.chunk(2)[0]
+
+
+# Rising guidance schedules: w(t) = w ramp(t), ramp growing as the noise falls (t: training step, T - 1 pure noise).
+# Both average 1 over the steps, so the mean weight is w (Wang et al. 2024, "Analysis of Classifier-Free Guidance
+# Weight Schedulers", TMLR: linear and cosine increasing schedules).
+GUIDANCE_SCHEDULES = ("constant", "linear", "cosine")
+
+
+def guidance_ramp(kind: str, T: int) -> Optional[Callable]:
+    """ramp(t) for w(t) = w ramp(t); None for 'constant'.
+
+    linear: ramp = 2 (1 - t / T); cosine: ramp = 1 + cos(pi t / T). Both rise from ~0 at t = T - 1 to 2 at t = 0.
+    """
+    if kind == "constant":
+        return None
+    if kind == "linear":
+        return lambda t: 2.0 * (1.0 - _step_of(t) / T)
+    if kind == "cosine":
+        return lambda t: 1.0 + math.cos(math.pi * _step_of(t) / T)
+    raise InputError(f"unknown guidance schedule {kind!r}; choose one of {', '.join(GUIDANCE_SCHEDULES)}")
+
+
+def _step_of(t: torch.Tensor) -> int:
+    return int(t.reshape(-1)[0])
+
+
+def _ramped(w, ramp, t):
+    """w at the step of t: w itself, or w ramp(t)."""
+    return w if ramp is None else w * ramp(t)
+
+
 def autoguidance_model_fn(net: Callable, weak_net: Callable, y: torch.Tensor, w: float | torch.Tensor, *,
-                          interval=None) -> Callable:
+                          interval=None, ramp: Optional[Callable] = None) -> Callable:
     """Autoguidance (Karras et al. 2024): eps = eps_bad + (1 + w) (eps_good - eps_bad), both given y.
 
     ``weak_net`` is a worse model of the same task (a smaller or shorter-trained network; in 2D the
     exact score of the mixture with inflated covariances). Written with CFG's w, so w = 0 is the
     good model alone; Karras et al.'s guidance weight is 1 + w. The guided score is that of
     p_good(x|y)^(1+w) / p_bad(x|y)^w: it sharpens where the weak model is too broad, with no
-    classifier and no p(y|x) in it. interval as in :func:`cfg_model_fn`.
+    classifier and no p(y|x) in it. interval and ramp as in :func:`cfg_model_fn`.
     """
     w = check_scale(w, name="w")
 
@@ -263,7 +311,159 @@ def autoguidance_model_fn(net: Callable, weak_net: Callable, y: torch.Tensor, w:
         if is_zero_scale(w) or not guides_at(interval, t):
             return ModelOutput(good.eps, good.v, good.eps)
         bad = _as_output(weak_net(x_t, t, y))
-        w_ = _scale_like(w, good.eps)
+        w_ = _scale_like(_ramped(w, ramp, t), good.eps)
         return ModelOutput(bad.eps + (1.0 + w_) * (good.eps - bad.eps), good.v, good.eps)
 
     return guided
+
+
+def apg_update(diff: torch.Tensor, pred_cond: torch.Tensor, *, eta: float = 0.0, r: float = math.inf) -> torch.Tensor:
+    """APG's update (Sadat et al. 2024, Algorithm 1): Delta clipped to norm r, then Delta_perp + eta Delta_par.
+
+    diff: Delta = D(x, c) - D(x) (after momentum); pred_cond: D(x, c), the direction Delta_par is taken along.
+    Norms and projections per sample, over all of a sample's coordinates; the projection in float64.
+    r = inf: no clipping; eta = 1: no projection (Delta itself, clipped).
+    """
+    dims = tuple(range(1, diff.ndim))
+    if math.isfinite(r):
+        diff = diff * torch.clamp(r / diff.norm(p=2, dim=dims, keepdim=True), max=1.0)  # min(1, r / ||Delta||)
+    v0 = diff.double()
+    v1 = torch.nn.functional.normalize(pred_cond.double(), dim=dims)
+    par = (v0 * v1).sum(dim=dims, keepdim=True) * v1
+    return (v0 - par).to(diff.dtype) + eta * par.to(diff.dtype)
+
+
+def apg_combine(x0_c: torch.Tensor, x0_u: torch.Tensor, w, *, eta: float = 0.0, r: float = math.inf,
+                momentum: float = 0.0, previous: Optional[torch.Tensor] = None) -> tuple:
+    """One APG step on denoised predictions: ``(x0_c + w (Delta_perp + eta Delta_par), Delta)``.
+
+    Delta = x0_c - x0_u + momentum * previous (previous: the Delta this returned at the step before, None at the
+    first), then clipped and projected by :func:`apg_update`. w: a number or ``[B, 1, ...]``.
+    """
+    diff = x0_c - x0_u
+    if momentum and previous is not None:
+        diff = diff + momentum * previous
+    return x0_c + w * apg_update(diff, x0_c, eta=eta, r=r), diff
+
+
+def apg_model_fn(net: Callable, y: torch.Tensor, w: float | torch.Tensor, null_label: int, schedule: NoiseSchedule,
+                 *, eta: float = 0.0, r: float = math.inf, momentum: float = 0.0, interval=None,
+                 ramp: Optional[Callable] = None) -> Callable:
+    """Adaptive projected guidance, APG (Sadat, Hilliges & Weber 2024, "Eliminating Oversaturation and Artifacts
+    of High Guidance Scales in Diffusion Models", ICLR 2025, Algorithm 1), in the denoised (x0_hat) form:
+
+        Delta = x0_hat(x_t, c) - x0_hat(x_t, null);   Delta <- Delta + beta Delta_prev   (momentum beta; 0: none)
+        Delta <- Delta min(1, r / ||Delta||);          Delta = Delta_par + Delta_perp (Delta_par along x0_hat(x_t, c))
+        x0_tilde = x0_hat(x_t, c) + w (Delta_perp + eta Delta_par),   eps_tilde from x0_tilde.
+
+    The paper writes the scale as 1 + w (its w = 1 is the conditional model; here w = 0). With eta = 1,
+    r = inf and beta = 0 this is CFG; the paper recommends eta = 0 (drop the parallel part, which it finds
+    oversaturates). Note diffusers' ``AdaptiveProjectedGuidance`` by default starts from the *unconditional*
+    prediction, D(x) + (1 + w)(Delta_perp + eta Delta_par): the same as this at eta = 1 only.
+    The momentum keeps state across the steps of one run: build one model function per run.
+    """
+    w = check_scale(w, name="w")
+    alpha_bar = schedule.alpha_bar
+    running = []  # the previous step's Delta (momentum)
+
+    def guided(x_t, t):
+        if is_zero_scale(w) or not guides_at(interval, t):
+            out = _as_output(net(x_t, t, y))
+            return ModelOutput(out.eps, out.v, out.eps)
+        eps_c, eps_u, v = _both(net, x_t, t, y, null_label)
+        ab = alpha_bar[t.cpu()]
+        x0_c = eps_to_x0(x_t, eps_c, ab)
+        x0, diff = apg_combine(x0_c, eps_to_x0(x_t, eps_u, ab), _scale_like(_ramped(w, ramp, t), x0_c), eta=eta,
+                               r=r, momentum=momentum, previous=running[-1] if running else None)
+        running[:] = [diff] if momentum else []
+        return ModelOutput(x0_to_eps(x_t, x0, ab), v, eps_c)
+
+    return guided
+
+
+def cfgpp_model_fn(net: Callable, y: torch.Tensor, lam: float | torch.Tensor, null_label: int, *,
+                   interval=None) -> Callable:
+    """CFG++ (Chung, Kim, Park, Nam & Ye 2024, "CFG++: Manifold-constrained Classifier Free Guidance for Diffusion
+    Models", Algorithm 1), for the DDIM step:
+
+        eps_lambda = eps(x_t) + lambda (eps(x_t, c) - eps(x_t)),   lambda in [0, 1];
+        x0_hat = (x_t - sqrt(1 - alpha_bar_t) eps_lambda) / sqrt(alpha_bar_t);
+        x_{t-1} = sqrt(alpha_bar_{t-1}) x0_hat + sqrt(1 - alpha_bar_{t-1}) eps(x_t)     (re-noised unconditionally).
+
+    The guided eps goes into x0_hat only; ``eps_direction`` carries the unconditional eps the DDIM step
+    re-noises with (:func:`cgd.samplers.sample_ddim`). lambda = 0 is the unconditional model. Outside
+    ``interval`` the conditional model alone.
+    """
+    lam = check_scale(lam, name="λ", maximum=1.0)
+
+    def guided(x_t, t):
+        if not guides_at(interval, t):
+            out = _as_output(net(x_t, t, y))
+            return ModelOutput(out.eps, out.v, out.eps)
+        eps_c, eps_u, v = _both(net, x_t, t, y, null_label)
+        return ModelOutput(eps_u + _scale_like(lam, eps_c) * (eps_c - eps_u), v, eps_c, eps_u)
+
+    return guided
+
+
+def cfgpp_equivalent_w(lam: float, alpha_bar: float, alpha_bar_prev: float) -> float:
+    """The CFG weight w whose DDIM (eta = 0) step from alpha_bar to alpha_bar_prev is CFG++'s step at lambda.
+
+    CFG++ moves x by -c1 eps_lambda + c2 eps(x) and CFG by (c2 - c1) eps_w, with c1 = sqrt(alpha_bar_prev)
+    sqrt(1 - alpha_bar) / sqrt(alpha_bar) and c2 = sqrt(1 - alpha_bar_prev); equal when 1 + w = lambda c1 / (c1 - c2).
+    c1 - c2 shrinks with the step, so at a fixed lambda the equivalent w grows with the number of steps:
+    CFG++ is not one ODE discretised more finely (docs/results.md, "The guidance zoo").
+    """
+    c1 = math.sqrt(alpha_bar_prev) * math.sqrt(1 - alpha_bar) / math.sqrt(alpha_bar)
+    c2 = math.sqrt(1 - alpha_bar_prev)
+    return lam * c1 / (c1 - c2) - 1.0
+
+
+def zero_star_scale(v_c: torch.Tensor, v_u: torch.Tensor, eps: float = 1e-8) -> torch.Tensor:
+    """s* = <v_c, v_u> / ||v_u||^2 per sample (CFG-Zero*, eq. 8), shaped ``[B, 1, ...]``; eps guards ||v_u|| = 0."""
+    dims = tuple(range(1, v_c.ndim))
+    return (v_c * v_u).sum(dim=dims, keepdim=True) / ((v_u * v_u).sum(dim=dims, keepdim=True) + eps)
+
+
+def zero_star_combine(v_c: torch.Tensor, v_u: torch.Tensor, w) -> torch.Tensor:
+    """v_tilde = s* v_u + (1 + w)(v_c - s* v_u), s* = :func:`zero_star_scale` (w: a number or ``[B, 1, ...]``)."""
+    s_star = zero_star_scale(v_c, v_u)
+    return s_star * v_u + (1.0 + w) * (v_c - s_star * v_u)
+
+
+def cfg_zero_star_model_fn(net: Callable, y: torch.Tensor, w: float | torch.Tensor, null_label: int,
+                           schedule: NoiseSchedule, *, zero_ts=(), interval=None,
+                           ramp: Optional[Callable] = None) -> Callable:
+    """CFG-Zero* (Fan, Zheng, Li, Liu, Xu, Wang & Huang 2025, "CFG-Zero*: Improved Classifier-Free Guidance for
+    Flow Matching Models"), on the flow-matching velocity of this eps model.
+
+    The conversion is exact (:func:`cgd.schedule.flow_coords`): for x_t = alpha x_0 + sigma eps,
+    z = x_t / (alpha + sigma) = (1 - tau) x_0 + tau eps with tau = sigma / (alpha + sigma), the velocity is
+    v = eps - x0_hat, and back eps = z + (1 - tau) v. With v_c, v_u the conditional and unconditional velocities:
+
+        s* = <v_c, v_u> / ||v_u||^2   (per sample),     v_tilde = s* v_u + (1 + w) (v_c - s* v_u),
+
+    i.e. CFG with the unconditional velocity first scaled by s* (w = 0: the conditional model). Zero-init:
+    at the steps whose training timestep is in ``zero_ts`` (the first K steps of the grid) v_tilde = 0, so
+    eps = z and x0_hat = z: the step leaves z where it is. The paper's guidance scale is 1 + w.
+    """
+    w = check_scale(w, name="w")
+    alpha_bar = schedule.alpha_bar
+    zero_ts = frozenset(int(v) for v in zero_ts)
+
+    def guided(x_t, t):
+        if _step_of(t) in zero_ts:
+            out = _as_output(net(x_t, t, y))
+            z, _ = flow_coords(x_t, alpha_bar[t.cpu()])
+            return ModelOutput(z, out.v, out.eps)
+        if is_zero_scale(w) or not guides_at(interval, t):
+            out = _as_output(net(x_t, t, y))
+            return ModelOutput(out.eps, out.v, out.eps)
+        eps_c, eps_u, v = _both(net, x_t, t, y, null_label)
+        ab = alpha_bar[t.cpu()]
+        v_c, v_u = eps_to_velocity(x_t, eps_c, ab), eps_to_velocity(x_t, eps_u, ab)
+        v_tilde = zero_star_combine(v_c, v_u, _scale_like(_ramped(w, ramp, t), v_c))
+        return ModelOutput(velocity_to_eps(x_t, v_tilde, ab), v, eps_c)
+
+    return guided
+

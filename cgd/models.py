@@ -15,6 +15,7 @@ from typing import Callable, Optional
 import torch
 
 from cgd import compute
+from cgd import methods as registry
 from cgd.checkpoint import load_model
 from cgd.data import DATASETS, DatasetInfo
 from cgd.errors import InputError
@@ -25,32 +26,32 @@ __all__ = ["CHECKPOINT_ROOT", "checkpoint_root", "available_datasets", "ImageMod
            "sample_images", "confidences", "RECOMMENDED_SCALE", "recommended_scale", "CLASSIFIER_METHODS"]
 
 CHECKPOINT_ROOT = Path(__file__).resolve().parents[1] / "checkpoints"
+
+
+def _recommended() -> dict:
+    """dataset -> {method: scale} from the registry's measured choices (the unguided models at 0)."""
+    datasets = sorted({d for m in registry.REGISTRY for d in m.recommended})
+    return {d: {**{m.name: 0.0 for m in registry.REGISTRY if not m.guided},
+                **{m.name: float(m.recommended[d]) for m in registry.REGISTRY if d in m.recommended}}
+            for d in datasets}
+
+
 # per dataset and method: the scale the README recommends (CFG and autoguidance: w), chosen from the sweeps of
-# results/DATASET_sweep.json and measured in checkpoints/DATASET/quality.json. A dataset's own choice, because
-# it belongs to its models: the better a U-Net, the less guidance it needs (docs/results.md, "Recommended scales").
-RECOMMENDED_SCALE = {
-    # the 12000-step U-Net (issue #15): per method, the swept scale with the lowest judge-FID among those at
-    # which the judge reads the asked digit >= 97% of the time (n = 500, 25 steps, seed 0; results/mnist_sweep.json):
-    # cg-ddpm s = 4 (97.8%, FID 0.99), cg-ddim s = 4 (97.6%, 1.24), cfg w = 0.5 (99.8%, 1.40), cond+cg s = 1
-    # (99.6%, 1.26), autoguidance w = 0.5 (97.8%, 0.79). The 3000-step U-Net had needed s = 10 and s = 8.
-    "mnist": {"uncond": 0.0, "cond": 0.0, "cg-ddpm": 4.0, "cg-ddim": 4.0, "cfg": 0.5, "cond+cg": 1.0,
-              "autoguidance": 0.5},
-    # the 12000-step U-Net (shipped 2026-12-01), the same rule with the judge's own accuracy on real test images,
-    # 86.98%, as the floor (results/fashion-mnist_sweep.json): cg-ddpm s = 4 (93.4%, FID 1.35), cg-ddim s = 4
-    # (93.6%, 1.41), cfg w = 0.5 (95.4%, 1.45), cond+cg s = 1 (95.2%, 1.39), autoguidance w = 1 (88.4%, 0.39).
-    # The 3000-step U-Net had shipped with s = 10, s = 8 and w = 2.
-    "fashion-mnist": {"uncond": 0.0, "cond": 0.0, "cg-ddpm": 4.0, "cg-ddim": 4.0, "cfg": 0.5, "cond+cg": 1.0,
-                      "autoguidance": 1.0},
-}
+# results/DATASET_sweep.json by the rule of cgd.results.choose_scale and measured in checkpoints/DATASET/quality.json
+# (kept in each method's registry entry, cgd.methods.Method.recommended). A dataset's own choice, because it belongs
+# to its models: the better a U-Net, the less guidance it needs (docs/results.md, "Recommended scales").
+RECOMMENDED_SCALE = _recommended()
 DEFAULT_SCALE = RECOMMENDED_SCALE["fashion-mnist"]  # datasets with no measured choice (CIFAR-10)
 
 
 def recommended_scale(dataset: str, method: str) -> float:
-    """The recommended guidance scale of a method on a dataset's shipped models (:data:`RECOMMENDED_SCALE`)."""
-    return float(RECOMMENDED_SCALE.get(dataset, DEFAULT_SCALE)[method])
+    """The recommended guidance scale of a method on a dataset's shipped models (:data:`RECOMMENDED_SCALE`); a
+    method with no measured choice there gets its registry default (:attr:`cgd.methods.Method.default_scale`)."""
+    chosen = RECOMMENDED_SCALE.get(dataset, DEFAULT_SCALE)
+    return float(chosen[method]) if method in chosen else float(registry.get(method).default_scale)
 
 
-CLASSIFIER_METHODS = ("cg-ddpm", "cg-ddim", "cond+cg")
+CLASSIFIER_METHODS = registry.needing("classifier")
 FILES = {"unet": "unet.safetensors", "classifier": "classifier.safetensors", "judge": "judge.safetensors",
          "weak": "unet_weak.safetensors"}
 # autoguidance's weak model is optional: a dataset without one offers every other method
@@ -181,15 +182,15 @@ def sample_images(models: ImageModels, request: SampleRequest, *, callback: Opti
     it as one batch, and ``on_wait(groups ahead, estimated seconds)`` is told the place in the queue.
     The same seed and settings give the same bits either way.
     """
-    if request.method in CLASSIFIER_METHODS and models.classifier is None and (
-            request.scales is not None or request.scale > 0):
+    needs = registry.get(request.method).needs
+    if "classifier" in needs and models.classifier is None and max(request.scales) > 0:
         raise InputError(f"method {request.method!r} needs the noisy classifier checkpoint")
-    if request.method == "autoguidance" and models.weak_unet is None:
-        raise InputError(f"autoguidance needs a weak U-Net ({FILES['weak']} beside the U-Net); this dataset has none")
+    if "weak" in needs and models.weak_unet is None:
+        raise InputError(f"{request.method} needs a weak U-Net ({FILES['weak']} beside the U-Net); this dataset has none")
     if request.x0_mode is None:
         request = replace(request, x0_mode="clip")
     request = request.validated(models.num_classes, models.schedule.T)
-    if x_T is None and labels is None and request.scales is None:
+    if x_T is None and labels is None and len(request.scales) == 1:
         return compute.run_batched(_run_group, (id(models), batch_key(request)), (models, request),
                                    cost=estimated_seconds(models, request), size=request.n,
                                    max_size=MAX_BATCH_IMAGES.get(models.device.type, 16), callback=callback,

@@ -18,11 +18,14 @@ class ModelOutput(NamedTuple):
     eps: the (possibly guided) noise prediction, like x_t.
     v: learned-variance output in [-1, 1] (improved DDPM eq. 15), or None for fixed variance.
     eps_unguided: the prediction before guidance, so samplers can report the shift.
+    eps_direction: the noise the DDIM step re-noises with, when it is not ``eps`` (CFG++, Chung et al. 2024:
+        x0_hat comes from the guided eps, the step back to the next level from the unconditional one).
     """
 
     eps: torch.Tensor
     v: Optional[torch.Tensor] = None
     eps_unguided: Optional[torch.Tensor] = None
+    eps_direction: Optional[torch.Tensor] = None
 
 
 def as_output(out) -> ModelOutput:

@@ -4,14 +4,14 @@ No plotting library here: the app's plotly figures (``ui.figures``) and the repo
 figures (``cgd.report``) both read these tables.
 """
 
+from cgd.methods import REGISTRY
+
 __all__ = ["METHOD_COLORS", "METHOD_LABELS", "SAMPLER_COLORS"]
 
-# none of them is the 2D page's density blue (#1f77b4) or red (#d62728)
-METHOD_COLORS = {"uncond": "#7f7f7f", "cond": "#e377c2", "cg-ddpm": "#9467bd", "cg-ddim": "#ff7f0e",
-                 "cfg": "#2ca02c", "cond+cg": "#8c564b", "autoguidance": "#17becf"}
-METHOD_LABELS = {"uncond": "unconditional", "cond": "conditional", "cg-ddpm": "CG-DDPM (mean shift sΣg)",
-                 "cg-ddim": "CG-DDIM (ε form)", "cfg": "CFG (w)", "cond+cg": "conditional + CG",
-                 "autoguidance": "autoguidance (w)"}
+# none of them is the 2D page's density blue (#1f77b4) or red (#d62728); each method's entry in the registry
+# (cgd.methods) holds its colour and its label
+METHOD_COLORS = {m.name: m.color for m in REGISTRY}
+METHOD_LABELS = {m.name: m.label for m in REGISTRY}
 
 # the ways of sampling p(x) p(y|x)^k that the 2D page sets side by side (cgd.toy.oracle.compare_tilted); the guided
 # sampler there is CG-DDPM and keeps its colour; none of the others is a method's colour or a density's

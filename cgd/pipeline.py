@@ -1,17 +1,9 @@
-"""One entry point that turns (method, label, scale) into a sampler call.
+"""One entry point that turns a request (method, label, scales, ...) into a sampler call.
 
-Methods (the names used by the CLIs and pages):
-
-==========  ==========================================  ========
-method      what runs                                   sampler
-==========  ==========================================  ========
-uncond      net(x, t, null)                             ddpm/ddim
-cond        net(x, t, y)                                ddpm/ddim
-cg-ddpm     unconditional net + mean shift s Sigma g    ddpm
-cg-ddim     unconditional net + eps form                ddim
-cfg         (1 + w) net(x, t, y) - w net(x, t, null)    ddpm/ddim
-cond+cg     conditional net + mean shift s Sigma g      ddpm
-==========  ==========================================  ========
+What a method is lives in the registry, :mod:`cgd.methods`: its knob, its networks, how it builds its
+model function, its samplers. Here: :class:`SampleRequest`, valid when built (every check that does not
+depend on the models runs in its constructor, once; :meth:`SampleRequest.validated` adds the checks
+against the models' classes and diffusion length), and :func:`guided_sample`, which runs it.
 
 ``label=None`` (or scale 0 for a classifier-guided method) samples p(x) unguided.
 """
@@ -23,130 +15,163 @@ from typing import Callable, Optional
 
 import torch
 
+from cgd import methods as registry
 from cgd.errors import InputError
-from cgd.guidance import (autoguidance_model_fn, cfg_model_fn, check_interval, check_labels, check_scale,
-                          classifier_guided_eps, conditional_model_fn, is_zero_scale, make_mean_shift)
+from cgd.guidance import (GUIDANCE_SCHEDULES, check_interval, check_labels, check_scale, conditional_model_fn,
+                          guidance_ramp)
+from cgd.methods import Built, Context, scale_symbol, tilt_exponent
 from cgd.samplers import langevin_corrector, sample_ddim, sample_ddpm, sample_dpmpp_2m
-from cgd.schedule import NoiseSchedule, check_steps
+from cgd.schedule import MAX_STEPS, NoiseSchedule, check_steps
 
 __all__ = ["METHODS", "SAMPLERS", "EXTRA_METHODS", "SAMPLER_VERSIONS", "SampleRequest", "guided_sample", "sample_together",
            "batch_key", "by_scale", "tilt_exponent", "scale_symbol"]
 
-METHODS = ("uncond", "cond", "cg-ddpm", "cg-ddim", "cfg", "cond+cg")
+# methods that need more than the eps-network and the classifier (autoguidance: a weak model) are EXTRA_METHODS
+EXTRA_METHODS = registry.needing("weak")
+METHODS = tuple(name for name in registry.NAMES if name not in EXTRA_METHODS)
 SAMPLERS = ("ddpm", "ddim", "dpmpp-2m")
-# The version of each method's sampling arithmetic: raise it when a change alters the images a seed
-# gives, so that stored images (the scale atlas) made by the old arithmetic are known to be stale.
-# cg-ddim 2: the unguided x0_hat is thresholded before guiding, not the guided one (2026-11-23).
-SAMPLER_VERSIONS = {"uncond": 1, "cond": 1, "cg-ddpm": 1, "cg-ddim": 2, "cfg": 1, "cond+cg": 1, "autoguidance": 1}
-# methods that need more than the U-Net and the classifier: autoguidance needs a weak model too
-EXTRA_METHODS = ("autoguidance",)
-
-
-def scale_symbol(method: str) -> str:
-    """The knob's name: ``w`` for classifier-free guidance, ``s`` for every classifier-guided method."""
-    return "w" if method in ("cfg", "autoguidance") else "s"
-
-
-def tilt_exponent(method: str, scale: float) -> float:
-    """k such that the method's guided score at every noise level is the score of p_t(x) p_t(y|x)^k.
-
-    cg-ddpm / cg-ddim: the unconditional score plus s times the classifier's, so k = s.
-    cfg: (1+w) eps(x, y) - w eps(x) is the score of p_t(x|y)^(1+w) p_t(x)^(-w) = p_t(x) p_t(y|x)^(1+w).
-    cond+cg: the conditional score plus s times the classifier's, so k = 1 + s.
-    uncond: k = 0; cond: k = 1. (This is the score at each level; the sampler does *not* draw
-    p(x) p(y|x)^k of the data at k != 1: the 2D page shows the difference.)
-    """
-    if method == "autoguidance":
-        raise InputError("autoguidance tilts by p_good(x|y)/p_bad(x|y), not by a power of p(y|x)")
-    if method not in METHODS:
-        raise InputError(f"unknown method {method!r}; choose one of {', '.join(METHODS)}")
-    return {"uncond": 0.0, "cond": 1.0, "cg-ddpm": scale, "cg-ddim": scale, "cfg": 1.0 + scale,
-            "cond+cg": 1.0 + scale}[method]
+# The version of each method's sampling arithmetic (cgd.methods.Method.version): a change that alters the images
+# a seed gives raises it, so that stored images (the scale atlas) and records made by the old arithmetic are stale.
+SAMPLER_VERSIONS = {m.name: m.version for m in registry.REGISTRY}
 MAX_BATCH = 100_000
+X0_MODES = (None, "none", "clip", "dynamic")
+_UNSET = object()  # SampleRequest(scale=...) not given
+VARIANCES = ("small", "large", "learned")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, init=False)
 class SampleRequest:
-    """Everything that decides a guided sampling run (hashable: usable as a cache key)."""
+    """Everything that decides a guided sampling run, checked when built (hashable: usable as a cache key).
 
-    method: str = "cg-ddim"
-    label: Optional[int] = 0
-    scale: float = 1.0
-    steps: int = 50
-    n: int = 16
-    seed: int = 0
-    eta: float = 0.0
-    sampler: Optional[str] = None  # 'ddpm' / 'ddim' / 'dpmpp-2m'; None: the method's default
-    gradient_at: str = "x_t"
-    x0_mode: Optional[str] = None
-    variance: str = "small"
-    interval: Optional[tuple] = None  # (t_lo, t_hi): guide only there (None: every step)
-    corrector_steps: int = 0  # Langevin corrector steps after each step (0: the plain sampler)
-    corrector_size: float = 0.1  # Langevin step delta = size * (1 - alpha_bar_t) on the score
-    scales: Optional[tuple] = None  # several scales in one batch with common random numbers; replaces scale
+    ``scales``: one run per scale, in one batch with common random numbers (a one-scale request is the plain
+    run); ``scale=x`` is shorthand for ``scales=(x,)`` and, given, replaces ``scales``, so
+    ``replace(request, scale=x)`` is the request at x. ``options``: the method's own options
+    (:class:`cgd.methods.Param`), as ``{name: value}`` or pairs. A bad field raises InputError (one line).
+    """
+
+    method: str
+    label: Optional[int]
+    scales: tuple
+    steps: int
+    n: int
+    seed: int
+    eta: float
+    sampler: Optional[str]  # 'ddpm' / 'ddim' / 'dpmpp-2m'; None: the method's default
+    gradient_at: str
+    x0_mode: Optional[str]
+    variance: str
+    interval: Optional[tuple]  # (t_lo, t_hi): guide only there (None: every step)
+    corrector_steps: int  # Langevin corrector steps after each step (0: the plain sampler)
+    corrector_size: float  # Langevin step delta = size * (1 - alpha_bar_t) on the score
+    guidance_schedule: str  # 'constant', or w(t) rising as the noise falls: 'linear', 'cosine'
+    options: tuple  # sorted (name, value) pairs of the method's own options
+
+    def __init__(self, method: str = registry.DEFAULT, label: Optional[int] = 0, scale=_UNSET, steps: int = 50, n: int = 16,
+                 seed: int = 0, eta: float = 0.0, sampler: Optional[str] = None, gradient_at: str = "x_t",
+                 x0_mode: Optional[str] = None, variance: str = "small", interval=None, corrector_steps: int = 0,
+                 corrector_size: float = 0.1, scales=None, guidance_schedule: str = "constant", options=()):
+        m = registry.get(method)
+        steps = check_steps(steps, maximum=MAX_STEPS)
+        n = check_steps(n, name="n", maximum=MAX_BATCH)
+        scales = _check_scales(m, (scale,) if scale is not _UNSET else (1.0,) if scales is None else scales, n)
+        try:
+            seed_ = int(seed)
+        except (TypeError, ValueError):
+            raise InputError(f"seed must be a whole number, got {seed!r}") from None
+        if not 0 <= seed_ < 2**63:
+            raise InputError(f"seed must be between 0 and 2^63-1, got {seed}")
+        eta = check_scale(eta, name="eta", maximum=1.0)
+        if label is not None:
+            label = int(check_labels(label, 2**62, 1)[0])  # whole and >= 0; the models' classes: validated()
+        if m.needs_label and label is None:
+            raise InputError(f"method {m.name!r} needs a class label")
+        chosen = sampler or m.default_sampler
+        if chosen not in SAMPLERS:
+            raise InputError(f"unknown sampler {chosen!r}; choose one of {', '.join(SAMPLERS)}")
+        if chosen not in m.samplers:
+            raise InputError(f"method {m.name!r} {m.sampler_note}")
+        if chosen == "dpmpp-2m" and eta != 0:
+            raise InputError("dpmpp-2m solves the probability-flow ODE: it takes no eta (use ddim for eta > 0)")
+        if gradient_at not in ("x_t", "mu"):
+            raise InputError(f"gradient point must be 'x_t' or 'mu', got {gradient_at!r}")
+        if x0_mode not in X0_MODES:
+            raise InputError(f"x0 mode must be one of none, clip, dynamic, got {x0_mode!r}")
+        if variance not in VARIANCES:
+            raise InputError(f"variance must be one of {', '.join(VARIANCES)}, got {variance!r}")
+        interval = check_interval(interval, MAX_STEPS)  # its ends against the diffusion's T: validated()
+        try:
+            k = int(corrector_steps)
+            if k != corrector_steps:
+                raise ValueError
+        except (TypeError, ValueError):
+            raise InputError(f"corrector steps must be a whole number, got {corrector_steps!r}") from None
+        if not 0 <= k <= 100:
+            raise InputError(f"corrector steps must be between 0 and 100, got {k}")
+        if k and chosen == "dpmpp-2m":
+            raise InputError("dpmpp-2m takes no corrector steps (use ddpm or ddim with a corrector)")
+        if k and not m.corrector:
+            raise InputError(f"method {m.name!r} takes no corrector steps: its guided ε is not the score of one "
+                             "density (use cg-ddpm, cg-ddim, cfg or cond+cg with a corrector)")
+        size = check_scale(corrector_size, name="corrector size", maximum=1.0)
+        if size == 0.0:
+            raise InputError("corrector size must be above 0")
+        if guidance_schedule not in GUIDANCE_SCHEDULES:
+            raise InputError(f"unknown guidance schedule {guidance_schedule!r}; choose one of "
+                             f"{', '.join(GUIDANCE_SCHEDULES)}")
+        if guidance_schedule != "constant" and not m.schedules:
+            raise InputError(f"method {m.name!r} takes no guidance schedule (the CFG-type methods do: "
+                             f"{', '.join(x.name for x in registry.REGISTRY if x.schedules)})")
+        options = registry.check_options(m.name, options)
+        for name_, value in (("method", m.name), ("label", label), ("scales", scales), ("steps", steps), ("n", n),
+                             ("seed", seed_), ("eta", eta), ("sampler", sampler), ("gradient_at", gradient_at),
+                             ("x0_mode", x0_mode), ("variance", variance), ("interval", interval),
+                             ("corrector_steps", k), ("corrector_size", size), ("guidance_schedule", guidance_schedule),
+                             ("options", options)):
+            object.__setattr__(self, name_, value)
+
+    @property
+    def scale(self) -> float:
+        """The scale of a one-scale request (a multi-scale one has several: read ``scales``)."""
+        if len(self.scales) != 1:
+            raise ValueError(f"this request runs {len(self.scales)} scales; read .scales or split with by_scale")
+        return self.scales[0]
+
+    def option(self, name: str):
+        """The value of one of the method's own options (its default when not given)."""
+        return dict(self.options).get(name, registry.get(self.method).param(name).default)
 
     def at_scales(self, scales) -> "SampleRequest":
         """This request run once per scale of ``scales`` in one batch (see :func:`guided_sample`)."""
         return replace(self, scales=tuple(scales))
 
     def validated(self, num_classes: int, T: int) -> "SampleRequest":
-        """Return a copy with every field checked; raises InputError with a one-line message."""
-        if self.method not in METHODS + EXTRA_METHODS:
-            raise InputError(f"unknown method {self.method!r}; choose one of {', '.join(METHODS + EXTRA_METHODS)}")
-        knob = "w" if scale_symbol(self.method) == "w" else "scale"
-        scales = None
-        if self.scales is not None:  # a multi-scale run: scale is not used, so it is not kept either
-            try:
-                scales = tuple(check_scale(s, name=knob) for s in self.scales)
-            except TypeError:
-                raise InputError(f"scales must be a list of numbers, got {self.scales!r}") from None
-            if len(set(scales)) != len(scales):
-                raise InputError(f"scales must not repeat, got {', '.join(f'{s:g}' for s in scales)}")
-        scale = None if scales is not None else check_scale(self.scale, name=knob)
-        steps = check_steps(self.steps, maximum=T)
-        n = check_steps(self.n, name="n", maximum=MAX_BATCH)
-        if scales is not None and not 1 <= len(scales) <= MAX_BATCH // n:
-            raise InputError(f"between 1 and {MAX_BATCH // n} scales fit a batch of {n}, got {len(scales)}")
-        try:
-            seed = int(self.seed)
-        except (TypeError, ValueError):
-            raise InputError(f"seed must be a whole number, got {self.seed!r}") from None
-        if not 0 <= seed < 2**63:
-            raise InputError(f"seed must be between 0 and 2^63-1, got {self.seed}")
-        eta = check_scale(self.eta, name="eta", maximum=1.0)
-        label = self.label
-        if label is not None:
-            label = int(check_labels(label, num_classes, 1)[0])
-        if self.method in ("cond", "cfg", "cond+cg", "autoguidance") and label is None:
-            raise InputError(f"method {self.method!r} needs a class label")
-        sampler = self.sampler or default_sampler(self.method)
-        if sampler not in SAMPLERS:
-            raise InputError(f"unknown sampler {sampler!r}; choose one of {', '.join(SAMPLERS)}")
-        if self.method in ("cg-ddpm", "cond+cg") and sampler != "ddpm":
-            raise InputError(f"method {self.method!r} is the mean-shift form and needs the ddpm sampler "
-                             "(cg-ddim is classifier guidance for ddim and dpmpp-2m)")
-        if self.method == "cg-ddim" and sampler == "ddpm":
-            raise InputError("method 'cg-ddim' runs on the ddim or dpmpp-2m sampler")
-        if sampler == "dpmpp-2m" and self.eta != 0:
-            raise InputError("dpmpp-2m solves the probability-flow ODE: it takes no eta (use ddim for eta > 0)")
-        if sampler == "dpmpp-2m" and self.corrector_steps:
-            raise InputError("dpmpp-2m takes no corrector steps (use ddpm or ddim with a corrector)")
-        if self.gradient_at not in ("x_t", "mu"):
-            raise InputError(f"gradient point must be 'x_t' or 'mu', got {self.gradient_at!r}")
-        interval = check_interval(self.interval, T)
-        try:
-            k = int(self.corrector_steps)
-            if k != self.corrector_steps:
-                raise ValueError
-        except (TypeError, ValueError):
-            raise InputError(f"corrector steps must be a whole number, got {self.corrector_steps!r}") from None
-        if not 0 <= k <= 100:
-            raise InputError(f"corrector steps must be between 0 and 100, got {k}")
-        size = check_scale(self.corrector_size, name="corrector size", maximum=1.0)
-        if size == 0.0:
-            raise InputError("corrector size must be above 0")
-        return SampleRequest(self.method, label, scale, steps, n, seed, eta, sampler,
-                             self.gradient_at, self.x0_mode, self.variance, interval, k, size, scales)
+        """This request checked against the models (its class among their ``num_classes``, its steps and interval
+        within the diffusion's ``T``), with the method's default sampler filled in; InputError (one line) if not.
+
+        Everything else was checked when the request was built: the scales are not checked again.
+        """
+        label = self.label if self.label is None else int(check_labels(self.label, num_classes, 1)[0])
+        check_steps(self.steps, maximum=T)
+        check_interval(self.interval, T)
+        sampler = self.sampler or registry.get(self.method).default_sampler
+        if sampler == self.sampler:
+            return self
+        out = object.__new__(SampleRequest)
+        out.__dict__.update(self.__dict__, label=label, sampler=sampler)
+        return out
+
+
+def _check_scales(m, scales, n: int) -> tuple:
+    """The request's scales as floats, each in the method's range, none repeated, all fitting one batch."""
+    try:
+        scales = tuple(check_scale(s, name=m.knob_name, maximum=m.max_scale) for s in scales)
+    except TypeError:
+        raise InputError(f"scales must be a list of numbers, got {scales!r}") from None
+    if len(set(scales)) != len(scales):
+        raise InputError(f"scales must not repeat, got {', '.join(f'{s:g}' for s in scales)}")
+    if not 1 <= len(scales) <= MAX_BATCH // n:
+        raise InputError(f"between 1 and {MAX_BATCH // n} scales fit a batch of {n}, got {len(scales)}")
+    return scales
 
 
 def batch_key(request: SampleRequest):
@@ -156,10 +181,10 @@ def batch_key(request: SampleRequest):
     request already is a batch of its own.
     """
     r = request
-    if r.scales is not None:
+    if len(r.scales) != 1:
         return None
     return (r.method, r.sampler or default_sampler(r.method), r.steps, r.eta, r.gradient_at, r.x0_mode, r.variance,
-            r.interval, r.corrector_steps, r.corrector_size, r.label is None)
+            r.interval, r.corrector_steps, r.corrector_size, r.guidance_schedule, r.options, r.label is None)
 
 
 def sample_together(net: Callable, classifier: Optional[Callable], schedule: NoiseSchedule, requests, *, shape: tuple,
@@ -208,18 +233,16 @@ def sample_together(net: Callable, classifier: Optional[Callable], schedule: Noi
 
 
 def by_scale(x: torch.Tensor, request: SampleRequest) -> dict:
-    """``{scale: rows}`` of a multi-scale run's output ``[len(scales) * n, ...]`` (``{scale: x}`` for one scale).
+    """``{scale: rows}`` of a run's output ``[len(scales) * n, ...]`` (``{scale: x}`` for one scale).
 
     Keyed by the request's own validated floats, so a caller looks a scale up by the value it asked for.
     """
-    if request.scales is None:
-        return {request.scale: x}
     n = request.n
     return {s: x[k * n:(k + 1) * n] for k, s in enumerate(request.scales)}
 
 
 def default_sampler(method: str) -> str:
-    return "ddim" if method == "cg-ddim" else "ddpm"
+    return registry.get(method).default_sampler
 
 
 def guided_sample(
@@ -243,21 +266,19 @@ def guided_sample(
     x_T: optional start ``[n, *shape]`` (default: drawn from the seed).
     labels: optional ``[n] long``, one class per sample (evaluation draws them at random); it
     replaces ``request.label``, which must then be set (any class) for the guided methods.
-    ``request.scales``: run the request once per scale, as one batch of ``len(scales) * n`` with common
+    Several ``request.scales``: run the request once per scale, as one batch of ``len(scales) * n`` with common
     random numbers: x_T and every step's noise are drawn for ``n`` samples and repeated, so rows
     ``k*n .. (k+1)*n - 1`` are the run at ``scales[k]`` (what a separate run of that scale with the same
     seed draws, up to float rounding); x_T and labels are repeated. :func:`by_scale` splits the result.
     weak_net: the weak model of ``autoguidance`` (same signature as net).
-    Returns ``x_0: [n, *shape]`` (``[len(scales) * n, *shape]`` with ``scales``). All randomness comes
-    from ``torch.Generator(seed)`` on ``device``.
+    Returns ``x_0: [len(scales) * n, *shape]``. All randomness comes from ``torch.Generator(seed)`` on ``device``.
     """
     r = request.validated(num_classes, schedule.T)
     device = torch.device(device)
     gen = torch.Generator(device=device).manual_seed(r.seed)
-    copies, scale = 1, r.scale
-    if r.scales is not None:
-        copies = len(r.scales)
-        scale = torch.tensor(r.scales, dtype=torch.float64, device=device).repeat_interleave(r.n)
+    copies = len(r.scales)
+    scale = r.scales[0] if copies == 1 else torch.tensor(r.scales, dtype=torch.float64,
+                                                        device=device).repeat_interleave(r.n)
 
     def tiled(z):  # one draw for n samples, the same for every copy
         return z.repeat(copies, *([1] * (z.ndim - 1))) if copies > 1 else z
@@ -284,55 +305,30 @@ def guided_sample(
 
 def _run(net, classifier, schedule, r: SampleRequest, *, x_T, y, null, scale, generator, noise_sampler, callback,
          num_classes: int, weak_net=None) -> torch.Tensor:
-    """The sampler run of a validated request on a prepared batch (x_T, labels y, scale: float or [B])."""
-    gen = generator
+    """The sampler run of a validated request on a prepared batch (x_T, labels y, scale: float or [B]).
+
+    The method's registry entry builds the model function (:attr:`cgd.methods.Method.build`); label None
+    is the unconditional model, whatever the method.
+    """
     grid = schedule.grid(r.steps)
-
-    guided = r.label is not None and not (r.method in ("cg-ddpm", "cg-ddim") and is_zero_scale(scale))
-    if r.method in ("cg-ddpm", "cg-ddim", "cond+cg") and guided and classifier is None:
-        raise InputError(f"method {r.method!r} needs a classifier")
-
-    mean_shift = None
-    guides_after_clip = (r.method == "cg-ddim" and guided and r.x0_mode not in (None, "none")
-                         and r.sampler == "ddim")
-    x0_mode = None if guides_after_clip else r.x0_mode  # guided cg-ddim thresholds inside its guidance
-    score_fn = None  # what the corrector follows, when it is not model_fn
-    if r.method == "uncond" or not guided:
-        model_fn = conditional_model_fn(net, null)
-    elif r.method == "cond":
-        model_fn = conditional_model_fn(net, y)
-    elif r.method == "cfg":
-        model_fn = cfg_model_fn(net, y, scale, num_classes, interval=r.interval)
-    elif r.method == "autoguidance":
-        if weak_net is None:
-            raise InputError("method 'autoguidance' needs a weak model")
-        model_fn = autoguidance_model_fn(net, weak_net, y, scale, interval=r.interval)
-    elif r.method == "cg-ddim":  # guided-diffusion's order: threshold the unguided x0_hat, then guide
-        # (dpmpp-2m thresholds the guided data prediction instead, as Lu et al. recommend)
-        model_fn = classifier_guided_eps(conditional_model_fn(net, null), classifier, y, scale, schedule,
-                                         interval=r.interval, x0_mode=r.x0_mode if guides_after_clip else None)
-        # the corrector's target is the guided score itself, with nothing thresholded in it
-        score_fn = classifier_guided_eps(conditional_model_fn(net, null), classifier, y, scale, schedule,
-                                         interval=r.interval)
-    else:  # cg-ddpm, cond+cg: the mean-shift form
-        base = null if r.method == "cg-ddpm" else y
-        model_fn = conditional_model_fn(net, base)
-        mean_shift = make_mean_shift(classifier, y, scale, at=r.gradient_at, interval=r.interval)
-
+    if r.label is None:
+        built = Built(conditional_model_fn(net, null))
+    else:
+        ctx = Context(net, classifier, weak_net, schedule, grid, y, null, scale, num_classes, r,
+                      ramp=guidance_ramp(r.guidance_schedule, schedule.T))
+        built = registry.get(r.method).build(ctx)
+    model_fn, x0_mode = built.model_fn, None if built.guides_after_clip else r.x0_mode
     corrector = None
     if r.corrector_steps:
-        if score_fn is None:  # the corrector needs the guided eps: the mean-shift form has it as an eps form
-            score_fn = model_fn if mean_shift is None else classifier_guided_eps(model_fn, classifier, y, scale,
-                                                                                 schedule, interval=r.interval)
-        corrector = langevin_corrector(score_fn, schedule.alpha_bar, r.corrector_steps, r.corrector_size)
+        corrector = langevin_corrector(built.score_fn or model_fn, schedule.alpha_bar, r.corrector_steps,
+                                       r.corrector_size)
     if r.sampler == "ddpm":
-        return sample_ddpm(model_fn, x_T, grid, generator=gen, callback=callback, mean_shift=mean_shift,
-                           noise_sampler=noise_sampler, variance=r.variance, x0_mode=x0_mode,
-                           corrector=corrector)
+        return sample_ddpm(model_fn, x_T, grid, generator=generator, callback=callback, mean_shift=built.mean_shift,
+                           noise_sampler=noise_sampler, variance=r.variance, x0_mode=x0_mode, corrector=corrector)
     if r.sampler == "dpmpp-2m":
         return sample_dpmpp_2m(model_fn, x_T, grid, callback=callback, x0_mode=x0_mode)
-    x0 = sample_ddim(model_fn, x_T, grid, generator=gen, callback=callback, eta=r.eta,
+    x0 = sample_ddim(model_fn, x_T, grid, generator=generator, callback=callback, eta=r.eta,
                      noise_sampler=noise_sampler, x0_mode=x0_mode, corrector=corrector)
-    if guides_after_clip:
+    if built.guides_after_clip:
         x0 = x0.clamp(-1.0, 1.0)  # the last step's guided x0_hat was left free; the image is kept in range
     return x0

@@ -28,8 +28,9 @@ from cgd.cliutil import Parser
 from cgd.cliutil import number, run
 from cgd.data import load_dataset
 from cgd.device import pick_device
-from cgd.evaluate import (REFERENCE_FILE, evaluate_one, judge_outputs, load_reference, make_reference,
-                          measure_images, model_tag, save_reference)
+from cgd import methods as registry
+from cgd.measure import (REFERENCE_FILE, classifier_accuracy_by_t, evaluate_one, judge_outputs,  # noqa: F401
+                         load_reference, make_reference, measure_images, model_tag, save_reference)
 from cgd.fileio import atomic_write
 from cgd.metrics import background_speckle, class_shares
 from cgd.models import FILES, checkpoint_root, load_image_models, recommended_scale, sample_images
@@ -37,26 +38,6 @@ from cgd.pipeline import SampleRequest
 from cgd.results import current, load_records
 
 __all__ = ["classifier_accuracy_by_t", "main"]
-
-
-@torch.no_grad()
-def classifier_accuracy_by_t(classifier, data, schedule, ts, *, n: int = 1000, seed: int = 0,
-                             batch: int = 500) -> list:
-    """Accuracy of ``classifier(x_t, t)`` on ``x_t ~ q(x_t | x_0)`` of n test images, for each t in ts."""
-    gen = torch.Generator().manual_seed(seed)
-    dev = next(iter(list(classifier.parameters()) + list(classifier.buffers())), torch.empty(0)).device
-    out = []
-    for t in ts:
-        t = torch.as_tensor(t).long()
-        correct = 0
-        for start in range(0, n, batch):
-            m = min(batch, n - start)
-            x0, y = data.batch(torch.randint(0, len(data), (m,), generator=gen))
-            tb = t.expand(m) if t.ndim == 0 else t[start:start + m]
-            x_t = schedule.q_sample(x0, tb, torch.randn(x0.shape, generator=gen))
-            correct += int((classifier(x_t.to(dev), tb.to(dev)).argmax(1).cpu() == y).sum())
-        out.append(correct / n)
-    return out
 
 
 def main(argv=None) -> int:
@@ -117,7 +98,7 @@ def _run(args) -> int:
 
     def measured(method: str) -> dict:
         scale = recommended_scale(args.dataset, method)
-        this_weak = weak if method == "autoguidance" else None
+        this_weak = weak if "weak" in registry.get(method).needs else None
         rec = known.get((method, float(scale), n, steps, seed, this_weak))
         if rec is None:
             with tqdm(total=-(-n // 250) * steps, desc=f"{method} s={scale:g}") as bar:
@@ -130,13 +111,18 @@ def _run(args) -> int:
     train = load_dataset(args.dataset, "train", data_root)
     x_real, y_real = train.batch(torch.randperm(len(train), generator=torch.Generator().manual_seed(seed))[:n])
     real = {"n": n, "seed": seed, **measure_images(models, ref, x_real, y_real, seed=seed)}
-    uncond = measured("uncond")
-    methods = ("cg-ddim", "cfg", "cg-ddpm", "cond+cg", "cond") + (("autoguidance",) if weak else ())
-    guided = [measured(m) for m in methods]
+    # the unconditional model, then the methods the record holds (cgd.methods.Method.quality_rank; one that needs a
+    # weak U-Net when one is shipped), each at its recommended scale
+    unguided = [m for m in registry.REGISTRY if not m.guided]
+    uncond = measured(unguided[0].name)
+    methods = sorted((m for m in registry.REGISTRY if m.quality_rank is not None and ("weak" not in m.needs or weak)),
+                     key=lambda m: m.quality_rank)
+    guided = [measured(m.name) for m in methods]
 
     hist = uncond.get("judge_class_shares")
     if hist is None:  # a record from before measure_images kept the class shares: sample the model once more
-        req = SampleRequest(method="uncond", label=None, scale=0.0, steps=steps, n=n, seed=seed, x0_mode="clip")
+        req = SampleRequest(method=unguided[0].name, label=None, scale=0.0, steps=steps, n=n, seed=seed,
+                            x0_mode="clip")
         _, p_unc = judge_outputs(models.judge, sample_images(models, req).cpu())
         hist = class_shares(p_unc)
 

@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 from cgd.cliutil import Parser, run
+from cgd.methods import REGISTRY
 from cgd.palette import METHOD_COLORS, METHOD_LABELS
 from cgd.results import JUDGE_FLOOR, RESULTS_DIR, choose_scale, load_records, paper_analogue, sweep
 
@@ -76,7 +77,8 @@ def recommend_table(records: list, dataset: str) -> str:
         return ""
     rows = [f"| method | scale (judge ≥ {JUDGE_FLOOR[dataset]:.2%}, lowest FID) | judge acc. | FID | precision | recall |",
             "| --- | --- | --- | --- | --- | --- |"]
-    for m in sorted({r["method"] for r in records if r["dataset"] == dataset} - {"uncond", "cond"}):
+    unguided = {m.name for m in REGISTRY if not m.guided}
+    for m in sorted({r["method"] for r in records if r["dataset"] == dataset} - unguided):
         r = choose_scale(records, dataset, m)
         rows.append(f"| {m} | none reaches it | | | | |" if r is None else
                     f"| {m} | {r['scale']:g} | {r['judge_accuracy']:.3f} | {r['fid']:.2f} | {r['precision']:.3f} | "

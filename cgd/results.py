@@ -6,6 +6,8 @@ import json
 from pathlib import Path
 from typing import Optional
 
+from cgd import methods as registry
+
 __all__ = ["RESULTS_DIR", "PAPER_TABLE", "JUDGE_FLOOR", "current", "load_records", "paper_analogue", "sweep",
            "choose_scale"]
 
@@ -22,19 +24,19 @@ PAPER_TABLE = [
     (True, True, 10.0, 9.11, 10.93, 283.92, 0.88, 0.32),
 ]
 
-# which of our methods is each row of the paper's table
-ROW_METHOD = {(False, False): "uncond", (False, True): "cg-ddpm", (True, False): "cond", (True, True): "cond+cg"}
+# which of our methods is each row of the paper's table (cgd.methods.Method.paper_row)
+ROW_METHOD = {m.paper_row: m.name for m in registry.REGISTRY if m.paper_row is not None}
 
 
 def current(record: dict) -> bool:
     """Whether a record was measured with today's arithmetic of its method (records before versions: 1).
 
-    A method's sampling changed (:data:`cgd.pipeline.SAMPLER_VERSIONS`): its older records stay in the
+    A method's sampling changed (:attr:`cgd.methods.Method.version`): its older records stay in the
     files as history, but no table or figure shows them as today's.
     """
-    from cgd.pipeline import SAMPLER_VERSIONS
-
-    return record.get("sampler_version", 1) == SAMPLER_VERSIONS.get(record.get("method"), 1)
+    method = record.get("method")
+    version = registry.get(method).version if method in registry.NAMES else 1
+    return record.get("sampler_version", 1) == version
 
 
 def load_records(folder: Optional[Path] = None) -> list:
@@ -51,19 +53,25 @@ def load_records(folder: Optional[Path] = None) -> list:
 
 
 # the unguided run that is each guided method's scale 0 (same labels and noise in cgd.evaluate)
-ANCHOR = {"cg-ddpm": "uncond", "cg-ddim": "uncond", "cfg": "cond", "cond+cg": "cond", "autoguidance": "cond"}
+ANCHOR = {m.name: m.anchor for m in registry.REGISTRY if m.anchor is not None}
+
+
+def plain(record: dict) -> bool:
+    """A record of the method as it is: no limited interval, no guidance schedule, no options of its own."""
+    return (not record.get("interval") and record.get("guidance_schedule", "constant") == "constant"
+            and not record.get("options"))
 
 
 def sweep(records: list, dataset: str, method: str) -> list:
     """The records of one method on one dataset, by scale (the largest n per scale wins).
 
     A guided method without its own scale-0 record gets its anchor's (uncond or cond), which
-    draws the same samples. Records of limited-interval guidance (an ``interval`` field) are not
-    plain guidance and are left out.
+    draws the same samples. Records of limited-interval guidance (an ``interval`` field), of a guidance
+    schedule or of a method's own options are not its plain form and are left out (:func:`plain`).
     """
     best = {}
     for r in records:
-        if r.get("dataset") == dataset and r.get("method") == method and not r.get("interval") and current(r):
+        if r.get("dataset") == dataset and r.get("method") == method and plain(r) and current(r):
             s = float(r["scale"])
             if s not in best or r["n"] > best[s]["n"]:
                 best[s] = r

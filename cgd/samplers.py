@@ -32,30 +32,12 @@ from cgd.outputs import ModelOutput, as_output  # noqa: F401 - ModelOutput re-ex
 
 from cgd.errors import NonFiniteError
 from cgd.schedule import SamplingGrid, coef, eps_to_x0, log_snr, posterior_mean_coefs, x0_to_eps
+from cgd.schedule import threshold_x0  # noqa: F401 - re-exported: it lives in cgd.schedule
 
 __all__ = ["ModelOutput", "sample_ddpm", "sample_ddim", "sample_dpmpp_2m", "langevin_corrector", "threshold_x0"]
 
 
 _as_output = as_output
-
-
-def threshold_x0(x0_hat: torch.Tensor, mode: Optional[str] = None, *, percentile: float = 0.995) -> torch.Tensor:
-    """Keep the predicted x_0 in the data range.
-
-    mode None: unchanged; 'clip': clamp to [-1, 1];
-    'dynamic': Imagen's dynamic thresholding (Saharia et al. 2022, sec. 2.3): per sample,
-    s = max(1, percentile of |x0_hat|); x0_hat = clamp(x0_hat, -s, s) / s.
-    """
-    if mode is None or mode == "none":
-        return x0_hat
-    if mode == "clip":
-        return x0_hat.clamp(-1.0, 1.0)
-    if mode == "dynamic":
-        flat = x0_hat.reshape(x0_hat.shape[0], -1).abs().float()
-        s = torch.quantile(flat, percentile, dim=1).clamp(min=1.0).to(x0_hat.dtype)
-        s = s.reshape(-1, *([1] * (x0_hat.ndim - 1)))
-        return torch.maximum(torch.minimum(x0_hat, s), -s) / s
-    raise ValueError(f"unknown x0 threshold mode {mode!r}")
 
 
 def _noise_like(x: torch.Tensor, generator: Optional[torch.Generator]) -> torch.Tensor:
@@ -178,6 +160,7 @@ def sample_ddim(
 
     x_prev = sqrt(alpha_bar_prev) x0_hat + sqrt(1 - alpha_bar_prev - sigma^2) eps_hat + sigma z,
     sigma = eta sqrt((1 - alpha_bar_prev) / (1 - alpha_bar)) sqrt(1 - alpha_bar / alpha_bar_prev).
+    A model output with ``eps_direction`` (:class:`ModelOutput`) re-noises with it in place of eps_hat (CFG++).
     corrector: as in :func:`sample_ddpm`.
     """
     if check_every is None:
@@ -198,7 +181,8 @@ def sample_ddim(
         # 2. the step's noise level sigma (eq. 16) and its deterministic part
         sigma = eta * ((1 - ab_prev) / (1 - ab)).sqrt() * (1 - ab / ab_prev).sqrt()
         c_eps = (1 - ab_prev - sigma**2).clamp(min=0.0).sqrt()
-        mean = coef(ab_prev.sqrt(), x_t) * x0_hat + coef(c_eps, x_t) * eps_hat
+        eps_dir = eps_hat if out.eps_direction is None else out.eps_direction  # CFG++: the unconditional eps
+        mean = coef(ab_prev.sqrt(), x_t) * x0_hat + coef(c_eps, x_t) * eps_dir
 
         # 3. the unguided mean, for reporting the guidance shift
         if out.eps_unguided is not None:

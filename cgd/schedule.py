@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Optional
 
 import torch
 
@@ -38,6 +39,10 @@ __all__ = [
     "x0_to_eps",
     "eps_to_score",
     "score_to_eps",
+    "threshold_x0",
+    "flow_coords",
+    "eps_to_velocity",
+    "velocity_to_eps",
 ]
 
 MAX_STEPS = 100_000
@@ -252,3 +257,45 @@ def score_to_eps(score, alpha_bar):
     """eps = -sqrt(1 - alpha_bar) * score."""
     ab = torch.as_tensor(alpha_bar, dtype=torch.float64)
     return -coef((1 - ab).sqrt(), score) * score
+
+
+def threshold_x0(x0_hat: torch.Tensor, mode: Optional[str] = None, *, percentile: float = 0.995) -> torch.Tensor:
+    """Keep the predicted x_0 in the data range.
+
+    mode None: unchanged; 'clip': clamp to [-1, 1];
+    'dynamic': Imagen's dynamic thresholding (Saharia et al. 2022, sec. 2.3): per sample,
+    s = max(1, percentile of |x0_hat|); x0_hat = clamp(x0_hat, -s, s) / s.
+    """
+    if mode is None or mode == "none":
+        return x0_hat
+    if mode == "clip":
+        return x0_hat.clamp(-1.0, 1.0)
+    if mode == "dynamic":
+        flat = x0_hat.reshape(x0_hat.shape[0], -1).abs().float()
+        s = torch.quantile(flat, percentile, dim=1).clamp(min=1.0).to(x0_hat.dtype)
+        s = s.reshape(-1, *([1] * (x0_hat.ndim - 1)))
+        return torch.maximum(torch.minimum(x0_hat, s), -s) / s
+    raise ValueError(f"unknown x0 threshold mode {mode!r}")
+
+
+# -- the flow-matching (rectified-flow) view of the same process ---------------------------
+# x_t = alpha x_0 + sigma eps with alpha = sqrt(alpha_bar), sigma = sqrt(1 - alpha_bar). Divided by alpha + sigma,
+# z = x_t / (alpha + sigma) = (1 - tau) x_0 + tau eps with tau = sigma / (alpha + sigma): the straight path of
+# flow matching (Lipman et al. 2023, Liu et al. 2023), whose velocity dz/dtau = eps - x_0. So an eps model is
+# exactly a velocity model: v = eps - x0_hat, and back eps = z + (1 - tau) v (x0_hat = z - tau v).
+def flow_coords(x_t, alpha_bar):
+    """``(z, tau)``: z = x_t / (alpha + sigma), tau = sigma / (alpha + sigma), shaped like x_t's batch."""
+    ab = torch.as_tensor(alpha_bar, dtype=torch.float64)
+    a, s = ab.sqrt(), (1 - ab).sqrt()
+    return x_t / coef(a + s, x_t), coef(s / (a + s), x_t)
+
+
+def eps_to_velocity(x_t, eps, alpha_bar):
+    """v = eps - x0_hat: the flow-matching velocity of an eps prediction (see :func:`flow_coords`)."""
+    return eps - eps_to_x0(x_t, eps, alpha_bar)
+
+
+def velocity_to_eps(x_t, v, alpha_bar):
+    """eps = z + (1 - tau) v, the inverse of :func:`eps_to_velocity` (z, tau from :func:`flow_coords`)."""
+    z, tau = flow_coords(x_t, alpha_bar)
+    return z + (1 - tau) * v

@@ -346,6 +346,11 @@ if st.toggle(f"Run the five samplers at k = {exponent:g} (exact models, 1000 sam
                "The ESS only measures the weights of the particles at hand; the ancestors show how many lineages "
                "are left.")
 
+st.subheader("Guidance zoo: every method at one matched setting", anchor="guidance-zoo")
+from ui import zoo as ui_zoo  # noqa: E402 - the section's own module, like ui.smc above
+
+ui_zoo.section(mixture_json, int(label), int(seed))
+
 with st.expander("About these models"):
     st.markdown("**Exact**: the mixture's closed-form ε and $p_t(y\\mid x)$ at every noise level (linear schedule, "
                 "T = 1000). **Learned**: small MLPs (an ε-network and a noisy classifier) trained on the mixture the "

@@ -271,11 +271,18 @@ def test_bad_scale_lists_are_refused(scales):
 
 
 def test_a_multi_scale_request_keeps_no_single_scale():
-    """Validated once: with ``scales`` the single ``scale`` is dropped, so nothing can read a stale one."""
-    r = SampleRequest(method="cfg", label=0, scale=7.0, scales=(0, 2)).validated(MIX.num_classes, SCHED.T)
-    assert r.scale is None and r.scales == (0.0, 2.0)
+    """A request always carries a tuple of scales, checked once when built: ``scale=x`` is ``scales=(x,)`` and,
+    given, replaces ``scales`` (so ``replace(r, scale=x)`` is r at x); a multi-scale request has no single scale."""
+    from dataclasses import replace
+
+    r = SampleRequest(method="cfg", label=0, scales=(0, 2)).validated(MIX.num_classes, SCHED.T)
+    assert r.scales == (0.0, 2.0)
+    with pytest.raises(ValueError, match="2 scales"):
+        r.scale
+    assert SampleRequest(method="cfg", label=0, scale=7.0, scales=(0, 2)).scales == (7.0,)
+    assert replace(r, scale=3.0).scales == (3.0,) and replace(r, scale=3.0).scale == 3.0
     with pytest.raises(InputError, match="w must"):
-        SampleRequest(method="cfg", label=0, scales=(1.0, -1.0)).validated(MIX.num_classes, SCHED.T)
+        SampleRequest(method="cfg", label=0, scales=(1.0, -1.0))
 
 
 def test_per_sample_scale_tensor_is_checked_element_by_element():

@@ -20,7 +20,7 @@ from cgd.device import pick_device
 from cgd.models import (CLASSIFIER_METHODS, FILES, available_datasets, checkpoint_root,  # noqa: F401
                         confidences, load_image_models, recommended_scale, sample_images)
 from cgd.pipeline import SampleRequest, scale_symbol, tilt_exponent  # noqa: F401 - the pages' names
-from cgd.sample import image_grid, to_uint8
+from cgd.imaging import image_grid, to_uint8
 
 
 @st.cache_resource(max_entries=4, show_spinner="Loading the trained models…")

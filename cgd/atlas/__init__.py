@@ -26,6 +26,7 @@ from typing import Callable, Optional
 
 import numpy as np
 
+from cgd import methods as registry
 from cgd.errors import InputError
 from cgd.fileio import atomic_write, file_sha256
 from cgd.pipeline import SAMPLER_VERSIONS
@@ -35,19 +36,14 @@ __all__ = ["GUIDED_METHODS", "ATLAS_METHODS", "DEFAULT_SCALES", "AtlasConfig", "
 
 ATLAS_FILE, RECORD_FILE = "atlas.npz", "atlas.json"
 MODEL_FILES = ("unet.safetensors", "classifier.safetensors", "judge.safetensors", "unet_weak.safetensors")
-GUIDED_METHODS = ("cg-ddpm", "cg-ddim", "cfg", "cond+cg")
-# what an atlas can hold: autoguidance too, when the dataset ships its weak U-Net
-ATLAS_METHODS = GUIDED_METHODS + ("autoguidance",)
+# the methods with an atlas grid (cgd.methods.Method.atlas_scales); those needing a weak U-Net only for datasets
+# that ship one
+ATLAS_METHODS = tuple(m.name for m in registry.REGISTRY if m.atlas_scales is not None)
+GUIDED_METHODS = tuple(name for name in ATLAS_METHODS if "weak" not in registry.get(name).needs)
 # From 0 (unguided: the unconditional model for CG, the conditional one for cond+cg and CFG) past
 # every dataset's recommended scale (cgd.models.RECOMMENDED_SCALE), close together where the
 # samples change most (small scales), wider apart beyond.
-DEFAULT_SCALES = {
-    "cg-ddpm": (0, 0.25, 0.5, 0.75, 1, 1.5, 2, 2.5, 3, 4, 5, 6, 7, 8, 10, 12, 14, 16, 20, 25, 30),
-    "cg-ddim": (0, 0.5, 1, 1.5, 2, 3, 4, 5, 6, 7, 8, 10, 12, 14, 16, 18, 20, 24, 28, 32, 40),
-    "cfg": (0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.8, 1, 1.25, 1.5, 1.75, 2, 2.5, 3, 3.5, 4, 5, 6, 8),
-    "cond+cg": (0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.8, 1, 1.25, 1.5, 2, 2.5, 3, 4, 5, 6, 8, 10, 12),
-    "autoguidance": (0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.8, 1, 1.25, 1.5, 1.75, 2, 2.5, 3, 3.5, 4, 5, 6, 8),
-}
+DEFAULT_SCALES = {name: registry.get(name).atlas_scales for name in ATLAS_METHODS}
 
 
 @dataclass(frozen=True)
@@ -116,7 +112,7 @@ def build_cell(models, cfg: AtlasConfig, method: str, label: int, *,
 
     from cgd.models import confidences, sample_images
     from cgd.pipeline import SampleRequest
-    from cgd.sample import to_uint8
+    from cgd.imaging import to_uint8
 
     scales = cfg.scales(method)
     request = SampleRequest(method=method, label=label, steps=cfg.steps, n=cfg.n, seed=cfg.seed,

@@ -20,6 +20,7 @@ from tqdm import tqdm
 
 from cgd.atlas import ATLAS_METHODS, GUIDED_METHODS, AtlasConfig, build_atlas, load_atlas, save_atlas
 from cgd.cliutil import Parser, number, run
+from cgd.methods import get as get_method
 from cgd.data import DATASETS
 
 
@@ -38,7 +39,7 @@ def main(argv=None) -> int:
     b.add_argument("--trajectory-every", default="2", help="keep x0_hat after every this many steps")
     b.add_argument("--methods", default=None,
                    help=f"comma-separated, of {', '.join(ATLAS_METHODS)} (default: the guided methods, and "
-                        "autoguidance when the dataset ships a weak U-Net)")
+                        "those needing a weak U-Net when the dataset ships one)")
     b.add_argument("--work", default="runs/atlas", help="finished cells are kept here (resume)")
     b.add_argument("--threads", default=None, help="torch threads (default: torch's choice)")
     b.add_argument("--device", default="auto")
@@ -71,7 +72,8 @@ def _build(args) -> int:
     if args.methods is not None:
         methods = tuple(m.strip() for m in args.methods.split(",") if m.strip())
     else:
-        methods = GUIDED_METHODS + (("autoguidance",) if (_folder(args) / FILES["weak"]).is_file() else ())
+        weak = (_folder(args) / FILES["weak"]).is_file()
+        methods = GUIDED_METHODS + (tuple(m for m in ATLAS_METHODS if "weak" in get_method(m).needs) if weak else ())
     cfg = AtlasConfig(dataset=args.dataset, methods=methods,
                       n=number(args.n, "n", int), steps=number(args.steps, "steps", int),
                       seed=number(args.seed, "seed", int),

@@ -28,13 +28,14 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from cgd.cliutil import Parser
+from cgd import methods as registry
+from cgd.cliutil import Parser, add_method_options, method_fields
 from cgd.cliutil import number as _number
 from cgd.cliutil import run
 from cgd.errors import CGDError
-from cgd.pipeline import SAMPLERS, SampleRequest, scale_symbol
+from cgd.pipeline import SAMPLERS, SampleRequest, default_sampler, scale_symbol
 
-TOY_METHODS = ("cg-ddpm", "cg-ddim", "cfg", "cond+cg", "cond", "uncond", "autoguidance")
+TOY_METHODS = registry.NAMES  # every method of the registry (cgd.methods) runs on the exact models
 # SMC moves particles with the stochastic guided DDPM step of the method's tilt k
 SMC_METHODS = ("cg-ddpm", "cfg", "cond+cg")
 
@@ -48,6 +49,7 @@ def _guidance_options(p) -> None:
                    help="corrector step on the score: size x (1 - alpha_bar_t), in (0, 1]")
     p.add_argument("--weak-inflate", default="2.0",
                    help="autoguidance: the weak model is the exact one with covariances x this factor")
+    add_method_options(p)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -57,7 +59,7 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--mixture", default="three_blobs", help="preset name or path to a mixture JSON file")
     s.add_argument("--label", default="0", help="class index, or 'none' for unguided p(x)")
     s.add_argument("--scale", default="1.0", help="guidance scale s (CFG: w)")
-    s.add_argument("--method", default="cg-ddpm", choices=TOY_METHODS + ("rejection",),
+    s.add_argument("--method", default=registry.DEFAULT_SWEPT, choices=TOY_METHODS + ("rejection",),
                    help="rejection: exact samples of p(x) p(y|x)^k, k = --scale, by rejection from p(x)")
     s.add_argument("--model", default="exact", choices=("exact", "learned"))
     s.add_argument("--steps", default="1000", help="sampling steps (respaced grid of the T=1000 diffusion)")
@@ -75,7 +77,7 @@ def _parser() -> argparse.ArgumentParser:
                                        "the tilted density p(x) p(y|x)^k")
     m.add_argument("--mixture", default="near_and_far")
     m.add_argument("--label", default="0")
-    m.add_argument("--method", default="cg-ddpm", choices=("cg-ddpm", "cg-ddim", "cfg", "cond+cg", "autoguidance"))
+    m.add_argument("--method", default=registry.DEFAULT_SWEPT, choices=registry.guided_names())
     m.add_argument("--scale", default="1,2,3", help="comma-separated scales (CFG: w)")
     m.add_argument("--steps", default="1000")
     m.add_argument("--sampler", default=None, choices=SAMPLERS, help="override the method's sampler")
@@ -96,13 +98,13 @@ def _newer(args) -> dict:
     """SampleRequest fields of the newer guidance options."""
     interval = None if args.interval is None else tuple(_number(v, "interval", int) for v in args.interval)
     return dict(interval=interval, corrector_steps=_number(args.corrector_steps, "corrector-steps", int),
-                corrector_size=_number(args.corrector_size, "corrector-size"))
+                corrector_size=_number(args.corrector_size, "corrector-size"), **method_fields(args))
 
 
 def _weak(args, mixture, schedule):
     from cgd.toy.sampling import weak_exact_model
 
-    if args.method != "autoguidance":
+    if "weak" not in registry.get(args.method).needs:
         return None
     return weak_exact_model(mixture, schedule, _number(args.weak_inflate, "weak-inflate"))
 
@@ -223,12 +225,12 @@ def _run(args) -> int:
                 x0, extra = _smc(args, mixture, req, schedule)
             elif args.rejection:
                 x0, extra = _rejection(mixture, req, schedule)
-            elif args.method == "autoguidance":
+            elif "weak" in registry.get(args.method).needs:
                 x0 = toy_sample(mixture, req.validated(mixture.num_classes, schedule.T), models=models,
                                 schedule=schedule, weak=_weak(args, mixture, schedule))
             out = as_dict(measure(mixture, req, models=models, schedule=schedule, x0=x0))
             print(json.dumps({"mixture": args.mixture, "label": req.label, "steps": req.steps, "n": req.n,
-                              "sampler": args.sampler or ("ddim" if args.method == "cg-ddim" else "ddpm"),
+                              "sampler": args.sampler or default_sampler(args.method),
                               "interval": req.interval, "corrector_steps": req.corrector_steps,
                               "corrector_size": req.corrector_size, **extra, **out}))
         return 0

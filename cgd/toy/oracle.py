@@ -21,7 +21,8 @@ from typing import Optional
 import torch
 
 from cgd.errors import InputError
-from cgd.pipeline import SampleRequest, tilt_exponent
+from cgd.methods import held_against
+from cgd.pipeline import SampleRequest
 from cgd.schedule import NoiseSchedule
 from cgd.stats import energy_distance
 from cgd.toy.mixture import Mixture
@@ -65,8 +66,8 @@ class Measurement:
 def exact_references(mixture: Mixture, request: SampleRequest, *, res: int = 1024) -> tuple:
     """``(p(x|y) samples, tilted samples, a second independent set of tilted samples)``, each ``[n, 2]``,
     for the request's label, size and tilt exponent (autoguidance: k = 1), drawn from its seed."""
-    # autoguidance has no class tilt: its samples are held against p(x|y) (k = 1)
-    k = 1.0 if request.method == "autoguidance" else tilt_exponent(request.method, request.scale)
+    # a method with no class tilt (autoguidance, APG, CFG++, CFG-Zero*) is held against p(x|y) (k = 1)
+    k = held_against(request.method, request.scale)
     gen = torch.Generator().manual_seed(request.seed + 1_000_003)
     return tuple(tilted_samples(mixture, request.label, e, request.n, gen, res=res) for e in (1.0, k, k))
 
@@ -81,7 +82,7 @@ def measure(mixture: Mixture, request: SampleRequest, *, models=None, schedule: 
     r = request.validated(mixture.num_classes, schedule.T)
     if x0 is None:
         x0 = toy_sample(mixture, r, models=models or exact_models(mixture, schedule), schedule=schedule)
-    k = 1.0 if r.method == "autoguidance" else tilt_exponent(r.method, r.scale)
+    k = held_against(r.method, r.scale)
     cond, tilted, tilted2 = references or exact_references(mixture, r)
     x0 = x0.double()
     share = float((mixture.class_log_joint(x0, 1.0).argmax(1) == r.label).double().mean())

@@ -8,6 +8,7 @@ import torch
 
 import threading
 
+from cgd import methods as registry
 from cgd.pipeline import SampleRequest, guided_sample
 from cgd.schedule import NoiseSchedule, make_schedule
 from cgd.toy.exact import ExactClassifier, ExactEps
@@ -50,11 +51,11 @@ def toy_sample(mixture: Mixture, request: SampleRequest, *, models=None, schedul
     """Draw ``request.n`` guided samples ``[n, 2]``; models default to the exact ones.
 
     ``request.scales``: one run per scale in one batch, ``[len(scales) * n, 2]`` (see :func:`cgd.pipeline.guided_sample`).
-    weak: autoguidance's weak model (default for that method: :func:`weak_exact_model` of the mixture).
+    weak: autoguidance's weak model (default for a method that needs one: :func:`weak_exact_model` of the mixture).
     """
     schedule = schedule or default_schedule()
     net, clf = models if models is not None else exact_models(mixture, schedule)
-    if weak is None and request.method == "autoguidance":
+    if weak is None and "weak" in registry.get(request.method).needs:
         weak = weak_exact_model(mixture, schedule)
     return guided_sample(net, clf, schedule, request, shape=(2,), num_classes=mixture.num_classes,
                          callback=callback, dtype=dtype, weak_net=weak)

@@ -19,6 +19,7 @@ from typing import Optional
 import numpy as np
 import torch
 
+from cgd import methods as registry
 from cgd.pipeline import SampleRequest
 from cgd.schedule import NoiseSchedule
 from cgd.toy.mixture import Mixture
@@ -210,6 +211,11 @@ class SamplerPoint:
     far_tilted: float  # the tilted density p(x) p(y|x)^s of the data (exact, on a fine grid)
 
 
+# classifier guidance of the unconditional model (k = s) by its default sampler: the mean shift on DDPM, the eps
+# form on DDIM (cgd.methods)
+CG_ON = {m.default_sampler: m.name for m in registry.REGISTRY if "classifier" in m.needs and not m.needs_label}
+
+
 def far_component(mixture: Mixture, label: int) -> Optional[int]:
     """The component of class y where the exact p(y|x) at its mean is highest (the one guidance favours).
 
@@ -244,11 +250,11 @@ def sampler_sweep(mixture: Mixture, request: SampleRequest, scales, *, models=No
     models = models or exact_models(mixture, schedule)
     scales = tuple(float(s) for s in scales)
     shares = {}
-    for method in ("cg-ddpm", "cg-ddim"):
-        req = replace(request, method=method, sampler=None, gradient_at="x_t", eta=0.0, scales=scales)
+    for sampler in ("ddpm", "ddim"):  # classifier guidance of the unconditional model, on each sampler
+        req = replace(request, method=CG_ON[sampler], sampler=None, gradient_at="x_t", eta=0.0, scales=scales)
         x0 = toy_sample(mixture, req, models=models, schedule=schedule).double()
         hit = (nearest_component(mixture, x0) == far).double().reshape(len(scales), -1).mean(1)
-        shares[method] = hit.tolist()
+        shares[sampler] = hit.tolist()
     lo, hi = extent(mixture)
     xs, pts = _grid(lo, hi, res)
     on_far = (nearest_component(mixture, pts) == far).numpy()
@@ -256,7 +262,7 @@ def sampler_sweep(mixture: Mixture, request: SampleRequest, scales, *, models=No
     out = []
     for k, s in enumerate(scales):
         tilted = lg.tilt(s).tilted.ravel()
-        out.append(SamplerPoint(s, shares["cg-ddpm"][k], shares["cg-ddim"][k],
+        out.append(SamplerPoint(s, shares["ddpm"][k], shares["ddim"][k],
                                 float(tilted[on_far].sum() / tilted.sum())))
     return out
 
