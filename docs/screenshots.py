@@ -1,7 +1,7 @@
 """Small copies of the browser test's screenshots for the README: ``python docs/screenshots.py``.
 
-Reads ``artifacts/screenshots/*.png`` (written by ``pytest tests/test_browser.py``), cuts the empty
-space under the content, halves the size and writes ``docs/screenshots/<name>.png``.
+Reads ``artifacts/screenshots/*.png`` (written by ``pytest tests/test_browser.py tests/test_browser_lesson.py``),
+cuts the empty space under the content, halves the size and writes ``docs/screenshots/<name>.png``.
 """
 
 from pathlib import Path
@@ -10,8 +10,10 @@ import numpy as np
 from PIL import Image
 
 ROOT = Path(__file__).resolve().parents[1]
-NAMES = ["home", "lesson_step3", "lesson_step6", "guidance_2d", "scale_explorer", "image_generation", "training",
-         "fidelity_vs_diversity"]
+# the Lesson as on a projector: presentation mode at 1400x900 (tests/test_browser_lesson.py); the pages full length
+# at 1400 px wide (tests/test_browser.py)
+NAMES = ["home", "lesson_present_step3", "lesson_present_step6", "guidance_2d", "scale_explorer", "image_generation",
+         "training", "fidelity_vs_diversity"]
 
 
 def main() -> None:
