@@ -276,7 +276,7 @@ with tab_row:
         st.info("Pick a guided method to compare scales.")
     elif go_row and scales:
         row_scales = sorted(float(v) for v in scales)
-        r = replace(request, n=4, scale=None, scales=tuple(row_scales))  # one batch, the same noise at every scale
+        r = replace(request, n=4).at_scales(row_scales)  # one batch, the same noise at every scale
         status = st.progress(0.0, text="sampling every scale at once…")
         with answer_errors():
             res = images.generate(dataset, str(images.checkpoint_root()), r, _on_step=lambda d: status.progress(
