@@ -31,7 +31,7 @@ def _run(code: str, tiny_root, *argv) -> dict:
     env = {**os.environ, "CGD_CHECKPOINTS": str(tiny_root), "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": str(THREADS),
            "OPENBLAS_NUM_THREADS": "1"}
     out = subprocess.run([sys.executable, "-c", code, *map(str, argv)], env=env, cwd=ROOT, capture_output=True,
-                         text=True, timeout=300)
+                         text=True, timeout=900)
     assert out.returncode == 0, out.stderr[-2000:]
     return json.loads(out.stdout.strip().splitlines()[-1])
 
@@ -64,7 +64,12 @@ for t in threads[1:]:
 torch.nn.functional.conv2d(x, w)  # the server's own thread
 counts["main"] = torch.get_num_threads()
 counts["compute"] = compute._EXECUTOR.submit(torch.get_num_threads).result()
-print(json.dumps({{"counts": counts, "native": compute.native_threads()}}))
+import time
+native = []
+for _ in range(10):  # a joined Python thread's OS thread may take a moment to go (a loaded machine): least of 10
+    time.sleep(0.2)
+    native.append(compute.native_threads())
+print(json.dumps({{"counts": counts, "native": min(native)}}))
 """
 
 
