@@ -426,7 +426,7 @@ def test_lesson_image_step_shows_the_same_seeds_across_scales(tiny_root, tiny_at
     no_errors(at)
     caps = [c for img in at.get("image") for c in img.captions]
     assert [c.split(" ·")[0] for c in caps] == ["s = 0", "s = 1", "s = 3", "s = 10"]
-    assert any(("(from the scale atlas)" if with_atlas else "(sampled now)") in c.value for c in at.caption)
+    assert any(("(from the scale atlas)" if with_atlas else "(sampled now)") in m.value for m in at.markdown)
 
 
 def test_image_page_dataset_switch_resets_the_scale_to_that_datasets_recommendation(tiny_root, tmp_path,
@@ -505,20 +505,21 @@ def test_image_page_shows_autoguidance_from_an_atlas_that_has_it(tiny_root, tmp_
 
 
 def test_lesson_autoguidance_step_states_what_its_figure_shows():
-    """The step's text gives the far component's share of CFG's and autoguidance's samples: the numbers
-    measured on exactly the samples its figure draws (exact models)."""
+    """The step's "what to notice" gives the far component's share of CFG's and autoguidance's samples: the
+    numbers measured on exactly the samples its figure draws (exact models)."""
     import re
 
     from ui import lesson, toy
 
     step = [s for s in lesson.STEPS if s.figure == "autoguidance"][0]
     cfg, ag = (toy.component_shares(toy.preset_json(lesson.NEAR_FAR), "exact", r)[0] for r in lesson.AUTOGUIDANCE)
-    said = [int(v) for v in re.findall(r"(\d+)%", step.notice)]
-    assert said == [round(100 * cfg), 50, 50] and round(100 * ag) == 50, (said, cfg, ag)
     at = page("6_Lesson.py")
     at.query_params["step"] = str(lesson.STEPS.index(step) + 1)
     at.run()
     no_errors(at)
+    shown = [i.value for i in at.info if "What to notice" in i.value][0]
+    said = [int(v) for v in re.findall(r"(\d+)%", shown)]
+    assert said == [round(100 * cfg), round(100 * ag), 50] and round(100 * ag) == 50, (said, cfg, ag)
     titles = [chart(at, key)["layout"]["title"]["text"] for key in ("lesson_fig", "lesson_fig2")]
     assert titles[0].startswith("CFG, w = 2") and titles[1].startswith("autoguidance, w = 2"), titles
 
