@@ -137,8 +137,8 @@ with answer_errors():
             f = lesson.image_facts(row)
             left, right = st.columns(2, gap="medium")
             left.markdown(step.text)
-            left.caption(f"Class {y}, 25 steps, the same four seeds in every column. The image page's scale atlas "
-                         "has every scale in between.")
+            left.caption(f"Class {y}, {lesson.image_steps(source)} steps, the same four starting noises in every "
+                         "column. The image page's scale atlas has every scale in between.")
             with right:
                 scales = ", ".join(f"{v:g}" for v in f["scales"])
                 notice(f"Here, at $s$ = {scales}: the judge's mean $p(y={y}\\mid x)$ is "
@@ -146,7 +146,8 @@ with answer_errors():
                        f"of a column is {', '.join(f'{v:.3f}' for v in f['apart'])} (smaller: more alike).")
                 question()
             about = ("**About these models.** CG-DDPM (the mean shift) on the shipped MNIST U-Net and noisy classifier, "
-                     "25 steps, seeds 0–3" + (" (from the scale atlas)." if source == "atlas" else " (sampled now).")
+                     f"{lesson.image_steps(source)} steps, four images of one seed's batch"
+                     + (" (from the scale atlas)." if source == "atlas" else " (sampled now).")
                      + " The judge is a separate classifier of clean digits, trained on its own, that never guides.")
 
     elif step.figure == "fidelity":
@@ -201,9 +202,10 @@ with answer_errors():
                                         "precision": cell(r, "precision", ".3f"), "recall": f"{r['recall']:.3f}",
                                         "judge reads the class": f"{r['judge']:.1%}"} for r in table]),
                          hide_index=True)
-            st.caption("Measured on 500 samples, 25 steps, seed 0; where a setting was measured with more seeds, their "
-                       "mean ± sd is beside it. Sharper would show as higher precision than the conditional model's, "
-                       "beyond its spread over seeds.")
+            sizes = ", ".join(sorted({f"{r['n']} samples, {r['steps']} steps" for r in table}))
+            st.caption(f"Measured on {sizes}, seed 0; where a setting was measured with more seeds, their mean ± sd is "
+                       "beside it. Sharper would show as higher precision than the conditional model's, beyond its "
+                       "spread over seeds.")
         about = (ABOUT_2D.format(n=lesson.AUTOGUIDANCE[0].n, steps=lesson.AUTOGUIDANCE[0].steps)
                  + " On MNIST autoguidance's weak model is the 3000-step U-Net from which the shipped 12000-step one's "
                  "training started (the records: `results/mnist_sweep.json`, `results/fashion-mnist_sweep.json`, "

@@ -178,3 +178,28 @@ def test_step8_the_records_show_autoguidance_no_sharper_than_the_conditional_mod
         cond = [r for r in mine if r["w"] == 0][0]
         margin = 2 * cond["seeds"]["precision"][1]  # twice the conditional model's spread over seeds
         assert all(r["precision"] <= cond["precision"] + margin for r in mine if r["w"] > 0), (dataset, mine)
+
+
+# -- the page prints the facts of the run it draws ------------------------------------------------------------
+def test_the_page_prints_the_numbers_of_the_run_its_control_shows():
+    from pathlib import Path
+
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_file(str(Path(__file__).resolve().parents[1] / "pages" / "6_Lesson.py"), default_timeout=120)
+    at.query_params["step"] = "4"
+    at.run()
+    at.select_slider(key="lesson_s").set_value(1.0).run()
+    assert not at.exception and not at.error
+    f = lesson.sharpen_facts(1.0)
+    shown = [i.value for i in at.info if "What to notice" in i.value][0]
+    assert f"$s = 1$: the mean of $x_1$ is {f['samples']:.2f} ± {f['se']:.2f}" in shown, shown
+    assert [c for c in at.get("plotly_chart") if "lesson_fig" in c.proto.id]
+    at.query_params["step"] = "5"
+    at.run()
+    at.radio(key="lesson_cfg_steps").set_value(25).run()
+    assert not at.exception and not at.error
+    f = lesson.cg_vs_cfg_facts(25)
+    shown = [i.value for i in at.info if "What to notice" in i.value][0]
+    assert f"at 25 steps, the far component holds {100 * f['cg']:.0f}% of CG's samples and {100 * f['cfg']:.0f}%" \
+        in shown, shown

@@ -489,6 +489,14 @@ def image_row():
                     for k, s in enumerate(IMAGE_SCALES)]
 
 
+def image_steps(source: str) -> int:
+    """The sampling steps behind step 6's images: the atlas's when they come from it, else the live request's."""
+    from ui import atlas as ui_atlas
+
+    atlas = ui_atlas.get("mnist")[0] if source == "atlas" else None
+    return int(atlas.config.steps) if atlas is not None else IMAGE_REQUEST.steps
+
+
 def image_facts(row) -> dict:
     """Step 6, from the images shown: the judge's mean p(y|x) per column and the mean pixel difference between
     two images of a column (smaller: more alike), each per scale."""
