@@ -2,6 +2,7 @@
 
 import streamlit as st
 
+from ui import methods as registry
 from ui import toy
 from ui.toy import SampleRequest, scale_symbol, tilt_exponent
 from ui.common import answer_errors, setup
@@ -13,7 +14,7 @@ st.markdown(r"A Gaussian mixture stays a mixture under noising: with the **exact
 
 METHODS = {"CG-DDPM (mean shift sΣg)": "cg-ddpm", "CG-DDIM (ε form)": "cg-ddim",
            "CFG (classifier-free, w)": "cfg", "conditional + CG": "cond+cg"}
-NAMES = {"cg-ddpm": "CG-DDPM", "cg-ddim": "CG-DDIM", "cfg": "CFG", "cond+cg": "conditional + CG"}
+NAMES = {m: registry.short(m) for m in METHODS.values()}  # "CG-DDPM", from the registry
 # Where the page opens: CG-DDPM at s = 3 (k = 3), a scale where guidance visibly moves the samples off p(x|y)
 DEFAULT_SCALE = 3.0
 # the tilt exponents k at which the guided score is the score of one diffusion's marginals: p(x) and p(x|y)
@@ -84,7 +85,7 @@ with left:
     note = st.session_state.pop("_k_note", None)
     if note is not None and note[0] != method:
         st.info(_k_note(*note))
-    k_text = "s" if method in ("cg-ddpm", "cg-ddim") else f"1 + {knob}"
+    k_text = registry.tilt_text(method)
     st.caption(f"Tilt exponent $k = {k_text} = {exponent:g}$")
 
 interval = None if tuple(window) == (0, 999) else (int(window[0]), int(window[1]))

@@ -7,6 +7,7 @@ import streamlit as st
 
 from ui import atlas as ui_atlas
 from ui import images
+from ui import methods as registry
 from ui.images import CLASSIFIER_METHODS, SampleRequest, image_grid, scale_symbol, tilt_exponent
 from ui.common import answer_errors, setup
 
@@ -22,27 +23,6 @@ if not available:
 METHODS = {"unconditional": "uncond", "conditional": "cond", "CG-DDPM (mean shift)": "cg-ddpm",
            "CG-DDIM (ε form)": "cg-ddim", "CFG (w)": "cfg", "conditional + CG": "cond+cg",
            "Autoguidance (w)": "autoguidance"}
-EQUATIONS = {
-    "uncond": (r"x_{t-1} \sim \mathcal N\big(\mu_\theta(x_t),\ \Sigma\big)",
-               "The unconditional model (the U-Net with the null label): no class, no guidance."),
-    "cond": (r"x_{t-1} \sim \mathcal N\big(\mu_\theta(x_t, y),\ \Sigma\big)",
-             "The conditional model: the U-Net told the class y, no guidance."),
-    "cg-ddpm": (r"x_{t-1} \sim \mathcal N\big(\mu_\theta(x_t) + s\,\Sigma\,\nabla_{x}\log p_\phi(y\mid x_t),\ \Sigma\big)",
-                r"Classifier guidance (Dhariwal & Nichol, Algorithm 1): the unconditional model's step, its mean "
-                r"moved by $s\,\Sigma$ times the noisy classifier's gradient."),
-    "cg-ddim": (r"\hat\varepsilon = \varepsilon_\theta(x_t) - s\sqrt{1-\bar\alpha_t}\,\nabla_{x_t}\log p_\phi(y\mid x_t)",
-                "Classifier guidance in the ε form (Algorithm 2), for the deterministic DDIM sampler (η = 0)."),
-    "cfg": (r"\tilde\varepsilon = (1+w)\,\varepsilon_\theta(x_t, y) - w\,\varepsilon_\theta(x_t)",
-            "Classifier-free guidance (Ho & Salimans): one network, with and without the label; no classifier."),
-    "cond+cg": (r"x_{t-1} \sim \mathcal N\big(\mu_\theta(x_t, y) + s\,\Sigma\,\nabla_{x}\log p_\phi(y\mid x_t),\ \Sigma\big)",
-                "The conditional model plus classifier guidance: the paper's best ImageNet setting."),
-    "autoguidance": (r"\tilde\varepsilon = \varepsilon_{\mathrm{weak}}(x_t, y) + (1+w)\,\big(\varepsilon_\theta(x_t, y) "
-                     r"- \varepsilon_{\mathrm{weak}}(x_t, y)\big)",
-                     "Autoguidance (Karras et al. 2024): the conditional model guided away from a *weaker* model of "
-                     "the same task (here the same U-Net earlier in its training), not from the unconditional "
-                     r"model; no classifier. Its guided score is that of $p(x\mid y)^{1+w} / "
-                     r"p_{\mathrm{weak}}(x\mid y)^{w}$: no power of $p(y\mid x)$, so there is no tilt exponent."),
-}
 
 
 def _reset_scale():
@@ -69,9 +49,6 @@ def _class_option(classes):
     return lambda k: classes[k] if classes[k] == str(k) else f"{k}: {classes[k]}"
 
 
-ZERO_MEANS = {"cg-ddpm": "the unconditional model (DDPM)", "cg-ddim": "the unconditional model (DDIM)",
-              "cfg": "the conditional model", "cond+cg": "the conditional model",
-              "autoguidance": "the conditional model"}
 SOURCES = ("Scale atlas (instant)", "Live sampling")
 
 with st.sidebar:
@@ -104,11 +81,11 @@ if source == SOURCES[0]:
                                  help=f"recommended for this method: {knob} = {recommended:g}; "
                                       f"the atlas holds {len(grid)} values from 0 to {grid[-1]:g}")
     cfg = atlas.config
-    eq, words = EQUATIONS[method]
+    eq, words = registry.equation(method)
     st.latex(eq)
     if scale == 0:
-        tilt = f"At {knob} = 0 this is {ZERO_MEANS[method]}, unguided."
-    elif method == "autoguidance":
+        tilt = f"At {knob} = 0 this is {registry.zero_means(method)}, unguided."
+    elif not registry.has_tilt(method):
         tilt = ""  # no power of p(y|x): the words above say so
     else:
         tilt = _tilt_words(method, scale)
@@ -163,7 +140,7 @@ if source == SOURCES[0]:
                   "becomes readable."
                   + (f" Here {late[0]:.0%} of x̂₀'s change, frame to frame, comes after step {late[1]} of "
                      f"{cfg.steps}." if late else ""))
-        if method in ("cg-ddpm", "cg-ddim"):  # the unconditional model: guidance decides the class
+        if registry.unconditional_at_zero(method):  # the unconditional model: guidance decides the class
             notice += f" Then move the scale and find the step again: does a larger {knob} make the class readable sooner?"
         st.markdown(notice)
 
@@ -175,14 +152,14 @@ if source == SOURCES[0]:
 
 with st.sidebar:
     classes = images.classes(dataset)
-    live_names = [k for k, v in METHODS.items() if v != "autoguidance" or images.has_weak_model(dataset)]
+    live_names = [k for k, v in METHODS.items() if not registry.needs(v, "weak") or images.has_weak_model(dataset)]
     if "method" in st.session_state and st.session_state["method"] not in live_names:
         st.session_state.pop("method")  # autoguidance on a dataset with no weak model: start over,
         st.session_state.pop("scale", None)  # at the default method's own scale
     method_name = st.radio("Method", live_names, index=3, key="method", on_change=_reset_scale)
     method = METHODS[method_name]
-    guided = method not in ("uncond", "cond")
-    conditional = method != "uncond"
+    guided = registry.guided(method)
+    conditional = registry.takes_label(method)
     label = st.selectbox("Class", list(range(len(classes))), disabled=not conditional, key=f"label_{dataset}",
                          format_func=_class_option(classes),
                          help=None if conditional else "The unconditional model draws any class.")
@@ -192,22 +169,22 @@ with st.sidebar:
     scale = st.number_input(f"Guidance scale {knob}", 0.0, 100.0, step=0.5, disabled=not guided, key="scale",
                             help=f"recommended for this method: {knob} = {images.recommended_scale(dataset, method):g}")
     steps = st.select_slider("Steps", [10, 25, 50, 100, 250], value=25, key="steps")
-    eta = st.slider("η (DDIM noise)", 0.0, 1.0, 0.0, 0.1) if method == "cg-ddim" else 0.0
+    eta = st.slider("η (DDIM noise)", 0.0, 1.0, 0.0, 0.1) if registry.default_sampler(method) == "ddim" else 0.0
     n = st.select_slider("Images", [1, 4, 8, 16, 32, 64], value=16, key="n")
     seed = st.number_input("Seed", 0, 2**31 - 1, 0, key="seed")
 
 label_arg = int(label) if conditional else None
-sampler = "ddim" if method == "cg-ddim" else "ddpm"
+sampler = registry.default_sampler(method)
 with answer_errors():
     request = SampleRequest(method=method, label=label_arg, scale=float(scale) if guided else 0.0, steps=int(steps),
                             n=int(n), seed=int(seed), eta=float(eta), sampler=sampler, x0_mode="clip")
     request = request.validated(len(classes), 1000)
     models = images.get_models(dataset)
 
-eq, words = EQUATIONS[method]
+eq, words = registry.equation(method)
 st.latex(eq)
 st.markdown(f"{words} "
-            + (_tilt_words(method, request.scale) if guided and method != "autoguidance" else ""))
+            + (_tilt_words(method, request.scale) if guided and registry.has_tilt(method) else ""))
 what = f"class **{classes[label_arg]}**" if conditional else "any class"
 st.markdown(f"**{method_name}** on {dataset}, {what}"
             + (f", {knob} = {request.scale:g}" if guided else "") + f", {request.steps} steps, seed {request.seed}.")

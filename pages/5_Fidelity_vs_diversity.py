@@ -4,6 +4,7 @@ the tilt exponent k (one axis for every method, so s and w never share one)."""
 import streamlit as st
 
 from ui import figures, records
+from ui import methods as registry
 from ui.figures import METHOD_LABELS
 from ui.images import available_datasets, recommended_scale, scale_symbol
 from ui.common import answer_errors, setup
@@ -93,7 +94,7 @@ ds = c1.selectbox("Dataset", avail, index=avail.index("mnist") if "mnist" in ava
                   on_change=_reset_live_scale)
 method = c2.selectbox("Method", ["cg-ddpm", "cg-ddim", "cfg", "cond+cg", "cond", "uncond"], key="live_method",
                       on_change=_reset_live_scale, format_func=lambda m: METHOD_LABELS.get(m, m))
-guided = method not in ("cond", "uncond")
+guided = registry.guided(method)
 if "live_scale" not in st.session_state:
     st.session_state["live_scale"] = recommended_scale(ds, method)
 scale = c3.number_input(f"Guidance scale {scale_symbol(method)}", 0.0, 100.0, step=0.5, key="live_scale",

@@ -99,13 +99,18 @@ def scale_chunk(scale: float, n: int, kind: str) -> tuple:
     Slider values are taken at their canonical ``round(k * SCALE_STEP, 10)`` (a value the browser
     sends as 2.3000000000000003 is 2.3 here).
     """
+    return _slider_chunk(scale, n, kind)[0]
+
+
+def _slider_chunk(scale: float, n: int, kind: str) -> tuple:
+    """``(chunk, j)``: :func:`scale_chunk` and the position of the slider's index k in it (0 off the slider)."""
     k = round((scale - SCALE_MIN) / SCALE_STEP)
     last = round((SCALE_MAX - SCALE_MIN) / SCALE_STEP)
     size = CHUNK_POINTS.get(kind, 0) // max(int(n), 1)
     if size < 2 or not 0 <= k <= last or abs(SCALE_MIN + k * SCALE_STEP - scale) > 1e-9:
-        return (scale,)
+        return (scale,), 0
     first = (k // size) * size
-    return tuple(round(SCALE_MIN + j * SCALE_STEP, 10) for j in range(first, min(first + size, last + 1)))
+    return tuple(round(SCALE_MIN + j * SCALE_STEP, 10) for j in range(first, min(first + size, last + 1))), k - first
 
 
 def _run(mixture_json: str, kind: str, exact_task: tuple, local_task):
@@ -139,11 +144,10 @@ def guided_run(mixture_json: str, kind: str, request: SampleRequest, record: int
                chunked: bool = True):
     """The recorded run of ``request`` (shared; from its slider chunk's batched run when there is one, unless
     ``chunked`` is False: a run recording every step is run alone)."""
-    chunk = scale_chunk(request.scale, request.n, kind) if chunked else (request.scale,)
+    chunk, j = _slider_chunk(request.scale, request.n, kind) if chunked else ((request.scale,), 0)
     if len(chunk) > 1:
-        try:
-            runs = _chunk_runs(mixture_json, kind, dataclasses.replace(request, scale=0.0), chunk, record, keep)
-            return runs[min(range(len(chunk)), key=lambda j: abs(chunk[j] - request.scale))]
+        try:  # the chunk's run is keyed by the chunk's scales; this one is at the slider index's place in it
+            return _chunk_runs(mixture_json, kind, request.at_scales(chunk), chunk, record, keep)[j]
         except NonFiniteError:
             pass  # some scale of the chunk diverges: this one runs alone, and only a diverging one says so
     return _single_run(mixture_json, kind, request, record, keep)

@@ -167,7 +167,8 @@ def run_guided_scales(mixture: Mixture, request: SampleRequest, scales, *, model
                 snaps[k].append(Snapshot(d["i"], d["t"], float(grid.alpha_bar[d["i"]]), var,
                                          x_t[own], mu[own], shift[own]))
 
-    x0 = toy_sample(mixture, r.at_scales(scales), models=models, schedule=schedule, callback=callback)
+    batch = r if r.scales == tuple(scales) else r.at_scales(scales)  # a request that carries them already is used as is
+    x0 = toy_sample(mixture, batch, models=models, schedule=schedule, callback=callback)
     samples = x0.double().numpy()
     runs = []
     for k in range(len(scales)):

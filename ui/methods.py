@@ -1,0 +1,60 @@
+"""What the pages need to know about a method, read from the registry (:mod:`cgd.methods`), the one place it is defined."""
+
+from __future__ import annotations
+
+from cgd import methods as _registry
+
+__all__ = ["equation", "zero_means", "short", "has_tilt", "guided", "takes_label", "needs", "default_sampler",
+           "unconditional_at_zero", "tilt_text"]
+
+
+def equation(name: str) -> tuple:
+    """``(LaTeX, words)``: the method's equation and what runs."""
+    m = _registry.get(name)
+    return m.equation, m.about
+
+
+def zero_means(name: str) -> str:
+    """What scale 0 is, in words ("the unconditional model (DDPM)")."""
+    return _registry.get(name).zero_means
+
+
+def short(name: str) -> str:
+    """The method's name in titles ("CG-DDPM")."""
+    return _registry.get(name).short
+
+
+def has_tilt(name: str) -> bool:
+    """Whether its guided score is that of p_t(x) p_t(y|x)^k for some k (autoguidance, APG, CFG++, CFG-Zero*: no)."""
+    return _registry.get(name).tilt is not None
+
+
+def guided(name: str) -> bool:
+    """Whether it has a scale (every method but the unconditional and the conditional model)."""
+    return _registry.get(name).guided
+
+
+def takes_label(name: str) -> bool:
+    """Whether a class is asked of it (every method but the unconditional model)."""
+    m = _registry.get(name)
+    return m.guided or m.needs_label
+
+
+def needs(name: str, what: str) -> bool:
+    """Whether it needs a network beyond the U-Net: "classifier" or "weak"."""
+    return what in _registry.get(name).needs
+
+
+def default_sampler(name: str) -> str:
+    return _registry.get(name).default_sampler
+
+
+def unconditional_at_zero(name: str) -> bool:
+    """Whether scale 0 is the unconditional model, so that guidance alone decides the class."""
+    anchor = _registry.get(name).anchor
+    return anchor is not None and not takes_label(anchor)
+
+
+def tilt_text(name: str) -> str:
+    """k as a formula of the knob: "s", "1 + s", "1 + w"."""
+    return _registry.get(name).tilt_text
