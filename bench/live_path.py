@@ -13,7 +13,7 @@ gradient, a host sync per step) and to the FLOP floor (counted FLOPs at the meas
   ``CPU_CHUNK`` rows);
 * ``app``: what the server runs: ``compute.serve(threads)`` as ``ui.common.setup`` calls it, the models
   loaded in one script thread and the request made from another, sampled on the compute thread;
-* ``chunk 4`` / ``chunk 16`` / ``whole batch``: other chunkings of the same run;
+* ``chunk 4`` / ``chunk 8`` / ``whole batch``: other chunkings of the same run;
 * ``classifier weights require grad``: oneDNN's convolution only serves autograd when the weights
   require grad; with frozen weights the classifier's forward falls back to another kernel;
 * ``torch.compile`` (``--compile``; minutes of compiling first).
@@ -84,7 +84,7 @@ def _compiled():
 
 
 SIDES = {"plain": plain.SIDES["plain"], "sample_images": plain.SIDES["shipped"], "app": _app,
-         "chunk 4": _chunked(4), "chunk 16": _chunked(16), "whole batch": _chunked(None),
+         "chunk 4": _chunked(4), "chunk 8": _chunked(8), "whole batch": _chunked(None),
          "classifier weights require grad": _chunked(CPU_CHUNK, grad_weights=True), "torch.compile": _compiled}
 
 
@@ -128,7 +128,7 @@ def main():
                threads=args.threads)
     x, t, y = torch.randn(16, *models.shape), torch.full((16,), 500), torch.full((16,), 3)
     net_f, clf_f = plain.guided_step_flops(unet, clf, x, t, y)
-    peak = max(plain.matmul_peak(torch.float32), plain.matmul_peak(torch.bfloat16, repeat=2))
+    peak = plain.matmul_peak(torch.float32)  # the networks run in fp32
     floor = 25 * (net_f + clf_f) / peak
     base = best["plain"]
     for name, s in best.items():

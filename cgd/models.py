@@ -128,9 +128,12 @@ def _load_unet(path: Path, info: DatasetInfo, device, dataset: str):
 
 
 # On a CPU the networks see every batch in chunks of this many rows, so that a request's images are
-# the same bits alone or batched with others (cgd.compute.fixed_batch); per image, a chunk of 8 costs
-# about what a larger batch does (bench/run.py). On CUDA batches run whole.
-CPU_CHUNK = 8
+# the same bits alone or batched with others (cgd.compute.fixed_batch). With every core of this 2-core
+# CPU a chunk of 16 runs the page's 16 x 25 CG-DDIM request in 2.39-2.62 s against 3.15-3.26 s in
+# chunks of 8 and 4.19-4.25 s in chunks of 4 (python bench/live_path.py --rounds 2, 2026-12-07; chunks
+# of 8 were faster only at one thread). A request of 8 images gives the same bits in chunks of 8 or 16
+# here (tests/test_one_team.py's recorded digests). On CUDA batches run whole.
+CPU_CHUNK = 16
 # The most images one shared batch holds. On this CPU an image costs the same in any batch from
 # about 8 up, and sharing did not pay: four requests of 16 took 30.9 s as one batch against 27.5 s
 # one after another (bench/live_path.py, 2026-11-23), and 30 students' requests as one batch of 464
