@@ -29,7 +29,7 @@ from cgd.fileio import atomic_write
 from cgd.measure import (REFERENCE_FILE, Reference, draw_labels, evaluate_one, judge_outputs,  # noqa: F401
                          load_reference, make_reference, measure_images, model_tag, save_reference)
 from cgd.models import FILES, checkpoint_root, load_image_models
-from cgd.pipeline import SampleRequest
+from cgd.pipeline import SAMPLERS, SampleRequest
 from cgd.results import current
 
 __all__ = ["Reference", "judge_outputs", "make_reference", "load_reference", "evaluate_one", "measure_images",
@@ -52,6 +52,8 @@ def main(argv=None) -> int:
     p.add_argument("--steps", default="25")
     p.add_argument("--seed", default="0")
     p.add_argument("--batch", default="250")
+    p.add_argument("--sampler", default=None, choices=SAMPLERS,
+                   help="override each method's own sampler (recorded when given)")
     p.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
     p.add_argument("--data-root", default=None)
     p.add_argument("--out", default=None, help="results JSON (records are appended; existing ones are kept)")
@@ -100,7 +102,7 @@ def _run(args) -> int:
     fields = method_fields(args)
     for m in methods:  # validate every request before any work
         SampleRequest(method=m, label=0, scales=scales, steps=steps, n=1, seed=seed, interval=interval,
-                      **fields).validated(10, 1000)
+                      sampler=args.sampler, **fields).validated(10, 1000)
     options = {m: SampleRequest(method=m, label=0, scale=0.0, **fields).options for m in methods}
     out = Path(args.out)
     if not out.parent.exists():
@@ -131,12 +133,13 @@ def _run(args) -> int:
 
     def key(r):
         return (r["method"], float(r["scale"]), r["n"], r["steps"], r["seed"], tuple(r.get("interval") or ()),
-                r.get("weak"), tuple(sorted((r.get("options") or {}).items())), r.get("guidance_schedule", "constant"))
+                r.get("weak"), tuple(sorted((r.get("options") or {}).items())), r.get("guidance_schedule", "constant"),
+                r.get("sampler"))
 
     done = {key(r) for r in records if r.get("dataset") == args.dataset and current(r) and r.get("unet") == unet}
     todo = [(m, s) for m, s in todo
             if (m, float(s), n, steps, seed, tuple(interval or ()), weak if "weak" in registry.get(m).needs else None,
-                options[m], fields["guidance_schedule"]) not in done]
+                options[m], fields["guidance_schedule"], args.sampler) not in done]
     with tqdm(total=len(todo) * n * steps, desc=f"evaluate {args.dataset}", unit="img-step") as bar:
         for m, s in todo:
             t0 = time.perf_counter()
@@ -149,7 +152,7 @@ def _run(args) -> int:
 
             rec = evaluate_one(models, ref, m, s if registry.get(m).guided else 0.0, n=n, steps=steps, seed=seed,
                                batch=batch, on_step=tick, interval=interval, options=options[m],
-                               guidance_schedule=fields["guidance_schedule"])
+                               guidance_schedule=fields["guidance_schedule"], sampler=args.sampler)
             rec = {"dataset": args.dataset, **rec, "unet": unet,
                    **({"weak": weak} if "weak" in registry.get(m).needs else {}),
                    "seconds": round(time.perf_counter() - t0, 1)}

@@ -84,11 +84,12 @@ def draw_labels(n: int, num_classes: int, seed: int) -> torch.Tensor:
 
 def evaluate_one(models: ImageModels, ref: Reference, method: str, scale: float, *, n: int, steps: int, seed: int,
                  batch: int = 250, on_step: Optional[Callable[[], None]] = None, interval=None, options=(),
-                 guidance_schedule: str = "constant") -> dict:
+                 guidance_schedule: str = "constant", sampler: Optional[str] = None) -> dict:
     """Sample n images with per-sample random labels and measure them against the reference.
 
     interval: ``(t_lo, t_hi)`` to guide only there (limited-interval guidance); options: the method's own
-    (:mod:`cgd.methods`); guidance_schedule: w(t). Each is recorded in the result when it is not the default.
+    (:mod:`cgd.methods`); guidance_schedule: w(t); sampler: another than the method's own (``'dpmpp-2m'``).
+    Each is recorded in the result when it is not the default.
     """
     unlabelled = not registry.get(method).needs_label and not registry.get(method).guided  # the unconditional model
     labels = draw_labels(n, models.num_classes, seed)
@@ -97,7 +98,7 @@ def evaluate_one(models: ImageModels, ref: Reference, method: str, scale: float,
         yb = labels[start:start + batch]
         req = SampleRequest(method=method, label=None if unlabelled else 0, scale=scale, steps=steps, n=len(yb),
                             seed=seed * 1_000_003 + b, x0_mode="clip", interval=interval, options=options,
-                            guidance_schedule=guidance_schedule)
+                            guidance_schedule=guidance_schedule, sampler=sampler)
         xs.append(sample_images(models, req, labels=None if unlabelled else yb,
                                 callback=(lambda d: on_step()) if on_step else None).cpu())
     x = torch.cat(xs)
@@ -106,6 +107,7 @@ def evaluate_one(models: ImageModels, ref: Reference, method: str, scale: float,
             **({"interval": list(interval)} if interval is not None else {}),
             **({"options": dict(req.options)} if req.options else {}),
             **({"guidance_schedule": guidance_schedule} if guidance_schedule != "constant" else {}),
+            **({"sampler": sampler} if sampler is not None else {}),
             **measure_images(models, ref, x, labels, seed=seed)}
 
 

@@ -63,7 +63,10 @@ with st.sidebar:
     kind = st.radio("Models", toy.model_kinds(mixture_json), horizontal=True,
                     help="exact: closed-form ε and p_t(y|x); learned: small MLPs trained here, once per mixture; "
                          "trained here: what you trained on the Training page")
-    steps = st.select_slider("Sampling steps", [10, 25, 50, 100, 250, 1000], value=100)
+    sampler = st.radio("Sampler", registry.samplers(method), key=f"sampler_{method}",
+                       format_func=registry.SAMPLER_NAMES.get, horizontal=True,
+                       disabled=len(registry.samplers(method)) == 1, help=registry.SAMPLER_HELP)
+    steps = st.select_slider("Sampling steps", [5, 10, 25, 50, 100, 250, 1000], value=100)
     n = st.select_slider("Samples", [200, 500, 1000, 2000, 5000], value=1000)
     seed = st.number_input("Seed", 0, 2**31 - 1, 0)
     gradient_at = "x_t"
@@ -90,7 +93,7 @@ with left:
 
 interval = None if tuple(window) == (0, 999) else (int(window[0]), int(window[1]))
 request = SampleRequest(method=method, label=int(label), scale=float(scale), steps=int(steps), n=int(n),
-                        seed=int(seed), gradient_at=gradient_at, interval=interval)
+                        seed=int(seed), gradient_at=gradient_at, interval=interval, sampler=sampler)
 
 with answer_errors():
     if kind == "learned":
@@ -100,7 +103,8 @@ with answer_errors():
             toy.learned(mixture_json, _progress=lambda d: bar.progress(
                 min(1.0, d["step"] / d["steps"]), text=f"{d['model']} network: step {d['step']} of {d['steps']}"))
             status.update(label="Small networks ready", state="complete", expanded=False)
-    title = f"{n} samples, {NAMES[method]}, {knob} = {scale:g}"
+    title = f"{n} samples, {NAMES[method]}, {knob} = {scale:g}" + (
+        f", {registry.SAMPLER_NAMES[sampler]} {steps} steps" if sampler != registry.default_sampler(method) else "")
     fig_samples = toy.samples_fig(mixture_json, kind, request, float(exponent), title)
     recorded = [s.t for s in toy.guided_run(mixture_json, kind, request).snapshots]
     d2, floor, m_used = toy.distance_to_tilted(mixture_json, kind, request, float(exponent))

@@ -168,13 +168,15 @@ with st.sidebar:
         st.session_state["scale"] = images.recommended_scale(dataset, method)
     scale = st.number_input(f"Guidance scale {knob}", 0.0, 100.0, step=0.5, disabled=not guided, key="scale",
                             help=f"recommended for this method: {knob} = {images.recommended_scale(dataset, method):g}")
-    steps = st.select_slider("Steps", [10, 25, 50, 100, 250], value=25, key="steps")
-    eta = st.slider("η (DDIM noise)", 0.0, 1.0, 0.0, 0.1) if registry.default_sampler(method) == "ddim" else 0.0
+    sampler = st.radio("Sampler", registry.samplers(method), key=f"sampler_{method}",
+                       format_func=registry.SAMPLER_NAMES.get, horizontal=True,
+                       disabled=len(registry.samplers(method)) == 1, help=registry.SAMPLER_HELP)
+    steps = st.select_slider("Steps", [5, 10, 25, 50, 100, 250], value=25, key="steps")
+    eta = st.slider("η (DDIM noise)", 0.0, 1.0, 0.0, 0.1) if sampler == "ddim" else 0.0
     n = st.select_slider("Images", [1, 4, 8, 16, 32, 64], value=16, key="n")
     seed = st.number_input("Seed", 0, 2**31 - 1, 0, key="seed")
 
 label_arg = int(label) if conditional else None
-sampler = registry.default_sampler(method)
 with answer_errors():
     request = SampleRequest(method=method, label=label_arg, scale=float(scale) if guided else 0.0, steps=int(steps),
                             n=int(n), seed=int(seed), eta=float(eta), sampler=sampler, x0_mode="clip")
@@ -187,7 +189,8 @@ st.markdown(f"{words} "
             + (_tilt_words(method, request.scale) if guided and registry.has_tilt(method) else ""))
 what = f"class **{classes[label_arg]}**" if conditional else "any class"
 st.markdown(f"**{method_name}** on {dataset}, {what}"
-            + (f", {knob} = {request.scale:g}" if guided else "") + f", {request.steps} steps, seed {request.seed}.")
+            + (f", {knob} = {request.scale:g}" if guided else "")
+            + f", {request.steps} steps of {registry.SAMPLER_NAMES[request.sampler]}, seed {request.seed}.")
 if atlas is None:
     st.caption(f"**Live sampling**: the models run on this server when you press Generate. There is no scale atlas "
                f"for these models yet, so nothing is instant: {atlas_reason}")

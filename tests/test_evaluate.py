@@ -57,6 +57,7 @@ def test_labels_are_uniform_and_seeded():
 @pytest.mark.parametrize("extra, message", [
     (["--methods", "magic"], "unknown method"), (["--scales", "nan"], "finite"), (["--n", "0"], "n must"),
     (["--steps", "0"], "steps"), (["--scales", ""], "comma-separated"),
+    (["--methods", "cg-ddpm", "--sampler", "dpmpp-2m"], "mean-shift"),
 ])
 def test_bad_input_is_one_line(root, tmp_path, capsys, extra, message):
     assert main(["--dataset", "mnist", "--out", str(tmp_path / "x.json")] + extra) == 2
@@ -147,3 +148,21 @@ def test_unet_option_measures_the_given_unet_and_names_it(root, tmp_path):
     assert rec["snap"]["fid"] > rec["shipped"]["fid"] and rec["snap"]["recall"] < rec["shipped"]["recall"]
     assert metrics(rec["same"]) == metrics(rec["shipped"]) and rec["same"]["unet"].startswith("unet_copy.safetensors@")
     assert rec["same"]["unet"].split("@")[1] == rec["shipped"]["unet"].split("@")[1]
+
+
+def test_an_unknown_sampler_is_one_line(root, tmp_path, capsys):
+    with pytest.raises(SystemExit) as e:
+        main(["--dataset", "mnist", "--out", str(tmp_path / "x.json"), "--sampler", "heun"])
+    err = capsys.readouterr().err.strip()
+    assert e.value.code == 2 and len(err.splitlines()) == 1 and "invalid choice: 'heun'" in err
+
+
+def test_a_sampler_is_recorded_and_measured_apart(root, tmp_path):
+    """--sampler dpmpp-2m: another record beside the method's own sampler's, named by it."""
+    out = tmp_path / "s.json"
+    args = ["--dataset", "mnist", "--methods", "cg-ddim", "--scales", "2", "--n", "8", "--steps", "3", "--batch", "8",
+            "--out", str(out)]
+    assert main(args) == 0 and main(args + ["--sampler", "dpmpp-2m"]) == 0
+    assert main(args + ["--sampler", "dpmpp-2m"]) == 0  # resumed: nothing new
+    recs = json.loads(out.read_text())["records"]
+    assert [r.get("sampler") for r in recs] == [None, "dpmpp-2m"]

@@ -49,6 +49,22 @@ def default_sampler(name: str) -> str:
     return _registry.get(name).default_sampler
 
 
+SAMPLER_NAMES = {"ddpm": "DDPM", "ddim": "DDIM", "dpmpp-2m": "DPM-Solver++(2M)"}
+
+
+SAMPLER_HELP = ("DPM-Solver++(2M) (Lu et al. 2022) solves the same guided probability-flow ODE as DDIM to second "
+                "order, in its data-prediction form (x̂₀ clipped on images). On the exact 2D mixture (preset "
+                "overlapping, class 0; `python bench/solvers_2d.py`) it lands 0.017 from the 1000-step solution at "
+                "s = 1 and 20 steps, DDIM 0.104; at s = 8 and 10 steps it lands 0.31 away, DDIM 0.20: the second "
+                "order pays at small scales and can lose at large ones.")
+
+
+def samplers(name: str) -> tuple:
+    """The samplers the method runs on, its default first."""
+    m = _registry.get(name)
+    return (m.default_sampler,) + tuple(s for s in m.samplers if s != m.default_sampler)
+
+
 def unconditional_at_zero(name: str) -> bool:
     """Whether scale 0 is the unconditional model, so that guidance alone decides the class."""
     anchor = _registry.get(name).anchor
