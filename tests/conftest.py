@@ -1,4 +1,4 @@
-"""Shared fixtures: a checkpoint folder of tiny image models in the shipped layout."""
+"""Shared fixtures: a checkpoint folder of tiny image models in the shipped layout; torch on one thread."""
 
 import os
 
@@ -50,3 +50,13 @@ def tiny_atlas_root(tiny_root, tmp_path_factory):
     save_atlas(arrays, cfg, root / "mnist", command="python -m cgd.atlas build --dataset mnist --n 4 --steps 2",
                device="cpu")
     return root
+
+
+@pytest.fixture(scope="module")
+def one_torch_thread():
+    """torch on one thread for a module's tests: the 2D oracle's small eager ops and small MLPs gain nothing from a
+    second OpenMP thread and, on a busy 2-core machine, ran up to 20x slower with one."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)

@@ -29,13 +29,7 @@ RESULTS = (ROOT / "docs" / "results.md").read_text()
 DATASETS = ("mnist", "fashion-mnist")
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """The oracle's small eager ops on one thread (two OpenMP threads on a busy 2-core machine crawl)."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def _mean_sd(values) -> tuple:

@@ -27,13 +27,7 @@ MIX = load_mixture("near_and_far")
 K = 3.0
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """[2000, 2] tensors gain nothing from a second thread, and lose much on a busy machine."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def _request(**kw):
@@ -41,7 +35,7 @@ def _request(**kw):
 
 
 @pytest.fixture(scope="module")
-def refs():
+def refs(one_torch_thread):
     """Exact tilted samples of near_and_far, class 0, k = 3 (n = 2000) and a far-share reference."""
     r = exact_references(MIX, _request(), res=512)
     big = tilted_samples(MIX, 0, K, 100_000, torch.Generator().manual_seed(99), res=512)

@@ -16,13 +16,7 @@ from cgd.toy.sampling import default_schedule, exact_models
 ROOT = Path(__file__).resolve().parents[1]
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Small MLPs on one thread: two OpenMP threads on a busy 2-core machine ran these 20x slower."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def test_views_of_the_exact_models_are_exact():
