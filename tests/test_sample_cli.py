@@ -41,6 +41,9 @@ def test_every_method_writes_uint8_and_png(ckpt, tmp_path, method):
     (["--seed", str(2**64)], "seed"), (["--n", "100000"], "n must"), (["--n", "-3"], "n must"),
     (["--label", "-1"], "outside"), (["--label", "2.5"], "whole number"), (["--steps", "5000"], "steps"),
     (["--method", "magic"], "invalid choice"), (["--dataset", "imagenet"], "invalid choice"),
+    (["--sampler", "heun"], "invalid choice"), (["--method", "cg-ddpm", "--sampler", "dpmpp-2m"], "mean-shift"),
+    (["--method", "cg-ddim", "--sampler", "dpmpp-2m", "--eta", "0.5"], "no eta"),
+    (["--method", "cg-ddim", "--sampler", "dpmpp-2m", "--steps", "0"], "steps"),
 ])
 def test_bad_input_is_one_line(ckpt, tmp_path, capsys, extra, match):
     try:

@@ -67,10 +67,18 @@ def _not_pd(tmp_path):
     (["--mixture", "nope"], "no preset"),
     (["--mixture", "BADJSON"], "not valid JSON"),
     (["--mixture", "NOTPD"], "positive definite"),
+    (["--sampler", "heun"], "invalid choice"),
+    (["--method", "cg-ddpm", "--sampler", "dpmpp-2m"], "mean-shift"),
+    (["--method", "cfg", "--sampler", "dpmpp-2m", "--eta", "0.5"], "no eta"),
+    (["--method", "cfg", "--sampler", "dpmpp-2m", "--corrector-steps", "2"], "no corrector"),
+    (["--method", "cfg", "--sampler", "dpmpp-2m", "--steps", "0"], "steps"),
 ])
 def test_bad_input_is_one_line_and_exit_2(tmp_path, capsys, extra, match):
     extra = [_bad_json(tmp_path) if e == "BADJSON" else _not_pd(tmp_path) if e == "NOTPD" else e for e in extra]
-    code = main(["sample", "--steps", "5", "--n", "4", "--out", str(tmp_path / "o.npy")] + extra)
+    try:
+        code = main(["sample", "--steps", "5", "--n", "4", "--out", str(tmp_path / "o.npy")] + extra)
+    except SystemExit as e:  # argparse's own refusals (bad choices) exit through the parser
+        code = e.code
     err = capsys.readouterr().err.strip()
     assert code == 2
     assert len(err.splitlines()) == 1 and err.startswith("error:") and match in err, err
