@@ -1,14 +1,14 @@
 """Cached image-model loading and sampling for the pages.
 
 Models live in ``st.cache_resource`` (one read-only copy for every user); results in
-``st.cache_data`` keyed by (dataset, request), bounded in number and age.
+:func:`ui.shared.shared_cache`, keyed by (dataset, root, request), the 64 most recent. Not ``st.cache_data``:
+that one records the elements a cached function draws (here the per-step progress) and replays them on a hit,
+which fails for placeholders drawn elsewhere.
 """
 
 from __future__ import annotations
 
 import io
-import threading
-from collections import OrderedDict
 from dataclasses import dataclass
 
 import numpy as np
@@ -21,6 +21,7 @@ from cgd.models import (CLASSIFIER_METHODS, FILES, available_datasets, checkpoin
                         confidences, load_image_models, recommended_scale, sample_images)
 from cgd.pipeline import SampleRequest, scale_symbol, tilt_exponent  # noqa: F401 - the pages' names
 from cgd.imaging import image_grid, to_uint8
+from ui.shared import shared_cache
 
 
 @st.cache_resource(max_entries=4, show_spinner="Loading the trained models…")
@@ -53,53 +54,19 @@ class ImageResult:
     judge_conf: np.ndarray | None  # p(y | x_0) by the judge
 
 
-class _LRU:
-    """A small thread-safe LRU of results shared by all sessions.
-
-    Not ``st.cache_data``: that one records the elements a cached function draws (here the
-    per-step progress) and replays them on a hit, which fails for placeholders drawn elsewhere.
-    """
-
-    def __init__(self, size: int):
-        self.size, self.items, self.lock = size, OrderedDict(), threading.Lock()
-
-    def get(self, key):
-        with self.lock:
-            if key in self.items:
-                self.items.move_to_end(key)
-                return self.items[key]
-        return None
-
-    def put(self, key, value):
-        with self.lock:
-            self.items[key] = value
-            self.items.move_to_end(key)
-            while len(self.items) > self.size:
-                self.items.popitem(last=False)
-
-
-@st.cache_resource
-def _results() -> _LRU:
-    return _LRU(64)
-
-
+@shared_cache(64)
 def generate(dataset: str, root: str, request: SampleRequest, _on_step=None, _on_wait=None) -> ImageResult:
     """Sample (or fetch the shared cached result of) one request.
 
     ``_on_step`` sees each step; ``_on_wait(runs ahead, estimated seconds)`` is called while the
-    request waits for the compute thread (other students' runs).
+    request waits for the compute thread (other students' runs). Neither is part of the cache key: a
+    session asking for a request another is computing waits for that result.
     """
-    key = (dataset, root, request)
-    hit = _results().get(key)
-    if hit is not None:
-        return hit
     m = models(dataset, root)
     x0 = sample_images(m, request, callback=_on_step, on_wait=_on_wait)
     conf = confidences(m, x0, request.label) if request.label is not None else {}
     as_np = {k: v.numpy() for k, v in conf.items()}
-    result = ImageResult(to_uint8(x0), as_np.get("classifier"), as_np.get("judge"))
-    _results().put(key, result)
-    return result
+    return ImageResult(to_uint8(x0), as_np.get("classifier"), as_np.get("judge"))
 
 
 def preview(x0_hat: torch.Tensor, k: int = 8) -> np.ndarray:
