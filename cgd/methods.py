@@ -2,9 +2,10 @@
 
 Each :class:`Method` holds everything the code needs to know about one method: its name and label, its
 knob (``s`` for classifier guidance, ``w`` for classifier-free guidance and its relatives, ``λ`` for CFG++),
-its tilt exponent k(scale) where one exists, the networks it needs, how it builds its model function (and
-mean shift) from them, its default sampler and the samplers it allows, its equation and citation, what
-scale 0 means, and the version of its sampling arithmetic. CLIs, pages, the atlas, the evaluation and the
+its tilt exponent k(scale) where one exists (and where the charts' k axis puts it where none does), the
+networks it needs, how it builds its model function (and whether it guides by a mean shift), its default
+sampler and the samplers it allows, its equation and citation, what scale 0 means, and the version of its
+sampling arithmetic. CLIs, pages, the atlas, the evaluation and the
 2D world read these entries; none of them spells a method's name. Adding a method is one entry here, its
 guidance function in :mod:`cgd.guidance`, and its tests.
 
@@ -112,6 +113,8 @@ class Method:
     tilt: Optional[Callable[[float], float]] = None  # k(scale); None: no power of p(y|x)
     tilt_text: str = ""  # k as a formula of the knob ("s", "1 + w")
     no_tilt: str = ""  # why there is no k (one line)
+    axis_k: Optional[Callable[[float], float]] = None  # no tilt: where the charts' common k axis puts it anyway
+    mean_shift: bool = False  # guides by moving the DDPM step's mean by s Σ g (Algorithm 1), not through ε
     needs: tuple = ()  # networks beyond the eps-network: "classifier", "weak"
     needs_label: bool = True  # False: label None samples p(x) unguided
     default_sampler: str = "ddpm"
@@ -142,6 +145,10 @@ class Method:
         if self.tilt is None:
             raise InputError(self.no_tilt or f"{self.name} has no tilt exponent")
         return float(self.tilt(float(scale)))
+
+    def axis_exponent(self, scale: float) -> float:
+        """Where the charts' common k axis puts it: its tilt exponent, or ``axis_k`` for a method without one."""
+        return self.exponent(scale) if self.axis_k is None else float(self.axis_k(float(scale)))
 
     def param(self, name: str) -> Param:
         for p in self.params:
@@ -248,7 +255,8 @@ REGISTRY = (
            "Classifier guidance (Dhariwal & Nichol, Algorithm 1): the unconditional model's step, its mean moved by "
            "s·Σ times the noisy classifier's gradient.",
            "Dhariwal & Nichol 2021, Algorithm 1", "the unconditional model (DDPM)", 1, "#9467bd",
-           tilt=lambda s: s, tilt_text="s", needs=("classifier",), needs_label=False, samplers=("ddpm",),
+           tilt=lambda s: s, tilt_text="s", mean_shift=True, needs=("classifier",), needs_label=False,
+           samplers=("ddpm",),
            sampler_note="is the mean-shift form and needs the ddpm sampler (cg-ddim is classifier guidance for "
                         "ddim and dpmpp-2m)",
            anchor="uncond", recommended={"mnist": 4.0, "fashion-mnist": 4.0},
@@ -273,7 +281,8 @@ REGISTRY = (
            r"x_{t-1} \sim \mathcal N\big(\mu_\theta(x_t, y) + s\,\Sigma\,\nabla_{x}\log p_\phi(y\mid x_t),\ \Sigma\big)",
            "The conditional model plus classifier guidance: the paper's best ImageNet setting.",
            "Dhariwal & Nichol 2021, Table 4", "the conditional model", 1, "#8c564b",
-           tilt=lambda s: 1.0 + s, tilt_text="1 + s", needs=("classifier",), samplers=("ddpm",),
+           tilt=lambda s: 1.0 + s, tilt_text="1 + s", mean_shift=True, needs=("classifier",),
+           samplers=("ddpm",),
            sampler_note="is the mean-shift form and needs the ddpm sampler (cg-ddim is classifier guidance for "
                         "ddim and dpmpp-2m)",
            anchor="cond", recommended={"mnist": 1.0, "fashion-mnist": 1.0},
@@ -287,7 +296,9 @@ REGISTRY = (
            r"Its guided score is that of $p(x\mid y)^{1+w} / p_{\mathrm{weak}}(x\mid y)^{w}$: no power of "
            r"$p(y\mid x)$, so there is no tilt exponent.",
            "Karras et al. 2024, eq. 2", "the conditional model", 1, "#17becf",
-           no_tilt="autoguidance tilts by p_good(x|y)/p_bad(x|y), not by a power of p(y|x)", needs=("weak",),
+           no_tilt="autoguidance tilts by p_good(x|y)/p_bad(x|y), not by a power of p(y|x)",
+           axis_k=lambda w: 1.0 + w,  # it weighs its guided network by 1 + w as CFG does: CFG's k of the same w
+           needs=("weak",),
            anchor="cond", schedules=True, recommended={"mnist": 0.5, "fashion-mnist": 1.0}, atlas_scales=_SMALL,
            quality_rank=5),
     Method("apg", "APG (w, projected)", "APG", "w", _apg,

@@ -12,9 +12,9 @@ st.title("Guidance in 2D")
 st.markdown(r"A Gaussian mixture stays a mixture under noising: with the **exact** models every density, score and "
             r"$p_t(y\mid x)$ below is exact. Compare the guided samples with the density they are often said to sample.")
 
-METHODS = {"CG-DDPM (mean shift sΣg)": "cg-ddpm", "CG-DDIM (ε form)": "cg-ddim",
-           "CFG (classifier-free, w)": "cfg", "conditional + CG": "cond+cg"}
-NAMES = {m: registry.short(m) for m in METHODS.values()}  # "CG-DDPM", from the registry
+# the methods the page offers, in its order (it opens on the first); their labels and names from the registry
+METHODS = {registry.label(m): m for m in ("cg-ddpm", "cg-ddim", "cfg", "cond+cg")}
+NAMES = {m: registry.short(m) for m in METHODS.values()}  # "CG-DDPM"
 # Where the page opens: CG-DDPM at s = 3 (k = 3), a scale where guidance visibly moves the samples off p(x|y)
 DEFAULT_SCALE = 3.0
 # the tilt exponents k at which the guided score is the score of one diffusion's marginals: p(x) and p(x|y)
@@ -24,7 +24,7 @@ EXACT_K = (0.0, 1.0)
 def _keep_k() -> None:
     """A new method keeps the tilt exponent k of the old one (CG at s = 3 -> CFG at w = 2), and says so."""
     state = st.session_state
-    old, new = state.get("_method_shown", "cg-ddpm"), METHODS[state["method"]]
+    old, new = state.get("_method_shown", next(iter(METHODS.values()))), METHODS[state["method"]]
     old_scale = float(state.get("scale", DEFAULT_SCALE))
     k = tilt_exponent(old, old_scale)
     state["scale"] = toy.scale_for_exponent(new, k)
@@ -70,7 +70,7 @@ with st.sidebar:
     n = st.select_slider("Samples", [200, 500, 1000, 2000, 5000], value=1000)
     seed = st.number_input("Seed", 0, 2**31 - 1, 0)
     gradient_at = "x_t"
-    if method in ("cg-ddpm", "cond+cg"):
+    if registry.mean_shift(method):
         gradient_at = st.radio("Gradient at", ["x_t", "mu"], horizontal=True,
                                help="x_t: guided-diffusion's code; mu: the paper's derivation")
     window = st.slider("Guide only for t in", 0, 999, (0, 999), 1, key="interval",
@@ -133,7 +133,7 @@ with right:
         fig_step = toy.step_fig(mixture_json, kind, request, int(t_pick))
         med, rel, gain = toy.shift_size(mixture_json, kind, request, int(t_pick))
     st.plotly_chart(fig_step, key="step")
-    shift_words = (r"the guidance shift $s\,\Sigma\,\nabla_x\log p_t(y\mid x)$" if method in ("cg-ddpm", "cond+cg")
+    shift_words = (r"the guidance shift $s\,\Sigma\,\nabla_x\log p_t(y\mid x)$" if registry.mean_shift(method)
                    else r"the change of the mean that the guided $\hat\varepsilon$ makes")
     st.caption(f"Grey: $x_t$. Black: unguided means $\\mu$. Red arrows: {shift_words}"
                + (f", drawn {gain:g}× longer than it is" if gain != 1 else "")
@@ -182,7 +182,8 @@ if st.toggle("Show DDPM against DDIM", value=False, key="show_samplers"):
         cmp_req = SampleRequest(method="cg-ddpm", label=int(label), scale=0.0, steps=min(int(steps), 100),
                                 n=min(int(n), 1000), seed=int(seed))
         sampler_scales = (0.0, 0.5, 1.0, 1.5, 2.0, 2.5, 3.0, 4.0, 5.0, 7.5, 10.0)
-        cg_now = float(scale) if method in ("cg-ddpm", "cg-ddim") else None
+        # the slider's scale is this figure's s when the method's k is classifier guidance's at it (CG-DDPM, CG-DDIM)
+        cg_now = float(scale) if tilt_exponent(method, scale) == tilt_exponent(cmp_req.method, scale) else None
         fig_cmp = toy.sampler_fig(mixture_json, kind, cmp_req, sampler_scales, cg_now)
         pts = {p.scale: p for p in toy.sampler_points(mixture_json, kind, cmp_req, sampler_scales)}
     if fig_cmp is None:

@@ -8,7 +8,7 @@ import streamlit as st
 from ui import atlas as ui_atlas
 from ui import images
 from ui import methods as registry
-from ui.images import CLASSIFIER_METHODS, SampleRequest, image_grid, scale_symbol, tilt_exponent
+from ui.images import SampleRequest, image_grid, scale_symbol, tilt_exponent
 from ui.common import answer_errors, setup
 
 setup("Image generation", "🖼️")
@@ -20,9 +20,9 @@ if not available:
              "(data first: `python -m cgd.data fetch mnist`).")
     st.stop()
 
-METHODS = {"unconditional": "uncond", "conditional": "cond", "CG-DDPM (mean shift)": "cg-ddpm",
-           "CG-DDIM (ε form)": "cg-ddim", "CFG (w)": "cfg", "conditional + CG": "cond+cg",
-           "Autoguidance (w)": "autoguidance"}
+# the methods the page offers, in its order, and the one it opens on; their labels from the registry
+METHODS = {registry.label(m): m for m in ("uncond", "cond", "cg-ddpm", "cg-ddim", "cfg", "cond+cg", "autoguidance")}
+OPENS_ON = registry.label("cg-ddim")
 
 
 def _reset_scale():
@@ -65,8 +65,8 @@ if source == SOURCES[0]:
     classes = images.classes(dataset)
     guided_names = [k for k, v in METHODS.items() if v in atlas.config.methods]
     with st.sidebar:
-        method_name = st.radio("Method", guided_names, index=guided_names.index("CG-DDIM (ε form)")
-                               if "CG-DDIM (ε form)" in guided_names else 0, key="atlas_method")
+        method_name = st.radio("Method", guided_names, index=guided_names.index(OPENS_ON)
+                               if OPENS_ON in guided_names else 0, key="atlas_method")
         method = METHODS[method_name]
         # one key per dataset: a kept key would keep showing the last dataset's class names (Streamlit does not
         # redraw a selectbox's shown value when only its format_func changes)
@@ -156,7 +156,8 @@ with st.sidebar:
     if "method" in st.session_state and st.session_state["method"] not in live_names:
         st.session_state.pop("method")  # autoguidance on a dataset with no weak model: start over,
         st.session_state.pop("scale", None)  # at the default method's own scale
-    method_name = st.radio("Method", live_names, index=3, key="method", on_change=_reset_scale)
+    method_name = st.radio("Method", live_names, index=live_names.index(OPENS_ON), key="method",
+                           on_change=_reset_scale)
     method = METHODS[method_name]
     guided = registry.guided(method)
     conditional = registry.takes_label(method)
@@ -227,7 +228,7 @@ with tab_grid:
         st.image(images.enlarge(grid, 560), caption=f"{request.n} samples")
         if result.judge_conf is not None:
             judge_share = float((result.judge_conf > 0.5).mean())
-            uses_classifier = method in CLASSIFIER_METHODS and request.scale > 0
+            uses_classifier = registry.needs(method, "classifier") and request.scale > 0
             c1, c2 = st.columns(2)
             c1.metric("judge: share read as the asked class", f"{judge_share:.0%}",
                       help="the judge is a classifier of clean images that never guides sampling")

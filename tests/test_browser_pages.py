@@ -48,7 +48,7 @@ def test_2d_page_switching_cg_ddpm_at_s3_to_cfg_shows_w2(server, browser):  # no
     main = page.locator('[data-testid="stMain"]')
     assert main.locator('input[type=range][aria-label="Guidance scale s"]').count() == 1  # beside the figure
     _shot(page, "guidance_2d_1400x900")
-    page.locator('[data-testid="stSidebar"] label:has-text("CFG (classifier-free, w)")').click()
+    page.locator('[data-testid="stSidebar"] label:has-text("CFG (w)")').click()
     page.wait_for_function("() => { const t = document.querySelector('.js-plotly-plot .gtitle');"
                            " return t && t.textContent.includes('w = 2'); }", timeout=120_000)
     _settled(page)

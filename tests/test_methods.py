@@ -28,6 +28,8 @@ def test_every_entry_is_complete():
         assert m.anchor is None or m.anchor in registry.NAMES
         assert (m.tilt is None) == bool(m.no_tilt) or not m.guided, m.name  # a k, or the reason there is none
         assert set(m.needs) <= {"classifier", "weak"}
+        assert m.axis_k is None or m.tilt is None, m.name  # a place on the charts' k axis only without a k
+        assert not m.mean_shift or (m.samplers == ("ddpm",) and "classifier" in m.needs), m.name
 
 
 def test_tilt_exponents():
@@ -40,6 +42,8 @@ def test_tilt_exponents():
         assert "\n" not in str(e.value) and registry.held_against(name, 1.0) == 1.0
     assert registry.scale_symbol("cfg") == "w" and registry.scale_symbol("cg-ddpm") == "s"
     assert registry.scale_symbol("cfg++") == "λ"
+    assert registry.get("autoguidance").axis_exponent(2.0) == 3.0 == registry.get("cfg").axis_exponent(2.0)
+    assert [m.name for m in registry.REGISTRY if m.mean_shift] == ["cg-ddpm", "cond+cg"]
 
 
 @pytest.mark.parametrize("name", registry.NAMES)
@@ -102,10 +106,11 @@ def _spelled_names(path: Path) -> set:
 
 
 def test_the_measuring_and_sampling_modules_spell_no_method_name():
-    """The CLIs, the atlas, the measuring code, the models and the results read the registry."""
+    """The CLIs, the atlas, the measuring code, the models, the results and the pages' 2D and records helpers read
+    the registry."""
     mine = ["cgd/pipeline.py", "cgd/models.py", "cgd/evaluate.py", "cgd/quality.py", "cgd/measure.py",
             "cgd/results.py", "cgd/report.py", "cgd/sample.py", "cgd/atlas/__init__.py",
-            "cgd/atlas/__main__.py", "cgd/toy/sampling.py", "cgd/toy/zoo.py", "cgd/guidance.py", "cgd/samplers.py",
-            "ui/zoo.py"]
+            "cgd/atlas/__main__.py", "cgd/toy/__main__.py", "cgd/toy/sampling.py", "cgd/toy/zoo.py",
+            "cgd/guidance.py", "cgd/samplers.py", "ui/zoo.py", "ui/toy.py", "ui/records.py"]
     spelled = {p: _spelled_names(ROOT / p) for p in mine}
     assert not any(spelled.values()), {p: s for p, s in spelled.items() if s}

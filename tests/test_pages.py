@@ -51,7 +51,7 @@ def test_2d_page_scale_moves_the_samples():
 def test_2d_page_speaks_in_w_under_cfg_and_names_the_exact_case():
     at = page("1_Guidance_in_2D.py").run()
     assert at.slider(key="scale").value == 3.0  # opens where guidance visibly acts: CG-DDPM at s = 3
-    at.sidebar.radio(key="method").set_value("CFG (classifier-free, w)").run()
+    at.sidebar.radio(key="method").set_value("CFG (w)").run()
     no_errors(at)
     assert at.slider(key="scale").label == "Guidance scale w"
     assert at.slider(key="scale").value == 2.0  # the same tilt exponent k = 3, and the page says so
@@ -461,13 +461,13 @@ def test_image_page_offers_autoguidance_only_with_a_weak_model(tiny_root, tmp_pa
 
     monkeypatch.setenv("CGD_CHECKPOINTS", str(tiny_root))
     at = page("3_Image_generation.py").run()
-    assert "Autoguidance (w)" not in at.radio(key="method").options
+    assert "autoguidance (w)" not in at.radio(key="method").options
     root = tmp_path / "checkpoints"
     shutil.copytree(tiny_root, root)
     shutil.copy(root / "mnist" / "unet.safetensors", root / "mnist" / "unet_weak.safetensors")
     monkeypatch.setenv("CGD_CHECKPOINTS", str(root))
     at = page("3_Image_generation.py").run()
-    at.radio(key="method").set_value("Autoguidance (w)").run()
+    at.radio(key="method").set_value("autoguidance (w)").run()
     no_errors(at)
     assert at.number_input(key="scale").value == RECOMMENDED_SCALE["mnist"]["autoguidance"]
     assert at.number_input(key="scale").label == "Guidance scale w"
@@ -495,7 +495,7 @@ def test_image_page_shows_autoguidance_from_an_atlas_that_has_it(tiny_root, tmp_
     monkeypatch.setenv("CGD_CHECKPOINTS", str(root))
     at = page("3_Image_generation.py").run()
     no_errors(at)
-    assert at.radio(key="atlas_method").value == "Autoguidance (w)"
+    assert at.radio(key="atlas_method").value == "autoguidance (w)"
     w = at.select_slider(key="atlas_scale_autoguidance")
     assert w.label == "Guidance scale w" and w.value == recommended_scale("mnist", "autoguidance")
     assert not any("Tilt exponent" in m.value for m in at.markdown)  # autoguidance has none

@@ -10,6 +10,7 @@ import threading
 from dataclasses import dataclass, replace
 
 from cgd.pipeline import SampleRequest
+from ui import methods as registry
 from ui.shared import shared_cache
 
 __all__ = ["Step", "STEPS", "warm", "IMAGE_SCALES"]
@@ -384,7 +385,7 @@ def fidelity():
 
 
 def _autoguidance_title(method: str) -> str:
-    return f"{'CFG' if method == 'cfg' else method}, w = {AUTOGUIDANCE[0].scale:g}"
+    return f"{registry.short(method)}, w = {AUTOGUIDANCE[0].scale:g}"
 
 
 @shared_cache(4)
@@ -429,10 +430,11 @@ def autoguidance_table() -> list:
 
     recs = records.records()
     spread = load_records(RESULTS_DIR / "spread")
+    ag = AUTOGUIDANCE[1].method
     rows = []
     for dataset in ("mnist", "fashion-mnist"):
-        for r in sweep(recs, dataset, "autoguidance"):
-            method = "cond" if r["scale"] == 0 else "autoguidance"
+        for r in sweep(recs, dataset, ag):
+            method = registry.anchor(ag) if r["scale"] == 0 else ag
             same = [q for q in recs + spread if q.get("dataset") == dataset and q.get("method") == method
                     and float(q.get("scale", -1)) == float(r["scale"]) and q.get("n") == r.get("n")
                     and q.get("steps") == r.get("steps")]
@@ -456,10 +458,11 @@ def autoguidance_images():
         return None
     atlas, _ = ui_atlas.get("mnist")
     w = AUTOGUIDANCE[0].scale
-    if atlas is None or not all(m in atlas.config.methods and w in atlas.scales(m) for m in ("cfg", "autoguidance")):
+    shown = tuple(r.method for r in AUTOGUIDANCE)
+    if atlas is None or not all(m in atlas.config.methods and w in atlas.scales(m) for m in shown):
         return None
     out = []
-    for method in ("cfg", "autoguidance"):
+    for method in shown:
         cell = atlas.cell(method, AUTOGUIDANCE_LABEL, w)
         out.append((_autoguidance_title(method), cell["images"], float(cell["judge"].astype(float).mean())))
     return out
@@ -479,9 +482,9 @@ def image_row():
         return None
     r = IMAGE_REQUEST
     atlas, _ = ui_atlas.get("mnist")
-    if atlas is not None and "cg-ddpm" in atlas.config.methods and atlas.config.n >= r.n and \
-            all(s in atlas.scales("cg-ddpm") for s in IMAGE_SCALES):
-        cells = [atlas.cell("cg-ddpm", r.label, s) for s in IMAGE_SCALES]
+    if atlas is not None and r.method in atlas.config.methods and atlas.config.n >= r.n and \
+            all(s in atlas.scales(r.method) for s in IMAGE_SCALES):
+        cells = [atlas.cell(r.method, r.label, s) for s in IMAGE_SCALES]
         return "atlas", [(s, c["images"][:r.n], float(c["judge"][:r.n].astype(float).mean()))
                          for s, c in zip(IMAGE_SCALES, cells)]
     res = images.generate("mnist", str(images.checkpoint_root()), r.at_scales(IMAGE_SCALES))

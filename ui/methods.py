@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from cgd import methods as _registry
 
-__all__ = ["equation", "zero_means", "short", "has_tilt", "guided", "takes_label", "needs", "default_sampler",
+__all__ = ["equation", "zero_means", "label", "short", "has_tilt", "guided", "takes_label", "needs", "mean_shift",
+           "anchor", "axis_exponent", "default_sampler", "SAMPLER_NAMES", "SAMPLER_HELP", "samplers",
            "unconditional_at_zero", "tilt_text"]
 
 
@@ -17,6 +18,11 @@ def equation(name: str) -> tuple:
 def zero_means(name: str) -> str:
     """What scale 0 is, in words ("the unconditional model (DDPM)")."""
     return _registry.get(name).zero_means
+
+
+def label(name: str) -> str:
+    """The method's name in menus and legends ("CG-DDPM (mean shift sΣg)")."""
+    return _registry.get(name).label
 
 
 def short(name: str) -> str:
@@ -43,6 +49,22 @@ def takes_label(name: str) -> bool:
 def needs(name: str, what: str) -> bool:
     """Whether it needs a network beyond the U-Net: "classifier" or "weak"."""
     return what in _registry.get(name).needs
+
+
+def mean_shift(name: str) -> bool:
+    """Whether it guides by moving the DDPM step's mean by s Σ g (CG-DDPM, conditional + CG), not through ε."""
+    return _registry.get(name).mean_shift
+
+
+def anchor(name: str) -> str | None:
+    """The unguided method its scale 0 is ("uncond", "cond"); None: scale 0 is no unguided model."""
+    return _registry.get(name).anchor
+
+
+def axis_exponent(name: str, scale: float) -> float:
+    """Where the charts' common k axis puts it at a scale: its tilt exponent k, or for autoguidance, which has
+    none, CFG's k = 1 + w of the same w."""
+    return _registry.get(name).axis_exponent(scale)
 
 
 def default_sampler(name: str) -> str:

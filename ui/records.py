@@ -6,12 +6,14 @@ import streamlit as st
 
 from pathlib import Path
 
+import cgd.methods
 import cgd.results
 from cgd.models import quality_record
 from cgd.palette import METHOD_LABELS
-from cgd.pipeline import scale_symbol, tilt_exponent
+from cgd.pipeline import scale_symbol
 from cgd.results import load_records, paper_analogue, sweep
 from ui import figures
+from ui import methods as registry
 
 @st.cache_data(ttl=60, max_entries=8, show_spinner=False)
 def classifier_accuracy(dataset: str, root: str):
@@ -37,16 +39,15 @@ PANEL_TITLES = {"fid": "FID (lower is better)", "inception_score": "Inception sc
 EXPONENT_AXIS = ("tilt exponent k<br><span style='font-size:12px'>CG: k = s · cond+CG: k = 1 + s · "
                  "CFG, autoguidance: k = 1 + w</span>")
 PR_X, PR_Y = "recall (diversity) →", "precision (fidelity) ↑"
-ANCHORS = {"uncond": "unconditional model", "cond": "conditional model"}
+# the unguided models, marked as points on every chart
+ANCHORS = {m: f"{registry.short(m)} model" for m in cgd.methods.NAMES if not registry.guided(m)}
 
 
 def exponent(method: str, scale: float) -> float:
-    """Where a method at a scale sits on the common axis: its tilt exponent k (:func:`cgd.pipeline.tilt_exponent`).
-
-    Autoguidance tilts by no power of p(y|x); it weighs its guided network by 1 + w as CFG does, so it sits
-    at CFG's k of the same w.
-    """
-    return tilt_exponent("cfg" if method == "autoguidance" else method, float(scale))
+    """Where a method at a scale sits on the common axis: its tilt exponent k, or for a method without one the
+    place the registry gives it (:func:`ui.methods.axis_exponent`; autoguidance, which tilts by no power of
+    p(y|x) but weighs its guided network by 1 + w as CFG does, at CFG's k of the same w)."""
+    return registry.axis_exponent(method, float(scale))
 
 
 def point_label(method: str, scale: float) -> str:

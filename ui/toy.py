@@ -10,12 +10,14 @@ import threading
 
 from ui import figures
 from cgd.errors import NonFiniteError
+from cgd.methods import held_against  # noqa: F401 - the pages' name: k of the red dashed density p(x)·p(y|x)^k
 from cgd.pipeline import SampleRequest, scale_symbol, tilt_exponent  # noqa: F401 - the pages' names
 from cgd.toy.learned import ToyTrainConfig
 from cgd.toy.mixture import Mixture, load_mixture, presets
 from cgd.toy.sampling import default_schedule, exact_models, learned_models
 from cgd.toy.views import (class_posterior_grid, extent, far_component, log_grid, run_guided_scales,
                            sampler_sweep, sweep_scales)
+from ui import methods as registry
 from ui import worker
 from ui.shared import shared_cache
 
@@ -182,14 +184,6 @@ def sweep(mixture_json: str, kind: str, request: SampleRequest, scales: tuple):
                                              schedule=SCHEDULE))
 
 
-@shared_cache(256)
-def held_against(method: str, scale: float) -> float:
-    """k of the red dashed density p(x)·p(y|x)^k a method's samples are drawn against: the tilt of its guided
-    score (:func:`cgd.pipeline.tilt_exponent`), and for autoguidance, which has none, p(x|y) itself (k = 1),
-    the density it aims to keep."""
-    return 1.0 if method == "autoguidance" else tilt_exponent(method, scale)
-
-
 def samples_fig(mixture_json: str, kind: str, request: SampleRequest, exponent: float, title: str):
     """Guided samples over p(x|y) and the tilted density (built once per inputs, shared)."""
     run = guided_run(mixture_json, kind, request)
@@ -230,7 +224,7 @@ def step_fig(mixture_json: str, kind: str, request: SampleRequest, t: int):
     snap = next(s for s in run.snapshots if s.t == t)
     gain, view = scrub_view(mixture_json, kind, request)
     xs, post = posterior(mixture_json, request.label, snap.alpha_bar, None if view == box(mixture_json) else view)
-    name = "shift sΣg" if request.method in ("cg-ddpm", "cond+cg") else "change of the mean"
+    name = "shift sΣg" if registry.mean_shift(request.method) else "change of the mean"
     mix = mixture_of(mixture_json)
     classes = [(dens.xs, dens.cond, f"p(x | y={c}) (data)", figures.BLACK if c == request.label else figures.GREY,
                 "solid" if c == request.label else "dot")

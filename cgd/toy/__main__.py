@@ -36,8 +36,10 @@ from cgd.errors import CGDError
 from cgd.pipeline import SAMPLERS, SampleRequest, default_sampler, scale_symbol
 
 TOY_METHODS = registry.NAMES  # every method of the registry (cgd.methods) runs on the exact models
-# SMC moves particles with the stochastic guided DDPM step of the method's tilt k
-SMC_METHODS = ("cg-ddpm", "cfg", "cond+cg")
+# SMC moves particles with the stochastic guided DDPM step of the method's tilt k: the guided methods with a tilt
+# whose own sampler is DDPM
+SMC_METHODS = tuple(m.name for m in registry.REGISTRY
+                    if m.guided and m.tilt is not None and m.default_sampler == "ddpm")
 
 
 def _guidance_options(p) -> None:
@@ -114,12 +116,12 @@ def _refuse_smc_options(args) -> None:
     what = "--smc" if args.smc else "--rejection"
     if args.smc and args.rejection:
         raise CGDError("--smc and --rejection are two samplers: choose one")
+    method = registry.get(args.method)
     if args.smc and args.method not in SMC_METHODS:
-        why = ("autoguidance tilts by p_good(x|y)/p_bad(x|y), not by a power of p(y|x)" if args.method == "autoguidance"
-               else "its DDIM step is deterministic, so it has no proposal density")
+        why = method.no_tilt or "its DDIM step is deterministic, so it has no proposal density"
         raise CGDError(f"--smc supports {', '.join(SMC_METHODS)}, not {args.method}: {why}")
-    if args.rejection and args.method == "autoguidance":
-        raise CGDError("--rejection needs a tilt p(y|x)^k; autoguidance tilts by p_good(x|y)/p_bad(x|y)")
+    if args.rejection and method.tilt is None:
+        raise CGDError(f"--rejection needs a tilt p(y|x)^k; {method.no_tilt}")
     if args.sampler == "ddim":
         raise CGDError(f"{what} does not use the DDIM sampler: leave --sampler out")
     if args.interval is not None or args.corrector_steps not in ("0", "0.0"):
