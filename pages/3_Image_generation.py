@@ -1,4 +1,5 @@
-"""Image generation: every guidance method on the trained MNIST / Fashion-MNIST models."""
+"""Image generation: every guidance method on the trained MNIST / Fashion-MNIST models, looked up in the scale
+atlas (:func:`atlas_mode`) or sampled live (:func:`live_mode`)."""
 
 from dataclasses import replace
 
@@ -51,17 +52,9 @@ def _class_option(classes):
 
 SOURCES = ("Scale atlas (instant)", "Live sampling")
 
-with st.sidebar:
-    dataset = st.selectbox("Dataset", available, key="dataset", on_change=_reset_scales)
-    atlas, atlas_reason = ui_atlas.get(dataset)
-    source = st.radio("Images from", SOURCES, key="source", disabled=atlas is None,
-                      help="The atlas holds images sampled ahead of time at every scale of a grid: the slider "
-                           "looks them up. Live sampling runs the models now, with any settings.")
-    if atlas is None:
-        source = SOURCES[1]
-        st.caption(atlas_reason)
 
-if source == SOURCES[0]:
+def atlas_mode(dataset: str, atlas) -> None:
+    """The scale atlas: images sampled ahead of time at every scale of a grid, looked up as the slider moves."""
     classes = images.classes(dataset)
     guided_names = [k for k, v in METHODS.items() if v in atlas.config.methods]
     with st.sidebar:
@@ -148,123 +141,143 @@ if source == SOURCES[0]:
     row_seed = st.selectbox("Seed", list(range(cfg.n)), key="atlas_row_seed", format_func=lambda j: f"image {j + 1}")
     st.image(list(ui_atlas.seed_frames_png(dataset, method, label, row_seed)),
              caption=[f"{knob} = {v:g}" for v in grid], width=ui_atlas.FRAME_PX)
-    st.stop()
+
+
+def live_mode(dataset: str, atlas, atlas_reason: str) -> None:
+    """Live sampling: the models run on this server when the student presses Generate, with any settings."""
+    with st.sidebar:
+        classes = images.classes(dataset)
+        live_names = [k for k, v in METHODS.items() if not registry.needs(v, "weak") or images.has_weak_model(dataset)]
+        if "method" in st.session_state and st.session_state["method"] not in live_names:
+            st.session_state.pop("method")  # autoguidance on a dataset with no weak model: start over,
+            st.session_state.pop("scale", None)  # at the default method's own scale
+        method_name = st.radio("Method", live_names, index=live_names.index(OPENS_ON), key="method",
+                               on_change=_reset_scale)
+        method = METHODS[method_name]
+        guided = registry.guided(method)
+        conditional = registry.takes_label(method)
+        label = st.selectbox("Class", list(range(len(classes))), disabled=not conditional, key=f"label_{dataset}",
+                             format_func=_class_option(classes),
+                             help=None if conditional else "The unconditional model draws any class.")
+        knob = scale_symbol(method)
+        if "scale" not in st.session_state:
+            st.session_state["scale"] = images.recommended_scale(dataset, method)
+        scale = st.number_input(f"Guidance scale {knob}", 0.0, 100.0, step=0.5, disabled=not guided, key="scale",
+                                help=f"recommended for this method: {knob} = "
+                                     f"{images.recommended_scale(dataset, method):g}")
+        sampler = st.radio("Sampler", registry.samplers(method), key=f"sampler_{method}",
+                           format_func=registry.SAMPLER_NAMES.get, horizontal=True,
+                           disabled=len(registry.samplers(method)) == 1, help=registry.SAMPLER_HELP)
+        steps = st.select_slider("Steps", [5, 10, 25, 50, 100, 250], value=25, key="steps")
+        eta = st.slider("η (DDIM noise)", 0.0, 1.0, 0.0, 0.1) if sampler == "ddim" else 0.0
+        n = st.select_slider("Images", [1, 4, 8, 16, 32, 64], value=16, key="n")
+        seed = st.number_input("Seed", 0, 2**31 - 1, 0, key="seed")
+
+    label_arg = int(label) if conditional else None
+    with answer_errors():
+        request = SampleRequest(method=method, label=label_arg, scale=float(scale) if guided else 0.0, steps=int(steps),
+                                n=int(n), seed=int(seed), eta=float(eta), sampler=sampler, x0_mode="clip")
+        request = request.validated(len(classes), 1000)
+        models = images.get_models(dataset)
+
+    eq, words = registry.equation(method)
+    st.latex(eq)
+    st.markdown(f"{words} "
+                + (_tilt_words(method, request.scale) if guided and registry.has_tilt(method) else ""))
+    what = f"class **{classes[label_arg]}**" if conditional else "any class"
+    st.markdown(f"**{method_name}** on {dataset}, {what}"
+                + (f", {knob} = {request.scale:g}" if guided else "")
+                + f", {request.steps} steps of {registry.SAMPLER_NAMES[request.sampler]}, seed {request.seed}.")
+    if atlas is None:
+        st.caption(f"**Live sampling**: the models run on this server when you press Generate. There is no scale atlas "
+                   f"for these models yet, so nothing is instant: {atlas_reason}")
+    else:
+        st.caption("**Live sampling**: the models run on this server when you press Generate, with any settings. "
+                   "For instant images across scales, choose **Scale atlas** in the sidebar.")
+
+    tab_grid, tab_row = st.tabs(["Samples", "Same seed across scales"])
+    with tab_grid:
+        with st.form("generate"):
+            go = st.form_submit_button("Generate", type="primary")
+        if go or st.session_state.get("last_request") == request:
+            st.session_state["last_request"] = request
+            bar = st.progress(0.0, text="sampling…")
+            strip = st.empty()
+
+            def on_step(d):
+                bar.progress((d["i"] + 1) / request.steps, text=f"step {d['i'] + 1}/{request.steps} (t = {d['t']})")
+                if d["i"] % max(1, request.steps // 10) == 0 or d["i"] + 1 == request.steps:
+                    strip.image(images.enlarge(images.preview(d["x0_hat"]), 640),
+                                caption="predicted x₀ at this step (first 8 images)")
+
+            def on_wait(ahead, seconds):
+                wait = f", about {seconds:.0f} s" if seconds >= 1 else ""
+                bar.progress(0.0, text=f"waiting for the server: {ahead} run{'s' * (ahead != 1)} ahead of yours"
+                                       f"{wait}…")
+
+            with answer_errors():
+                result = images.generate(dataset, str(images.checkpoint_root()), request, _on_step=on_step,
+                                         _on_wait=on_wait)
+            bar.empty()
+            strip.empty()
+            cols = min(8, max(1, int(np.ceil(np.sqrt(request.n)))))
+            grid = image_grid(result.images, cols=cols)
+            st.image(images.enlarge(grid, 560), caption=f"{request.n} samples")
+            if result.judge_conf is not None:
+                judge_share = float((result.judge_conf > 0.5).mean())
+                uses_classifier = registry.needs(method, "classifier") and request.scale > 0
+                c1, c2 = st.columns(2)
+                c1.metric("judge: share read as the asked class", f"{judge_share:.0%}",
+                          help="the judge is a classifier of clean images that never guides sampling")
+                rows = {"image": list(range(request.n)), "judge p(y|x₀)": np.round(result.judge_conf, 3)}
+                if uses_classifier:
+                    clf_share = float((result.classifier_conf > 0.5).mean())
+                    c2.metric("guiding classifier: share", f"{clf_share:.0%}")
+                    rows["guiding classifier p(y|x₀)"] = np.round(result.classifier_conf, 3)
+                st.dataframe(rows, hide_index=True, height=min(35 * (request.n + 1) + 3, 400))
+                if uses_classifier and clf_share - judge_share >= 0.2:
+                    st.caption(f"The guiding classifier reads the asked class in {clf_share:.0%} of these images, "
+                               f"the independent judge in {judge_share:.0%}: a sign that the samples please the "
+                               "classifier that steered them more than they look like the class.")
+            st.download_button("Download PNG", images.png_bytes(grid), file_name=f"{dataset}_{method}_{label_arg}.png",
+                               mime="image/png")
+        else:
+            st.info("Press **Generate** to sample; results are cached by their settings.")
+
+    with tab_row:
+        st.markdown(f"The same starting noise at growing {knob}, like the paper's figures.")
+        scales = st.multiselect(f"Scales {knob}", [0.0, 0.5, 1.0, 2.0, 4.0, 8.0, 16.0, 32.0],
+                                default=[0.0, 1.0, 4.0, 16.0], key="row_scales")
+        with st.form("row"):
+            go_row = st.form_submit_button("Generate the row", disabled=not guided)
+        if not guided:
+            st.info("Pick a guided method to compare scales.")
+        elif go_row and scales:
+            row_scales = sorted(float(v) for v in scales)
+            r = replace(request, n=4).at_scales(row_scales)  # one batch, the same noise at every scale
+            status = st.progress(0.0, text="sampling every scale at once…")
+            with answer_errors():
+                res = images.generate(dataset, str(images.checkpoint_root()), r, _on_step=lambda d: status.progress(
+                    (d["i"] + 1) / r.steps, text=f"step {d['i'] + 1}/{r.steps}"))
+            status.empty()
+            cols = st.columns(len(row_scales))
+            for k, (col, v) in enumerate(zip(cols, row_scales)):
+                own = slice(4 * k, 4 * k + 4)
+                col.image(images.enlarge(image_grid(res.images[own], cols=2), 220), caption=f"{knob} = {v:g}"
+                          + (f" · judge {res.judge_conf[own].mean():.2f}" if res.judge_conf is not None else ""))
+
 
 with st.sidebar:
-    classes = images.classes(dataset)
-    live_names = [k for k, v in METHODS.items() if not registry.needs(v, "weak") or images.has_weak_model(dataset)]
-    if "method" in st.session_state and st.session_state["method"] not in live_names:
-        st.session_state.pop("method")  # autoguidance on a dataset with no weak model: start over,
-        st.session_state.pop("scale", None)  # at the default method's own scale
-    method_name = st.radio("Method", live_names, index=live_names.index(OPENS_ON), key="method",
-                           on_change=_reset_scale)
-    method = METHODS[method_name]
-    guided = registry.guided(method)
-    conditional = registry.takes_label(method)
-    label = st.selectbox("Class", list(range(len(classes))), disabled=not conditional, key=f"label_{dataset}",
-                         format_func=_class_option(classes),
-                         help=None if conditional else "The unconditional model draws any class.")
-    knob = scale_symbol(method)
-    if "scale" not in st.session_state:
-        st.session_state["scale"] = images.recommended_scale(dataset, method)
-    scale = st.number_input(f"Guidance scale {knob}", 0.0, 100.0, step=0.5, disabled=not guided, key="scale",
-                            help=f"recommended for this method: {knob} = {images.recommended_scale(dataset, method):g}")
-    sampler = st.radio("Sampler", registry.samplers(method), key=f"sampler_{method}",
-                       format_func=registry.SAMPLER_NAMES.get, horizontal=True,
-                       disabled=len(registry.samplers(method)) == 1, help=registry.SAMPLER_HELP)
-    steps = st.select_slider("Steps", [5, 10, 25, 50, 100, 250], value=25, key="steps")
-    eta = st.slider("η (DDIM noise)", 0.0, 1.0, 0.0, 0.1) if sampler == "ddim" else 0.0
-    n = st.select_slider("Images", [1, 4, 8, 16, 32, 64], value=16, key="n")
-    seed = st.number_input("Seed", 0, 2**31 - 1, 0, key="seed")
+    dataset = st.selectbox("Dataset", available, key="dataset", on_change=_reset_scales)
+    atlas, atlas_reason = ui_atlas.get(dataset)
+    source = st.radio("Images from", SOURCES, key="source", disabled=atlas is None,
+                      help="The atlas holds images sampled ahead of time at every scale of a grid: the slider "
+                           "looks them up. Live sampling runs the models now, with any settings.")
+    if atlas is None:
+        source = SOURCES[1]
+        st.caption(atlas_reason)
 
-label_arg = int(label) if conditional else None
-with answer_errors():
-    request = SampleRequest(method=method, label=label_arg, scale=float(scale) if guided else 0.0, steps=int(steps),
-                            n=int(n), seed=int(seed), eta=float(eta), sampler=sampler, x0_mode="clip")
-    request = request.validated(len(classes), 1000)
-    models = images.get_models(dataset)
-
-eq, words = registry.equation(method)
-st.latex(eq)
-st.markdown(f"{words} "
-            + (_tilt_words(method, request.scale) if guided and registry.has_tilt(method) else ""))
-what = f"class **{classes[label_arg]}**" if conditional else "any class"
-st.markdown(f"**{method_name}** on {dataset}, {what}"
-            + (f", {knob} = {request.scale:g}" if guided else "")
-            + f", {request.steps} steps of {registry.SAMPLER_NAMES[request.sampler]}, seed {request.seed}.")
-if atlas is None:
-    st.caption(f"**Live sampling**: the models run on this server when you press Generate. There is no scale atlas "
-               f"for these models yet, so nothing is instant: {atlas_reason}")
+if source == SOURCES[0]:
+    atlas_mode(dataset, atlas)
 else:
-    st.caption("**Live sampling**: the models run on this server when you press Generate, with any settings. "
-               "For instant images across scales, choose **Scale atlas** in the sidebar.")
-
-tab_grid, tab_row = st.tabs(["Samples", "Same seed across scales"])
-with tab_grid:
-    with st.form("generate"):
-        go = st.form_submit_button("Generate", type="primary")
-    if go or st.session_state.get("last_request") == request:
-        st.session_state["last_request"] = request
-        bar = st.progress(0.0, text="sampling…")
-        strip = st.empty()
-
-        def on_step(d):
-            bar.progress((d["i"] + 1) / request.steps, text=f"step {d['i'] + 1}/{request.steps} (t = {d['t']})")
-            if d["i"] % max(1, request.steps // 10) == 0 or d["i"] + 1 == request.steps:
-                strip.image(images.enlarge(images.preview(d["x0_hat"]), 640),
-                            caption="predicted x₀ at this step (first 8 images)")
-
-        def on_wait(ahead, seconds):
-            wait = f", about {seconds:.0f} s" if seconds >= 1 else ""
-            bar.progress(0.0, text=f"waiting for the server: {ahead} run{'s' * (ahead != 1)} ahead of yours{wait}…")
-
-        with answer_errors():
-            result = images.generate(dataset, str(images.checkpoint_root()), request, _on_step=on_step,
-                                     _on_wait=on_wait)
-        bar.empty()
-        strip.empty()
-        cols = min(8, max(1, int(np.ceil(np.sqrt(request.n)))))
-        grid = image_grid(result.images, cols=cols)
-        st.image(images.enlarge(grid, 560), caption=f"{request.n} samples")
-        if result.judge_conf is not None:
-            judge_share = float((result.judge_conf > 0.5).mean())
-            uses_classifier = registry.needs(method, "classifier") and request.scale > 0
-            c1, c2 = st.columns(2)
-            c1.metric("judge: share read as the asked class", f"{judge_share:.0%}",
-                      help="the judge is a classifier of clean images that never guides sampling")
-            rows = {"image": list(range(request.n)), "judge p(y|x₀)": np.round(result.judge_conf, 3)}
-            if uses_classifier:
-                clf_share = float((result.classifier_conf > 0.5).mean())
-                c2.metric("guiding classifier: share", f"{clf_share:.0%}")
-                rows["guiding classifier p(y|x₀)"] = np.round(result.classifier_conf, 3)
-            st.dataframe(rows, hide_index=True, height=min(35 * (request.n + 1) + 3, 400))
-            if uses_classifier and clf_share - judge_share >= 0.2:
-                st.caption(f"The guiding classifier reads the asked class in {clf_share:.0%} of these images, "
-                           f"the independent judge in {judge_share:.0%}: a sign that the samples please the "
-                           "classifier that steered them more than they look like the class.")
-        st.download_button("Download PNG", images.png_bytes(grid), file_name=f"{dataset}_{method}_{label_arg}.png",
-                           mime="image/png")
-    else:
-        st.info("Press **Generate** to sample; results are cached by their settings.")
-
-with tab_row:
-    st.markdown(f"The same starting noise at growing {knob}, like the paper's figures.")
-    scales = st.multiselect(f"Scales {knob}", [0.0, 0.5, 1.0, 2.0, 4.0, 8.0, 16.0, 32.0], default=[0.0, 1.0, 4.0, 16.0],
-                            key="row_scales")
-    with st.form("row"):
-        go_row = st.form_submit_button("Generate the row", disabled=not guided)
-    if not guided:
-        st.info("Pick a guided method to compare scales.")
-    elif go_row and scales:
-        row_scales = sorted(float(v) for v in scales)
-        r = replace(request, n=4).at_scales(row_scales)  # one batch, the same noise at every scale
-        status = st.progress(0.0, text="sampling every scale at once…")
-        with answer_errors():
-            res = images.generate(dataset, str(images.checkpoint_root()), r, _on_step=lambda d: status.progress(
-                (d["i"] + 1) / r.steps, text=f"step {d['i'] + 1}/{r.steps}"))
-        status.empty()
-        cols = st.columns(len(row_scales))
-        for k, (col, v) in enumerate(zip(cols, row_scales)):
-            own = slice(4 * k, 4 * k + 4)
-            col.image(images.enlarge(image_grid(res.images[own], cols=2), 220), caption=f"{knob} = {v:g}"
-                      + (f" · judge {res.judge_conf[own].mean():.2f}" if res.judge_conf is not None else ""))
+    live_mode(dataset, atlas, atlas_reason)
