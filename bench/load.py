@@ -165,11 +165,12 @@ async def student_images(url, rounds, seed, timeout):
     return times, s.errors, s.saw_queue
 
 
-ATLAS_METHODS = ("CG-DDPM (mean shift)", "CG-DDIM (ε form)", "CFG (w)", "conditional + CG")
+ATLAS_METHODS = ("cg-ddpm", "cg-ddim", "cfg", "cond+cg")  # picked on the image page by their registry labels
 
 
 async def student_atlas(url, rounds, seed, timeout):
     """Own class and method, then the scale slider moved ``rounds`` times (every move a rerun)."""
+    from cgd import methods as registry
     from cgd.atlas import DEFAULT_SCALES
 
     rng = random.Random(seed)
@@ -179,13 +180,11 @@ async def student_atlas(url, rounds, seed, timeout):
         if "Guidance scale s" not in s.widgets:
             s.errors.append("the image page did not open on the atlas (no scale slider)")
             return times, s.errors, s.saw_queue
-        method = rng.choice(ATLAS_METHODS)
-        states = [state(s.widgets["Method"][0], string_value=method),
+        key = rng.choice(ATLAS_METHODS)
+        states = [state(s.widgets["Method"][0], string_value=registry.get(key).label),
                   state(s.widgets["Class"][0], string_value=str(rng.randrange(10)))]
         times.append(await s.run(states))
-        key = {"CG-DDPM (mean shift)": "cg-ddpm", "CG-DDIM (ε form)": "cg-ddim", "CFG (w)": "cfg",
-               "conditional + CG": "cond+cg"}[method]
-        label = "Guidance scale w" if key == "cfg" else "Guidance scale s"
+        label = f"Guidance scale {registry.scale_symbol(key)}"
         for _ in range(rounds):
             v = rng.choice(DEFAULT_SCALES[key])
             times.append(await s.run(states + [state(s.widgets[label][0], string_array_value=[f"{float(v):g}"])]))

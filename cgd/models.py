@@ -23,7 +23,7 @@ from cgd.pipeline import SampleRequest, batch_key, guided_sample, sample_togethe
 from cgd.schedule import NoiseSchedule, make_schedule
 
 __all__ = ["CHECKPOINT_ROOT", "checkpoint_root", "available_datasets", "ImageModels", "load_image_models",
-           "sample_images", "confidences", "RECOMMENDED_SCALE", "recommended_scale", "CLASSIFIER_METHODS"]
+           "sample_images", "confidences", "RECOMMENDED_SCALE", "recommended_scale"]
 
 CHECKPOINT_ROOT = Path(__file__).resolve().parents[1] / "checkpoints"
 
@@ -51,7 +51,6 @@ def recommended_scale(dataset: str, method: str) -> float:
     return float(chosen[method]) if method in chosen else float(registry.get(method).default_scale)
 
 
-CLASSIFIER_METHODS = registry.needing("classifier")
 FILES = {"unet": "unet.safetensors", "classifier": "classifier.safetensors", "judge": "judge.safetensors",
          "weak": "unet_weak.safetensors"}
 # autoguidance's weak model is optional: a dataset without one offers every other method
