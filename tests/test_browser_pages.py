@@ -103,3 +103,31 @@ def test_scale_explorer_shows_no_raw_tex_in_labels(server, browser):  # noqa: F8
     assert labels and not any("_{" in t or "\\" in t or "$" in t for t in labels), labels
     _shot(page, "scale_explorer_1400x900")
     page.close()
+
+
+def test_dpm_solver_is_offered_on_the_2d_and_image_pages(server, browser):  # noqa: F811
+    """Issue #26: DPM-Solver++(2M) chosen from the Sampler radio samples on both pages and says so."""
+    page = _open(browser, server, "Guidance_in_2D")
+    side = page.locator('[data-testid="stSidebar"]')
+    side.locator('label:has-text("CG-DDIM")').click()
+    _settled(page)
+    side.locator('label:has-text("DPM-Solver++(2M)")').click()
+    page.wait_for_function("() => { const t = document.querySelector('.js-plotly-plot .gtitle');"
+                           " return t && t.textContent.includes('DPM-Solver++(2M)'); }", timeout=120_000)
+    _settled(page)
+    assert page.locator('[data-testid="stException"]').count() == 0
+    _shot(page, "guidance_2d_dpm_solver")
+    page.close()
+    page = _open(browser, server, "Image_generation")
+    side = page.locator('[data-testid="stSidebar"]')
+    side.locator('label:has-text("Live sampling")').click()
+    _settled(page)
+    side.locator('label:has-text("DPM-Solver++(2M)")').click()
+    _settled(page)
+    page.get_by_role("button", name="Generate").click()
+    page.get_by_text("steps of DPM-Solver++(2M)").first.wait_for(timeout=120_000)
+    _settled(page)
+    assert page.locator('[data-testid="stException"]').count() == 0
+    assert page.locator('[data-testid="stImage"] img').count() >= 1
+    _shot(page, "image_generation_dpm_solver")
+    page.close()
