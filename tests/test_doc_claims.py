@@ -16,7 +16,7 @@ import pytest
 import torch
 
 from cgd.pipeline import SampleRequest
-from cgd.results import load_records, sweep
+from cgd.results import choose_scale, load_records, sweep
 from cgd.stats import energy_distance
 from cgd.toy.mixture import load_mixture, presets
 from cgd.toy.oracle import exact_references, measure
@@ -305,3 +305,78 @@ def test_the_samplers_far_share_table():
             "exact p(x)p(y\\|x)^s": [p.far_tilted for p in pts]}
     for name, values in rows.items():
         assert f"| {name} | " + " | ".join(f"{v:.3f}" for v in values) + " |" in RESULTS, name
+
+
+# docs/results.md, the guidance zoo "On MNIST" (bash docs/new_methods_mnist.sh; n = 500, 25 steps, seeds 0-2):
+NEW_METHODS = {"APG": "apg", "CFG-Zero*": "cfg-zero-star", "CFG++": "cfg++", "CFG": "cfg",
+               "conditional, unguided": "cond"}
+
+
+def _seeds(method: str, scale: float) -> list:
+    """Seed 0 from the sweep, seeds 1 and 2 from the spread records, in seed order (n = 500, 25 DDIM steps)."""
+    new = ROOT / "results" / "new_methods"
+    pool = (load_records(new) + load_records(new / "spread") + _records()
+            + load_records(ROOT / "results" / "spread"))
+    by_seed = {r["seed"]: r for r in pool if r["dataset"] == "mnist" and r["method"] == method
+               and float(r["scale"]) == scale and r["n"] == 500 and r["steps"] == 25
+               and r.get("sampler", "ddim") == "ddim"}
+    assert sorted(by_seed) == [0, 1, 2], (method, scale, sorted(by_seed))
+    return [by_seed[s] for s in (0, 1, 2)]
+
+
+def test_the_new_methods_on_mnist_are_their_records_and_say_what_they_support():
+    part = RESULTS[RESULTS.index("### On MNIST"):RESULTS.index("## Fewer steps")]
+    new = load_records(ROOT / "results" / "new_methods")
+    picked = {m: choose_scale(new, "mnist", m)["scale"] for m in ("apg", "cfg-zero-star", "cfg++")}
+    assert picked == {"apg": 0.5, "cfg-zero-star": 0.5, "cfg++": 0.4}
+    assert "The rule picks APG w = 0.5, CFG-Zero* w = 0.5 and CFG++ λ = 0.4" in part
+    assert "its precision and recall within 0.015, at seed 0" in part
+    swept = next(t for t in _tables(part) if t[0][-1] == "recall")
+    for row in swept[2:]:
+        method = NEW_METHODS[row[0].replace(" (for comparison)", "")]
+        scales = [float(v) for v in row[1].split("=")[1].split("/")]
+        recs = {r["scale"]: r for r in sweep(new + _records(), "mnist", method)}
+        for col, key in ((2, "fid"), (3, "judge_accuracy"), (4, "precision"), (5, "recall")):
+            got = [recs[s][key] for s in scales]
+            want = ([f"{100 * v:.1f}".replace("100.0", "100") for v in got] if key == "judge_accuracy"
+                    else [f"{v:.3f}" for v in got])
+            assert [c.strip().rstrip("%") for c in row[col].split("/")] == want, (row, key)
+    table = next(t for t in _tables(part) if t[0][-1] == "background speckle")
+    runs = {}
+    for row in table[2:]:
+        cells = dict(zip(table[0], row))
+        method = NEW_METHODS[row[0]]
+        scale = 0.0 if row[1] == "—" else float(row[1].split("=")[1])
+        runs[method] = rs = _seeds(method, scale)
+        for col, key, pct in (("judge-FID", "fid", False), ("judge: asked digit", "judge_accuracy", True),
+                              ("precision", "precision", False), ("recall", "recall", False)):
+            mean, sd = _mean_sd([r[key] for r in rs])
+            want = (f"{100 * mean:.1f}% ± {100 * sd:.1f}".replace("100.0%", "100%").replace("± 0.0", "± 0")
+                    if pct else f"{mean:.3f} ± {sd:.3f}")
+            assert cells[col] == want, (row, col)
+        speck = [r["background_speckle"] for r in rs]
+        assert cells["background speckle"] == f"{min(speck):.4f}–{max(speck):.4f}", row
+    cfg, apg, zero, pp, cond = (runs[m] for m in ("cfg", "apg", "cfg-zero-star", "cfg++", "cond"))
+    # APG with its defaults is CFG here: every swept w at seed 0, and w = 0.5 seed by seed
+    for w in (0.5, 1.0, 2.0, 4.0):
+        a = next(r for r in sweep(new, "mnist", "apg") if r["scale"] == w)
+        c = next(r for r in sweep(_records(), "mnist", "cfg") if r["scale"] == w)
+        assert abs(a["fid"] - c["fid"]) <= 0.02 and abs(a["precision"] - c["precision"]) <= 0.015
+        assert abs(a["recall"] - c["recall"]) <= 0.015
+    assert all(abs(a["fid"] - c["fid"]) <= 0.02 for a, c in zip(apg, cfg))
+    # CFG-Zero* guides less than CFG at the same w: seed by seed, and between cond and CFG at every swept w
+    assert all(z["fid"] < c["fid"] and z["recall"] > c["recall"] and z["precision"] < c["precision"]
+               for z, c in zip(zero, cfg))
+    cond0 = next(r for r in sweep(_records(), "mnist", "cond"))
+    for z in sweep(new, "mnist", "cfg-zero-star"):
+        c = next(r for r in sweep(_records(), "mnist", "cfg") if r["scale"] == z["scale"])
+        assert cond0["fid"] < z["fid"] < c["fid"]
+    # CFG++ against CFG: recall lower and background brighter on every seed
+    assert all(p["recall"] < c["recall"] and p["background_speckle"] > c["background_speckle"]
+               for p, c in zip(pp, cfg))
+    # no guided row beats the unguided conditional model on judge-FID; each has higher precision, lower recall
+    mean_cond = _mean_sd([r["fid"] for r in cond])[0]
+    for rs in (cfg, apg, zero, pp):
+        assert _mean_sd([r["fid"] for r in rs])[0] > mean_cond
+        assert _mean_sd([r["precision"] for r in rs])[0] > _mean_sd([r["precision"] for r in cond])[0]
+        assert _mean_sd([r["recall"] for r in rs])[0] < _mean_sd([r["recall"] for r in cond])[0]
