@@ -33,6 +33,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 import fresh  # noqa: E402 - bench/fresh.py
 from cgd.device import pin_threads  # noqa: E402
 from cgd.models import load_image_models, sample_images  # noqa: E402
+from cgd.methods import cg_on, unconditional  # noqa: E402
 from cgd.pipeline import SampleRequest  # noqa: E402
 
 OPTS = {"gd_path": None, "steps": 25, "dpm_steps": 10, "n": 16, "scale": 4.0}
@@ -82,15 +83,15 @@ def _gd_side(guided: bool):
 def _cgd_side(method: str, sampler: str, steps_key: str = "steps"):
     def build():
         models = load_image_models("mnist", need=("unet", "classifier"))
-        req = SampleRequest(method=method, label=3 if method != "uncond" else None,
-                            scale=OPTS["scale"] if method != "uncond" else 0.0, steps=OPTS[steps_key], n=OPTS["n"],
+        req = SampleRequest(method=method, label=3 if method != unconditional() else None,
+                            scale=OPTS["scale"] if method != unconditional() else 0.0, steps=OPTS[steps_key], n=OPTS["n"],
                             seed=0, sampler=sampler, x0_mode="clip")
         return lambda: sample_images(models, req)
     return build
 
 
-SIDES = {"gd": _gd_side(True), "gd-unguided": _gd_side(False), "cgd": _cgd_side("cg-ddim", "ddim"),
-         "cgd-unguided": _cgd_side("uncond", "ddim"), "cgd-dpmpp-2m": _cgd_side("cg-ddim", "dpmpp-2m", "dpm_steps")}
+SIDES = {"gd": _gd_side(True), "gd-unguided": _gd_side(False), "cgd": _cgd_side(cg_on("ddim"), "ddim"),
+         "cgd-unguided": _cgd_side(unconditional(), "ddim"), "cgd-dpmpp-2m": _cgd_side(cg_on("ddim"), "dpmpp-2m", "dpm_steps")}
 
 
 def step_flops() -> dict:

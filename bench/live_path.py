@@ -43,9 +43,10 @@ from cgd import compute  # noqa: E402
 from cgd.compute import fixed_batch  # noqa: E402
 from cgd.device import pin_threads  # noqa: E402
 from cgd.models import CPU_CHUNK, sample_images  # noqa: E402
+from cgd.methods import cg_on  # noqa: E402
 from cgd.pipeline import SampleRequest, sample_together  # noqa: E402
 
-REQ = SampleRequest(method="cg-ddim", label=3, scale=4.0, steps=25, n=16, seed=0, x0_mode="clip")
+REQ = SampleRequest(method=cg_on("ddim"), label=3, scale=4.0, steps=25, n=16, seed=0, x0_mode="clip")
 THREADS = {"n": os.cpu_count() or 1}
 
 
@@ -110,7 +111,7 @@ def main():
     models, source = plain.image_models()
     unet, clf = models.unet, models.classifier
     # what sharing a batch gains here: four students' distinct requests, one after another or as one batch
-    four = [SampleRequest(method="cg-ddim", label=k, scale=2.0 + k, steps=25, n=16, seed=k, x0_mode="clip")
+    four = [SampleRequest(method=cg_on("ddim"), label=k, scale=2.0 + k, steps=25, n=16, seed=k, x0_mode="clip")
             for k in range(4)]
     net8, clf8 = fixed_batch(unet, CPU_CHUNK), fixed_batch(clf, CPU_CHUNK)
     kw = dict(shape=models.shape, num_classes=models.num_classes)

@@ -32,6 +32,7 @@ import fresh  # noqa: E402 - bench/fresh.py
 from cgd.device import pin_threads  # noqa: E402
 from cgd.models import checkpoint_root, load_image_models, sample_images  # noqa: E402
 from cgd.nn.unet import AttentionBlock, ClassifierConfig, EncoderClassifier, UNet, UNetConfig  # noqa: E402
+from cgd.methods import cg_on, unconditional  # noqa: E402
 from cgd.pipeline import SampleRequest  # noqa: E402
 from cgd.schedule import make_schedule  # noqa: E402
 
@@ -100,8 +101,8 @@ def baseline_cg_ddim(unet, clf, schedule, n, steps, label, scale, seed):
 
 
 # -- figures --------------------------------------------------------------------------------
-GUIDED = SampleRequest(method="cg-ddim", label=3, scale=4.0, steps=25, n=16, seed=0, x0_mode="clip")
-UNGUIDED = SampleRequest(method="uncond", label=None, scale=0.0, steps=25, n=16, seed=0, sampler="ddim",
+GUIDED = SampleRequest(method=cg_on("ddim"), label=3, scale=4.0, steps=25, n=16, seed=0, x0_mode="clip")
+UNGUIDED = SampleRequest(method=unconditional(), label=None, scale=0.0, steps=25, n=16, seed=0, sampler="ddim",
                          x0_mode="clip")
 
 
@@ -221,11 +222,11 @@ def bench_toy(quick: bool, peak: float):
 
     mix, sched = load_mixture("three_blobs"), default_schedule()
     models = exact_models(mix, sched)
-    req = SampleRequest(method="cg-ddpm", label=1, scale=2.0, steps=1000, n=10_000, seed=0)
+    req = SampleRequest(method=cg_on("ddpm"), label=1, scale=2.0, steps=1000, n=10_000, seed=0)
     dt = best_of(lambda: toy_sample(mix, req, models=models, schedule=sched), 1 if quick else 3)
     emit("toy_exact_10k_x1000_cpu_s", dt, "s", 0.5)
     # the 2D page's unit of work: 1000 points, 100 steps, one scale or 20 slider values in one batch
-    page_req = SampleRequest(method="cg-ddpm", label=1, scale=2.0, steps=100, n=1000, seed=0)
+    page_req = SampleRequest(method=cg_on("ddpm"), label=1, scale=2.0, steps=100, n=1000, seed=0)
     one = best_of(lambda: toy_sample(mix, page_req, models=models, schedule=sched), 3)
     twenty = best_of(lambda: toy_sample(mix, page_req.at_scales(k / 10 for k in range(20)), models=models,
                                         schedule=sched), 3)
@@ -268,7 +269,7 @@ def bench_cuda():
     if not torch.cuda.is_available():
         return
     models = load_image_models("mnist", need=("unet", "classifier"), device="cuda")
-    req = SampleRequest(method="cg-ddim", label=3, scale=4.0, steps=50, n=1024, seed=0, x0_mode="clip")
+    req = SampleRequest(method=cg_on("ddim"), label=3, scale=4.0, steps=50, n=1024, seed=0, x0_mode="clip")
     with torch.autocast("cuda", dtype=torch.bfloat16):
         dt = best_of(lambda: (sample_images(models, req), torch.cuda.synchronize()), 3)
     emit("mnist_cg_ddim_images_per_s_cuda", 1024 / dt, "images/s", 1000, better="higher")

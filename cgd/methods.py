@@ -25,7 +25,8 @@ from cgd.guidance import (MAX_SCALE, apg_model_fn, autoguidance_model_fn, cfg_mo
                           cfgpp_model_fn, classifier_guided_eps, conditional_model_fn, is_zero_scale,
                           make_mean_shift)
 
-__all__ = ["Param", "Context", "Built", "Method", "REGISTRY", "NAMES", "DEFAULT", "DEFAULT_SWEPT", "get", "names", "guided_names", "needing",
+__all__ = ["Param", "Context", "Built", "Method", "REGISTRY", "NAMES", "DEFAULT", "DEFAULT_SWEPT", "MENUS", "OPENS_ON", "get", "menu", "opens_on",
+           "cg_on", "unconditional", "contrasts", "names", "guided_names", "needing",
            "check_options", "parse_options", "tilt_exponent", "held_against", "scale_symbol"]
 
 
@@ -130,6 +131,8 @@ class Method:
     atlas_scales: Optional[tuple] = None  # the scale atlas's grid (None: not in the atlas)
     paper_row: Optional[tuple] = None  # (conditional model, classifier guidance) row of Dhariwal & Nichol Table 4
     quality_rank: Optional[int] = None  # its place among cgd.quality's guided records (None: not measured there)
+    menus: tuple = ()  # the pages' menus that offer it (see MENUS)
+    contrast_with: Optional[str] = None  # the method the pages set it beside at the same scale
 
     @property
     def knob_name(self) -> str:
@@ -244,12 +247,14 @@ REGISTRY = (
            r"x_{t-1} \sim \mathcal N\big(\mu_\theta(x_t),\ \Sigma\big)",
            "The unconditional model (the U-Net with the null label): no class, no guidance.",
            "Ho, Jain & Abbeel 2020", "the unconditional model", 1, "#7f7f7f",
-           tilt=lambda s: 0.0, tilt_text="0", needs_label=False, paper_row=(False, False)),
+           tilt=lambda s: 0.0, tilt_text="0", needs_label=False, paper_row=(False, False),
+           menus=("images", "measure")),
     Method("cond", "conditional", "conditional", None, _conditional,
            r"x_{t-1} \sim \mathcal N\big(\mu_\theta(x_t, y),\ \Sigma\big)",
            "The conditional model: the U-Net told the class y, no guidance.",
            "Ho & Salimans 2022 (one network, label dropout)", "the conditional model", 1, "#e377c2",
-           tilt=lambda s: 1.0, tilt_text="1", paper_row=(True, False), quality_rank=4),
+           tilt=lambda s: 1.0, tilt_text="1", paper_row=(True, False), quality_rank=4,
+           menus=("images", "measure")),
     Method("cg-ddpm", "CG-DDPM (mean shift sΣg)", "CG-DDPM", "s", _mean_shift(False, "cg-ddpm"),
            r"x_{t-1} \sim \mathcal N\big(\mu_\theta(x_t) + s\,\Sigma\,\nabla_{x}\log p_\phi(y\mid x_t),\ \Sigma\big)",
            "Classifier guidance (Dhariwal & Nichol, Algorithm 1): the unconditional model's step, its mean moved by "
@@ -261,7 +266,7 @@ REGISTRY = (
                         "ddim and dpmpp-2m)",
            anchor="uncond", recommended={"mnist": 4.0, "fashion-mnist": 4.0},
            atlas_scales=(0, 0.25, 0.5, 0.75, 1, 1.5, 2, 2.5, 3, 4, 5, 6, 7, 8, 10, 12, 14, 16, 20, 25, 30),
-           paper_row=(False, True), quality_rank=2),
+           paper_row=(False, True), quality_rank=2, menus=("2d", "images", "measure", "trade-off")),
     Method("cg-ddim", "CG-DDIM (ε form)", "CG-DDIM", "s", _cg_eps,
            r"\hat\varepsilon = \varepsilon_\theta(x_t) - s\sqrt{1-\bar\alpha_t}\,\nabla_{x_t}\log p_\phi(y\mid x_t)",
            "Classifier guidance in the ε form (Algorithm 2), for the deterministic DDIM sampler (η = 0).",
@@ -270,13 +275,15 @@ REGISTRY = (
            tilt=lambda s: s, tilt_text="s", needs=("classifier",), needs_label=False, default_sampler="ddim",
            samplers=("ddim", "dpmpp-2m"), sampler_note="runs on the ddim or dpmpp-2m sampler", anchor="uncond",
            recommended={"mnist": 4.0, "fashion-mnist": 4.0},
-           atlas_scales=(0, 0.5, 1, 1.5, 2, 3, 4, 5, 6, 7, 8, 10, 12, 14, 16, 18, 20, 24, 28, 32, 40), quality_rank=0),
+           atlas_scales=(0, 0.5, 1, 1.5, 2, 3, 4, 5, 6, 7, 8, 10, 12, 14, 16, 18, 20, 24, 28, 32, 40), quality_rank=0,
+           menus=("2d", "images", "measure")),
     Method("cfg", "CFG (w)", "CFG", "w", _cfg,
            r"\tilde\varepsilon = (1+w)\,\varepsilon_\theta(x_t, y) - w\,\varepsilon_\theta(x_t)",
            "Classifier-free guidance (Ho & Salimans): one network, with and without the label; no classifier.",
            "Ho & Salimans 2022, eq. 6", "the conditional model", 1, "#2ca02c",
            tilt=lambda w: 1.0 + w, tilt_text="1 + w", anchor="cond", schedules=True,
-           recommended={"mnist": 0.5, "fashion-mnist": 0.5}, atlas_scales=_SMALL, quality_rank=1),
+           recommended={"mnist": 0.5, "fashion-mnist": 0.5}, atlas_scales=_SMALL, quality_rank=1,
+           menus=("2d", "images", "measure", "trade-off")),
     Method("cond+cg", "conditional + CG", "conditional + CG", "s", _mean_shift(True, "cond+cg"),
            r"x_{t-1} \sim \mathcal N\big(\mu_\theta(x_t, y) + s\,\Sigma\,\nabla_{x}\log p_\phi(y\mid x_t),\ \Sigma\big)",
            "The conditional model plus classifier guidance: the paper's best ImageNet setting.",
@@ -287,7 +294,7 @@ REGISTRY = (
                         "ddim and dpmpp-2m)",
            anchor="cond", recommended={"mnist": 1.0, "fashion-mnist": 1.0},
            atlas_scales=(0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.8, 1, 1.25, 1.5, 2, 2.5, 3, 4, 5, 6, 8, 10, 12),
-           paper_row=(True, True), quality_rank=3),
+           paper_row=(True, True), quality_rank=3, menus=("2d", "images", "measure", "trade-off")),
     Method("autoguidance", "autoguidance (w)", "autoguidance", "w", _autoguidance,
            r"\tilde\varepsilon = \varepsilon_{\mathrm{weak}}(x_t, y) + (1+w)\,\big(\varepsilon_\theta(x_t, y) "
            r"- \varepsilon_{\mathrm{weak}}(x_t, y)\big)",
@@ -300,7 +307,7 @@ REGISTRY = (
            axis_k=lambda w: 1.0 + w,  # it weighs its guided network by 1 + w as CFG does: CFG's k of the same w
            needs=("weak",),
            anchor="cond", schedules=True, recommended={"mnist": 0.5, "fashion-mnist": 1.0}, atlas_scales=_SMALL,
-           quality_rank=5),
+           quality_rank=5, menus=("images",), contrast_with="cfg"),
     Method("apg", "APG (w, projected)", "APG", "w", _apg,
            r"\tilde x_0 = \hat x_0(x_t, y) + w\,\big(\Delta_\perp + \eta\,\Delta_\parallel\big),\quad "
            r"\Delta = \min\!\big(1, \tfrac{r}{\|\Delta'\|}\big)\,\Delta',\ "
@@ -346,6 +353,12 @@ NAMES = tuple(_BY_NAME)
 DEFAULT = "cg-ddim"  # the sampling CLIs' method when none is given
 DEFAULT_SWEPT = "cg-ddpm"  # cgd.evaluate's, the paper's Table 4 method
 
+# The pages' menus, each listing the methods whose entry names it (in the registry's order), and the method each
+# opens on: "2d" the 2D page's Method, "images" the image page's, "measure" the Fidelity page's live measurement,
+# "trade-off" the methods the Fidelity page and the Lesson draw their trade-off curves for first.
+MENUS = ("2d", "images", "measure", "trade-off")
+OPENS_ON = {"2d": "cg-ddpm", "images": "cg-ddim", "measure": "cg-ddpm"}
+
 
 def names() -> tuple:
     return NAMES
@@ -357,6 +370,37 @@ def get(name: str) -> Method:
         return _BY_NAME[name]
     except (KeyError, TypeError):
         raise InputError(f"unknown method {name!r}; choose one of {', '.join(NAMES)}") from None
+
+
+def menu(page: str) -> tuple:
+    """The methods a page's menu offers (one of :data:`MENUS`), in the registry's order."""
+    if page not in MENUS:
+        raise InputError(f"unknown menu {page!r}; choose one of {', '.join(MENUS)}")
+    return tuple(m.name for m in REGISTRY if page in m.menus)
+
+
+def opens_on(page: str) -> str:
+    """The method a page's menu opens on."""
+    return OPENS_ON[page]
+
+
+def cg_on(sampler: str) -> str:
+    """Classifier guidance of the unconditional model (k = s) as its sampler runs it: the mean shift on "ddpm"
+    (Algorithm 1), the eps form on "ddim" (Algorithm 2)."""
+    for m in REGISTRY:
+        if "classifier" in m.needs and not m.needs_label and m.default_sampler == sampler:
+            return m.name
+    raise InputError(f"no classifier guidance runs on {sampler!r}")
+
+
+def unconditional() -> str:
+    """The unguided model of p(x): no label, no scale."""
+    return next(m.name for m in REGISTRY if not m.guided and not m.needs_label)
+
+
+def contrasts() -> tuple:
+    """``(against, method)`` pairs the pages set side by side at the same scale (autoguidance beside CFG)."""
+    return tuple((m.contrast_with, m.name) for m in REGISTRY if m.contrast_with)
 
 
 def guided_names() -> tuple:

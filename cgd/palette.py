@@ -4,7 +4,7 @@ No plotting library here: the app's plotly figures (``ui.figures``) and the repo
 figures (``cgd.report``) both read these tables.
 """
 
-from cgd.methods import REGISTRY
+from cgd.methods import REGISTRY, cg_on
 
 __all__ = ["METHOD_COLORS", "METHOD_LABELS", "SAMPLER_COLORS"]
 
@@ -15,5 +15,5 @@ METHOD_LABELS = {m.name: m.label for m in REGISTRY}
 
 # the ways of sampling p(x) p(y|x)^k that the 2D page sets side by side (cgd.toy.oracle.compare_tilted); the guided
 # sampler there is CG-DDPM and keeps its colour; none of the others is a method's colour or a density's
-SAMPLER_COLORS = {"sampler": METHOD_COLORS["cg-ddpm"], "corrector": "#bcbd22", "smc-exact": "#1b9e77",
+SAMPLER_COLORS = {"sampler": METHOD_COLORS[cg_on("ddpm")], "corrector": "#bcbd22", "smc-exact": "#1b9e77",
                   "smc-fk": "#a6761d", "rejection": "#222222"}

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import torch
 
+from cgd.methods import cg_on
 from cgd.pipeline import SampleRequest
 from cgd.toy.mixture import load_mixture, presets
 from cgd.toy.oracle import (as_dict, exact_references, measure, random_mixture, rejection_samples,
@@ -38,7 +39,7 @@ def _command(source: str, label: int, seed: int, how: str) -> str:
 
 
 def rows_for(mixture, name: str, label: int, seed: int, source: str, schedule, models) -> list:
-    req = SampleRequest(method="cg-ddpm", label=label, scale=K, steps=STEPS, n=N, seed=seed)
+    req = SampleRequest(method=cg_on("ddpm"), label=label, scale=K, steps=STEPS, n=N, seed=seed)
     refs = exact_references(mixture, req.validated(mixture.num_classes, schedule.T))
     out = []
     for how in ("smc-exact", "smc-fk", "rejection", "sampler"):

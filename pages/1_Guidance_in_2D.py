@@ -13,7 +13,8 @@ st.markdown(r"A Gaussian mixture stays a mixture under noising: with the **exact
             r"$p_t(y\mid x)$ below is exact. Compare the guided samples with the density they are often said to sample.")
 
 # the methods the page offers, in its order (it opens on the first); their labels and names from the registry
-METHODS = {registry.label(m): m for m in ("cg-ddpm", "cg-ddim", "cfg", "cond+cg")}
+METHODS = {registry.label(m): m for m in registry.menu("2d")}
+AGAINST, AUTO = registry.contrasts()[0]  # CFG and autoguidance, side by side at one w
 NAMES = {m: registry.short(m) for m in METHODS.values()}  # "CG-DDPM"
 # Where the page opens: CG-DDPM at s = 3 (k = 3), a scale where guidance visibly moves the samples off p(x|y)
 DEFAULT_SCALE = 3.0
@@ -179,7 +180,7 @@ st.markdown(r"The same guided score field drives both classifier-guided samplers
             r"density.")
 if st.toggle("Show DDPM against DDIM", value=False, key="show_samplers"):
     with answer_errors():
-        cmp_req = SampleRequest(method="cg-ddpm", label=int(label), scale=0.0, steps=min(int(steps), 100),
+        cmp_req = SampleRequest(method=registry.cg_on("ddpm"), label=int(label), scale=0.0, steps=min(int(steps), 100),
                                 n=min(int(n), 1000), seed=int(seed))
         sampler_scales = (0.0, 0.5, 1.0, 1.5, 2.0, 2.5, 3.0, 4.0, 5.0, 7.5, 10.0)
         # the slider's scale is this figure's s when the method's k is classifier guidance's at it (CG-DDPM, CG-DDIM)
@@ -249,23 +250,23 @@ if st.toggle("Show CFG against autoguidance", value=False, key="show_autoguidanc
     w_cmp = st.select_slider("w for the comparison", [0.0, 0.5, 1.0, 2.0, 3.0, 5.0], value=2.0,
                              key="w_autoguidance")
     with answer_errors():
-        base = SampleRequest(method="cfg", label=int(label), scale=float(w_cmp), steps=min(int(steps), 100),
+        base = SampleRequest(method=AGAINST, label=int(label), scale=float(w_cmp), steps=min(int(steps), 100),
                              n=min(int(n), 1000), seed=int(seed))
         c_cfg, c_ag = st.columns(2)
-        c_cfg.plotly_chart(toy.samples_fig(mixture_json, "exact", base, toy.held_against("cfg", float(w_cmp)),
+        c_cfg.plotly_chart(toy.samples_fig(mixture_json, "exact", base, toy.held_against(AGAINST, float(w_cmp)),
                                            f"CFG, w = {w_cmp:g}"),
                            key="cmp_cfg")
-        ag = SampleRequest(**{**base.__dict__, "method": "autoguidance"})
-        c_ag.plotly_chart(toy.samples_fig(mixture_json, "exact", ag, toy.held_against("autoguidance", float(w_cmp)),
+        ag = SampleRequest(**{**base.__dict__, "method": AUTO})
+        c_ag.plotly_chart(toy.samples_fig(mixture_json, "exact", ag, toy.held_against(AUTO, float(w_cmp)),
                                           f"autoguidance, w = {w_cmp:g}"),
                           key="cmp_ag")
         cmp_base = SampleRequest(**{**base.__dict__, "scale": 0.0})
         cmp_scales = (0.0, 0.5, 1.0, 2.0, 3.0, 5.0)
-        st.plotly_chart(toy.compare_fig(mixture_json, cmp_base, ("cfg", "autoguidance"), cmp_scales, float(w_cmp)),
+        st.plotly_chart(toy.compare_fig(mixture_json, cmp_base, (AGAINST, AUTO), cmp_scales, float(w_cmp)),
                         key="compare")
-        cmp = {(p.method, p.scale): p for p in toy.compare_points(mixture_json, cmp_base, ("cfg", "autoguidance"),
+        cmp = {(p.method, p.scale): p for p in toy.compare_points(mixture_json, cmp_base, (AGAINST, AUTO),
                                                                    cmp_scales)}
-    c0, cw, aw = cmp[("cfg", 0.0)], cmp[("cfg", float(w_cmp))], cmp[("autoguidance", float(w_cmp))]
+    c0, cw, aw = cmp[(AGAINST, 0.0)], cmp[(AGAINST, float(w_cmp))], cmp[(AUTO, float(w_cmp))]
     far_cmp = c0.far_share is not None
     what = "in the far component" if far_cmp else f"of class {label}"
 

@@ -22,8 +22,8 @@ if not available:
     st.stop()
 
 # the methods the page offers, in its order, and the one it opens on; their labels from the registry
-METHODS = {registry.label(m): m for m in ("uncond", "cond", "cg-ddpm", "cg-ddim", "cfg", "cond+cg", "autoguidance")}
-OPENS_ON = registry.label("cg-ddim")
+METHODS = {registry.label(m): m for m in registry.menu("images")}
+OPENS_ON = registry.label(registry.opens_on("images"))
 
 
 def _reset_scale():

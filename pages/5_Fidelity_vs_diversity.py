@@ -30,7 +30,7 @@ else:
                                key="fd_dataset")
     methods = sorted({r["method"] for r in recs if r["dataset"] == dataset} - set(records.ANCHORS))
     chosen = c_methods.multiselect("Methods", methods, format_func=lambda m: METHOD_LABELS.get(m, m),
-                                   default=[m for m in methods if m in ("cg-ddpm", "cfg", "cond+cg")] or methods,
+                                   default=[m for m in methods if m in registry.menu("trade-off")] or methods,
                                    key="fd_methods")
     shown_live = tuple(live.items()) if live and live.get("dataset") == dataset else ()
     pr_col, words_col = st.columns([3, 2])
@@ -92,7 +92,9 @@ def _reset_live_scale():
 c1, c2, c3, c4 = st.columns(4)
 ds = c1.selectbox("Dataset", avail, index=avail.index("mnist") if "mnist" in avail else 0, key="live_dataset",
                   on_change=_reset_live_scale)
-method = c2.selectbox("Method", ["cg-ddpm", "cg-ddim", "cfg", "cond+cg", "cond", "uncond"], key="live_method",
+live_methods = registry.menu("measure")
+method = c2.selectbox("Method", live_methods, index=live_methods.index(registry.opens_on("measure")),
+                      key="live_method",
                       on_change=_reset_live_scale, format_func=lambda m: METHOD_LABELS.get(m, m))
 guided = registry.guided(method)
 if "live_scale" not in st.session_state:

@@ -99,7 +99,7 @@ with answer_errors():
         with right:
             f = lesson.sharpen_facts(float(s))
             notice(f"Here, $s = {f['scale']:g}$: the mean of $x_1$ is {f['samples']:.2f} ± {f['se']:.2f} over the "
-                   f"samples, {f['tilted']:.2f} under the red dashed density, {f['cond']:.2f} under "
+                   f"samples, {f['tilted']:.2f} under the red dashed density, {f['conditional']:.2f} under "
                    f"$p(x\\mid y)$.")
             question()
 
@@ -116,8 +116,8 @@ with answer_errors():
             st.markdown(step.text)
         with right:
             f = lesson.cg_vs_cfg_facts(int(n_steps))
-            notice(f"Here, at {f['steps']} steps, the far component holds {pct(f['cg'])} of CG's samples and "
-                   f"{pct(f['cfg'])} of CFG's, where $p(x\\mid y)$ puts {pct(f['exact'])}; the two clouds are "
+            notice(f"Here, at {f['steps']} steps, the far component holds {pct(f['cg_far'])} of CG's samples and "
+                   f"{pct(f['cfg_far'])} of CFG's, where $p(x\\mid y)$ puts {pct(f['exact'])}; the two clouds are "
                    f"{f['between']:.4f} apart (squared energy distance), CG's clouds of two seeds {f['seeds']:.4f}.")
             question()
         about = ABOUT_2D.format(n=lesson.CG_VS_CFG[0].n, steps="25 or 100")
@@ -167,7 +167,7 @@ with answer_errors():
                 st.dataframe(records.paper_table("mnist"), hide_index=True)
         about = ""
 
-    elif step.figure == "autoguidance":
+    elif step.figure == "weak_model":
         left, right = st.columns(2, gap="medium")
         cfg, ag = lesson.autoguidance(on_projector)
         present.chart(left, cfg, "lesson_fig", "wide")
@@ -178,7 +178,7 @@ with answer_errors():
             st.markdown(step.text)
             question()
         with right:
-            notice(f"Here: far component CFG {pct(f['cfg'])}, autoguidance {pct(f['autoguidance'])}, "
+            notice(f"Here: far component CFG {pct(f['cfg_far'])}, autoguidance {pct(f['auto_far'])}, "
                    f"$p(x\\mid y)$ {pct(f['exact'])}; spread within a component: autoguidance {f['spread']:.2f}, "
                    f"$p(x\\mid y)$ {f['exact_spread']:.2f}.")
         st.caption("Blue: exact $p(x\\mid y=0)$. Red dashed: left, CFG's $p(x)\\,p(y=0\\mid x)^{1+w}$; right, "
@@ -198,7 +198,7 @@ with answer_errors():
                 return format(r[m], fmt) + (f" ({seeds[2]} seeds: {seeds[0]:{fmt}} ± {seeds[1]:{fmt}})" if seeds else "")
 
             st.dataframe(pd.DataFrame([{"dataset": r["dataset"], "model": "conditional" if r["w"] == 0 else
-                                        "autoguidance", "w": f"{r['w']:g}", "judge-FID ↓": cell(r, "fid", ".2f"),
+                                        lesson.AUTO_NAME, "w": f"{r['w']:g}", "judge-FID ↓": cell(r, "fid", ".2f"),
                                         "precision": cell(r, "precision", ".3f"), "recall": f"{r['recall']:.3f}",
                                         "judge reads the class": f"{r['judge']:.1%}"} for r in table]),
                          hide_index=True)

@@ -157,15 +157,15 @@ def test_step4_at_s3_and_s5_the_samples_lie_further_from_the_other_class(scale):
 def test_step5_both_push_into_the_far_component_and_part_more_at_25_steps():
     f25, f100 = (lesson.cg_vs_cfg_facts(k) for k in (25, 100))
     for f in (f25, f100):
-        assert f["exact"] == pytest.approx(0.5) and f["cg"] > f["exact"] + 0.25 and f["cfg"] > f["exact"] + 0.25, f
+        assert f["exact"] == pytest.approx(0.5) and f["cg_far"] > f["exact"] + 0.25 and f["cfg_far"] > f["exact"] + 0.25, f
     assert f25["between"] > 3 * f100["between"] and f25["between"] > 2 * f25["seeds"], (f25, f100)
 
 
 # -- step 8: autoguidance ---------------------------------------------------------------------------------------
 def test_step8_cfg_moves_mass_autoguidance_keeps_the_shares_and_tightens():
     f = lesson.autoguidance_facts()
-    assert f["cfg"] > 0.75, f  # "most samples"
-    assert abs(f["autoguidance"] - f["exact"]) < 0.03, f  # "keeps the components' shares"
+    assert f["cfg_far"] > 0.75, f  # "most samples"
+    assert abs(f["auto_far"] - f["exact"]) < 0.03, f  # "keeps the components' shares"
     assert f["spread"] < 0.8 * f["exact_spread"], f  # "tightens each component"
 
 
@@ -201,5 +201,5 @@ def test_the_page_prints_the_numbers_of_the_run_its_control_shows():
     assert not at.exception and not at.error
     f = lesson.cg_vs_cfg_facts(25)
     shown = [i.value for i in at.info if "What to notice" in i.value][0]
-    assert f"at 25 steps, the far component holds {100 * f['cg']:.0f}% of CG's samples and {100 * f['cfg']:.0f}%" \
+    assert f"at 25 steps, the far component holds {100 * f['cg_far']:.0f}% of CG's samples and {100 * f['cfg_far']:.0f}%" \
         in shown, shown

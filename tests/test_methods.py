@@ -114,3 +114,18 @@ def test_the_measuring_and_sampling_modules_spell_no_method_name():
             "cgd/guidance.py", "cgd/samplers.py", "ui/zoo.py", "ui/toy.py", "ui/records.py"]
     spelled = {p: _spelled_names(ROOT / p) for p in mine}
     assert not any(spelled.values()), {p: s for p, s in spelled.items() if s}
+
+
+# the Lesson's content (its steps' requests and words), and two benches that sweep methods by name
+SPELLERS = {"ui/lesson.py", "bench/load.py", "bench/speckle.py"}
+
+
+def test_outside_the_registry_and_tests_at_most_four_files_spell_a_method_name():
+    """Issue #27: every page, ui/ module, engine module, CLI, bench and docs script reads the registry (menus,
+    cg_on, unconditional, contrasts), but for the few files named in SPELLERS; adding a method is one entry."""
+    files = [p for d in ("cgd", "ui", "pages", "bench", "docs") for p in sorted((ROOT / d).rglob("*.py"))]
+    files += [ROOT / "app.py"]
+    spelled = {str(p.relative_to(ROOT)) for p in files if p.name != "methods.py" or p.parent.name != "cgd"
+               if _spelled_names(p)}
+    assert spelled <= SPELLERS and len(SPELLERS) <= 4, sorted(spelled - SPELLERS)
+    assert len(files) > 60  # the walk found the project

@@ -511,7 +511,7 @@ def test_lesson_autoguidance_step_states_what_its_figure_shows():
 
     from ui import lesson, toy
 
-    step = [s for s in lesson.STEPS if s.figure == "autoguidance"][0]
+    step = [s for s in lesson.STEPS if s.figure == "weak_model"][0]
     cfg, ag = (toy.component_shares(toy.preset_json(lesson.NEAR_FAR), "exact", r)[0] for r in lesson.AUTOGUIDANCE)
     at = page("6_Lesson.py")
     at.query_params["step"] = str(lesson.STEPS.index(step) + 1)
@@ -538,7 +538,7 @@ def test_lesson_autoguidance_step_shows_mnist_from_an_atlas_that_has_it(tiny_roo
                       trajectory_every=1)
     save_atlas(build_atlas(load_image_models("mnist", root=root), cfg, root / "mnist"), cfg, root / "mnist",
                command="python -m cgd.atlas build (test)", device="cpu")
-    step = [s for s in lesson.STEPS if s.figure == "autoguidance"][0]
+    step = [s for s in lesson.STEPS if s.figure == "weak_model"][0]
     for folder, images in ((tiny_root, 0), (root, 2)):
         monkeypatch.setenv("CGD_CHECKPOINTS", str(folder))
         at = page("6_Lesson.py")

@@ -19,6 +19,7 @@ import numpy as np
 import plotly.graph_objects as go
 
 # one colour per method, the same on every page and in the docs' figures
+from cgd.methods import cg_on
 from cgd.palette import METHOD_COLORS, METHOD_LABELS
 
 __all__ = ["METHOD_COLORS", "METHOD_LABELS", "layout", "samples_figure", "step_figure", "trajectory_figure",
@@ -438,9 +439,9 @@ def sampler_figure(points, *, label: int, far: int, current: float | None = None
     """Share of class y's samples in its far component against s: DDPM, DDIM and the tilted density."""
     s = [p.scale for p in points]
     data = [go.Scatter(x=s, y=[p.far_ddpm for p in points], mode="lines+markers", name="CG-DDPM (reverse SDE)",
-                       line=dict(color=METHOD_COLORS["cg-ddpm"], width=2.5)),
+                       line=dict(color=METHOD_COLORS[cg_on("ddpm")], width=2.5)),
             go.Scatter(x=s, y=[p.far_ddim for p in points], mode="lines+markers", name="CG-DDIM, η=0 (ODE)",
-                       line=dict(color=METHOD_COLORS["cg-ddim"], width=2.5)),
+                       line=dict(color=METHOD_COLORS[cg_on("ddim")], width=2.5)),
             go.Scatter(x=s, y=[p.far_tilted for p in points], mode="lines", name=_tilt_name(label, float("nan"))
                        .replace("^nan", "^s") + " (exact)", line=dict(color=TILTED_DENSITY, width=2, dash="dash"))]
     lay = layout(xtitle="guidance scale s", ytitle=f"share in component {far}", height=360,

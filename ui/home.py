@@ -6,6 +6,7 @@ import streamlit as st
 import torch
 
 from cgd.device import describe, pick_device
+from cgd.methods import cg_on, menu
 from cgd.models import available_datasets, checkpoint_root, quality_record, recommended_scale
 from cgd.pipeline import scale_symbol
 from cgd.results import current, sweep
@@ -13,7 +14,7 @@ from cgd.toy.mixture import load_mixture, presets
 
 # The picture: classifier guidance on the unconditional U-Net (DDIM, the atlas's 25 steps) towards one class, at
 # no guidance, the recommended scale and four times it: the same seeds and noise in every panel (the scale atlas).
-PICTURE_METHOD = "cg-ddim"
+PICTURE_METHOD = cg_on("ddim")
 PICTURE_LABEL = 3
 PICTURE_FACTOR = 4
 DISPLAY = {"mnist": "MNIST", "fashion-mnist": "Fashion-MNIST", "cifar10": "CIFAR-10"}
@@ -85,7 +86,7 @@ def loaded_lines() -> list:
         if q:
             guided = {g["method"]: g for g in q.get("guided", []) if current(g)}  # not an older sampler's
             parts = [f"{m} {scale_symbol(m)} = {g['scale']:g}: judge {g['judge_accuracy']:.0%}"
-                     for m, g in guided.items() if m in ("cg-ddim", "cfg")]
+                     for m, g in guided.items() if m in menu("trade-off")]
             extra = f" — judge test accuracy {q['judge_test_accuracy']:.1%}; " + ", ".join(parts)
         lines.append(f"- Image models: **{name}** (U-Net, noisy classifier, judge){extra}")
     if not datasets:

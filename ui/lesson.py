@@ -41,13 +41,14 @@ CG_VS_CFG_STEPS = (25, 100)
 TRAJECTORY_FRAMES = 21  # step 1's animation: frames at equal steps of the points' distance to their end
 AUTOGUIDANCE = (SampleRequest(method="cfg", label=0, scale=2.0, steps=100, n=1000, seed=0),
                 SampleRequest(method="autoguidance", label=0, scale=2.0, steps=100, n=1000, seed=0))
+AUTO_NAME = registry.short(AUTOGUIDANCE[1].method)  # "autoguidance", in the step's table
 AUTOGUIDANCE_LABEL = 3  # the MNIST class of the step's image rows (from the atlas)
 IMAGE_SCALES = (0.0, 1.0, 3.0, 10.0)
 IMAGE_REQUEST = SampleRequest(method="cg-ddpm", label=3, scale=0.0, steps=25, n=4, seed=0, x0_mode="clip")
 
 # Step 7's "what to notice": every number is read off results/mnist_sweep.json and each change is larger than twice
 # the spread over seeds of results/spread/mnist_seeds.json (tests/test_page_claims.py checks both)
-FIDELITY_METHODS = ("cg-ddpm", "cfg", "cond+cg")
+FIDELITY_METHODS = registry.menu("trade-off")
 FIDELITY_NOTICE = (
     "Every curve ends to the left of where it starts: guidance costs recall. CFG's recall falls from 0.906 at "
     "w = 0 to 0.636 at w = 4, conditional + CG's to 0.638 at s = 10. Precision rises clearly for classifier "
@@ -133,7 +134,7 @@ STEPS = (
          r"has no $p(y\mid x)$ in it. That holds in this exact 2D world; on our MNIST and Fashion-MNIST models "
          r"the records (below) show autoguidance no sharper than the conditional model.",
          "CFG's direction is 'away from the other classes'. What is autoguidance's direction, in words?",
-         "autoguidance"),
+         "weak_model"),
 )
 
 _WARMED = threading.Event()
@@ -314,7 +315,7 @@ def sharpen_facts(scale: float) -> dict:
     xs, cond, tilted = marginal_x1(_fine_grid(scale))
     dx = float(xs[1] - xs[0])
     return {"scale": float(scale), "samples": float(x1.mean()), "se": float(x1.std(ddof=1) / len(x1) ** 0.5),
-            "tilted": float((xs * tilted).sum() * dx), "cond": float((xs * cond).sum() * dx), "n": len(x1)}
+            "tilted": float((xs * tilted).sum() * dx), "conditional": float((xs * cond).sum() * dx), "n": len(x1)}
 
 
 def _cg_vs_cfg_requests(steps: int) -> tuple:
@@ -369,7 +370,7 @@ def cg_vs_cfg_facts(steps: int = 100) -> dict:
     cg, cfg = _cg_vs_cfg_requests(steps)
     x = {key: torch.from_numpy(toy.guided_run(mj, "exact", r).samples)
          for key, r in (("cg", cg), ("cfg", cfg), ("cg_seed", replace(cg, seed=cg.seed + 1)))}
-    return {"steps": int(steps), "cg": _far_share(cg), "cfg": _far_share(cfg), "exact": _far_mass(cg.label),
+    return {"steps": int(steps), "cg_far": _far_share(cg), "cfg_far": _far_share(cfg), "exact": _far_mass(cg.label),
             "between": float(energy_distance(x["cg"], x["cfg"])), "seeds": float(energy_distance(x["cg"], x["cg_seed"]))}
 
 
@@ -415,7 +416,7 @@ def autoguidance_facts() -> dict:
     own = [k for k in range(mix.num_components) if int(mix.labels[k]) == ag.label]
     dev = np.concatenate([x[near == k] - mix.means[k].numpy() for k in own])
     exact_sd = float(np.sqrt(np.mean([float(torch.diagonal(mix.covs[k]).mean()) for k in own])))
-    return {"cfg": _far_share(cfg), "autoguidance": _far_share(ag), "exact": _far_mass(ag.label),
+    return {"cfg_far": _far_share(cfg), "auto_far": _far_share(ag), "exact": _far_mass(ag.label),
             "spread": float(np.sqrt((dev ** 2).mean())), "exact_spread": exact_sd, "n": ag.n, "w": ag.scale}
 
 

@@ -6,7 +6,12 @@ from cgd import methods as _registry
 
 __all__ = ["equation", "zero_means", "label", "short", "has_tilt", "guided", "takes_label", "needs", "mean_shift",
            "anchor", "axis_exponent", "default_sampler", "SAMPLER_NAMES", "SAMPLER_HELP", "samplers",
-           "unconditional_at_zero", "tilt_text"]
+           "unconditional_at_zero", "tilt_text", "menu", "opens_on", "cg_on", "contrasts"]
+
+menu = _registry.menu  # the methods a page's menu offers
+opens_on = _registry.opens_on  # the one it opens on
+cg_on = _registry.cg_on  # classifier guidance of the unconditional model as a sampler ("ddpm", "ddim") runs it
+contrasts = _registry.contrasts  # (against, method) pairs set side by side at the same scale
 
 
 def equation(name: str) -> tuple:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from cgd.methods import unconditional
 from cgd.pipeline import SampleRequest
 from cgd.schedule import NoiseSchedule
 from cgd.toy.mixture import Mixture
@@ -66,7 +67,7 @@ def learned_histogram(eps_net, classifier, mixture: Mixture, schedule: NoiseSche
     ``seed``): the part of ``tv`` that is the sample's own noise.
     """
     lo, hi = box or extent(mixture)
-    request = SampleRequest(method="uncond", label=None, scale=0.0, steps=steps, n=n, seed=seed)
+    request = SampleRequest(method=unconditional(), label=None, scale=0.0, steps=steps, n=n, seed=seed)
     x = toy_sample(mixture, request, models=(eps_net, classifier), schedule=schedule).double().numpy()
     edges = np.linspace(lo, hi, bins + 1)
     hist, _, _ = np.histogram2d(x[:, 1], x[:, 0], bins=[edges, edges])  # rows x2, columns x1

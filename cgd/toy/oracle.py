@@ -21,7 +21,7 @@ from typing import Optional
 import torch
 
 from cgd.errors import InputError
-from cgd.methods import held_against
+from cgd.methods import cg_on, held_against
 from cgd.pipeline import SampleRequest
 from cgd.schedule import NoiseSchedule
 from cgd.stats import energy_distance
@@ -243,7 +243,7 @@ def compare_tilted(mixture: Mixture, label: int, k: float, *, steps: int = 200, 
     from cgd.toy.smc import smc_tilted
 
     schedule = schedule or default_schedule()
-    req = SampleRequest(method="cg-ddpm", label=label, scale=float(k), steps=steps, n=n, seed=seed)
+    req = SampleRequest(method=cg_on("ddpm"), label=label, scale=float(k), steps=steps, n=n, seed=seed)
     r = req.validated(mixture.num_classes, schedule.T)
     refs = exact_references(mixture, r, res=res)
     models = exact_models(mixture, schedule)

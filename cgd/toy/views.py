@@ -214,7 +214,7 @@ class SamplerPoint:
 
 # classifier guidance of the unconditional model (k = s) by its default sampler: the mean shift on DDPM, the eps
 # form on DDIM (cgd.methods)
-CG_ON = {m.default_sampler: m.name for m in registry.REGISTRY if "classifier" in m.needs and not m.needs_label}
+CG_ON = {sampler: registry.cg_on(sampler) for sampler in ("ddpm", "ddim")}
 
 
 def far_component(mixture: Mixture, label: int) -> Optional[int]:
