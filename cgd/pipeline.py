@@ -24,7 +24,7 @@ from cgd.samplers import langevin_corrector, sample_ddim, sample_ddpm, sample_dp
 from cgd.schedule import MAX_STEPS, NoiseSchedule, check_steps
 
 __all__ = ["METHODS", "SAMPLERS", "EXTRA_METHODS", "SAMPLER_VERSIONS", "SampleRequest", "guided_sample", "sample_together",
-           "batch_key", "by_scale", "tilt_exponent", "scale_symbol"]
+           "batch_key", "by_scale", "build_method", "tilt_exponent", "scale_symbol"]
 
 # methods that need more than the eps-network and the classifier (autoguidance: a weak model) are EXTRA_METHODS
 EXTRA_METHODS = registry.needing("weak")
@@ -303,6 +303,17 @@ def guided_sample(
                 noise_sampler=noise_sampler, callback=callback, num_classes=num_classes, weak_net=weak_net)
 
 
+def build_method(net, classifier, schedule, r: SampleRequest, *, grid, y, null, scale, num_classes: int,
+                 weak_net=None) -> Built:
+    """The model function of a validated request's method on a batch (labels y, null labels, scale: float or [B]),
+    built by its registry entry (:attr:`cgd.methods.Method.build`); label None is the unconditional model."""
+    if r.label is None:
+        return Built(conditional_model_fn(net, null))
+    ctx = Context(net, classifier, weak_net, schedule, grid, y, null, scale, num_classes, r,
+                  ramp=guidance_ramp(r.guidance_schedule, schedule.T))
+    return registry.get(r.method).build(ctx)
+
+
 def _run(net, classifier, schedule, r: SampleRequest, *, x_T, y, null, scale, generator, noise_sampler, callback,
          num_classes: int, weak_net=None) -> torch.Tensor:
     """The sampler run of a validated request on a prepared batch (x_T, labels y, scale: float or [B]).
@@ -311,12 +322,8 @@ def _run(net, classifier, schedule, r: SampleRequest, *, x_T, y, null, scale, ge
     is the unconditional model, whatever the method.
     """
     grid = schedule.grid(r.steps)
-    if r.label is None:
-        built = Built(conditional_model_fn(net, null))
-    else:
-        ctx = Context(net, classifier, weak_net, schedule, grid, y, null, scale, num_classes, r,
-                      ramp=guidance_ramp(r.guidance_schedule, schedule.T))
-        built = registry.get(r.method).build(ctx)
+    built = build_method(net, classifier, schedule, r, grid=grid, y=y, null=null, scale=scale,
+                         num_classes=num_classes, weak_net=weak_net)
     model_fn, x0_mode = built.model_fn, None if built.guides_after_clip else r.x0_mode
     corrector = None
     if r.corrector_steps:
