@@ -380,3 +380,46 @@ def test_the_new_methods_on_mnist_are_their_records_and_say_what_they_support():
         assert _mean_sd([r["fid"] for r in rs])[0] > mean_cond
         assert _mean_sd([r["precision"] for r in rs])[0] > _mean_sd([r["precision"] for r in cond])[0]
         assert _mean_sd([r["recall"] for r in rs])[0] < _mean_sd([r["recall"] for r in cond])[0]
+
+
+def test_fk_smc_with_networks_tables_are_their_records_and_the_collapse_is_as_said():
+    """docs/results.md, "Feynman–Kac weights with networks": the learned-2D and MNIST tables and their claims."""
+    part = RESULTS[RESULTS.index("### Feynman–Kac weights with networks"):RESULTS.index("## The guidance zoo")]
+    tables = _tables(part)
+    learned = json.loads((ROOT / "results" / "smc" / "learned_2d.json").read_text())["records"]
+    for row in tables[0][2:]:
+        kind, method = row[1].split(", ")
+        rs = {(r["smc"], r["seed"]): r for r in learned if r["mixture"] == row[0] and r["models"] == kind
+              and r["method"] == {"CG": "cg-ddpm", "CFG": "cfg"}[method]}
+        for col, smc in ((2, False), (3, True)):
+            assert row[col] == " / ".join(f"{rs[(smc, s)]['over_floor']:.1f}" for s in (1, 2, 3)), row
+        if row[4] != "–":
+            assert row[4] == " / ".join(f"{rs[(True, s)]['far_share']:.3f}" for s in (1, 2, 3)), row
+    mnist = json.loads((ROOT / "results" / "smc" / "mnist_fk.json").read_text())["records"]
+    names = {"CG, s = 4": ("cg-ddpm", 4.0), "CFG, w = 0.5": ("cfg", 0.5)}
+    for row in tables[1][2:]:
+        method, scale = names[row[0]]
+        smc = row[1] == "FK-SMC"
+        rs = sorted((r for r in mnist if r["method"] == method and r["scale"] == scale and r["smc"] == smc
+                     and r["n"] == 500 and r["steps"] == 25), key=lambda r: r["seed"])
+        assert [r["seed"] for r in rs] == [0, 1, 2], row
+        for col, key in ((2, "fid"), (4, "precision"), (5, "recall")):
+            assert row[col] == "{:.3f} ± {:.3f}".format(*_mean_sd([r[key] for r in rs])), (row, key)
+        assert row[3] == "{:.1f}% ± {:.1f}".format(*(100 * v for v in _mean_sd([r["judge_accuracy"] for r in rs])))
+        if smc:
+            assert row[6] == "{:.3f} ± {:.3f}".format(*_mean_sd([r["min_ess"] for r in rs])), row
+            assert row[7] == "{:.1f} ± {:.1f} of 25".format(*_mean_sd([r["resampling_steps"] for r in rs])), row
+            assert row[8] == "{:.3f} ± {:.3f}".format(*_mean_sd([r["ancestors"] for r in rs])), row
+            assert all(r["ancestors"] <= 0.025 for r in rs)  # one starting particle per class of about 50
+    smc = {(r["method"], r["seed"]): r for r in mnist if r["smc"]}
+    plain = {(r["method"], r["seed"]): r for r in mnist if not r["smc"]}
+    for seed in (0, 1, 2):
+        cg, cfg = smc[("cg-ddpm", seed)], smc[("cfg", seed)]
+        assert cg["judge_accuracy"] < plain[("cg-ddpm", seed)]["judge_accuracy"]  # on every seed
+        low = [i + 1 for i, e in enumerate(cg["ess_by_step"]) if e < 0.05]
+        assert low and 12 <= min(low) and max(low) <= 15 and 0.027 <= cg["min_ess"] <= 0.031 + 1e-9
+        assert min(cfg["ess_by_step"][:-1]) >= 0.36 and cfg["ess_by_step"][-1] < 0.025
+        assert cfg["resampled_by_step"][-1] == 10  # every class, at the last step
+    assert "lowest ESS was 0.39–0.60" in part and "lowest 2.7–3.1%" in part and "0.36 or" in part
+    assert 0.39 <= min(r["min_ess"] for r in learned if r["smc"] and r["models"] == "learned")
+    assert max(r["min_ess"] for r in learned if r["smc"] and r["models"] == "learned") <= 0.605
