@@ -23,6 +23,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from cgd.fileio import atomic_write  # noqa: E402
+from cgd.methods import cg_on  # noqa: E402
 from cgd.pipeline import SampleRequest  # noqa: E402
 from cgd.smc import fk_smc  # noqa: E402
 from cgd.toy.mixture import load_mixture, presets  # noqa: E402
@@ -30,7 +31,7 @@ from cgd.toy.oracle import exact_references, measure  # noqa: E402
 from cgd.toy.sampling import default_schedule, exact_models, learned_models  # noqa: E402
 
 OUT = ROOT / "results" / "smc" / "learned_2d.json"
-RUNS = (("cg-ddpm", 3.0), ("cfg", 2.0))  # k = 3 both
+RUNS = "cg-ddpm=3,cfg=2"  # method=scale: k = 3 both
 
 
 def main(argv=None) -> int:
@@ -40,6 +41,7 @@ def main(argv=None) -> int:
     p.add_argument("--label", type=int, default=0)
     p.add_argument("--steps", type=int, default=100)
     p.add_argument("--n", type=int, default=2000)
+    p.add_argument("--runs", default=RUNS, help="method=scale pairs, comma-separated")
     p.add_argument("--out", default=str(OUT))
     args = p.parse_args(argv)
     schedule = default_schedule()
@@ -50,14 +52,14 @@ def main(argv=None) -> int:
         nets = {"learned": learned_models(mix, schedule), "exact": exact_models(mix, schedule)}
         print(f"{name}: learned models trained in {time.perf_counter() - t0:.0f} s", file=sys.stderr)
         for seed in (int(s) for s in args.seeds.split(",")):
-            for method, scale in RUNS:
+            for method, scale in ((m, float(v)) for m, _, v in (run.partition("=") for run in args.runs.split(","))):
                 req = SampleRequest(method=method, label=args.label, scale=scale, steps=args.steps, n=args.n,
                                     seed=seed)
                 r = req.validated(mix.num_classes, schedule.T)
                 refs = exact_references(mix, r)
                 for kind, (net, clf) in nets.items():
                     for smc in (True, False):
-                        if kind == "exact" and method != "cg-ddpm":
+                        if kind == "exact" and method != cg_on("ddpm"):
                             continue  # with exact models CG and CFG are one score field (tests/test_fk_smc.py)
                         run = fk_smc(net, clf, schedule, req, shape=(2,), num_classes=mix.num_classes,
                                      labels=torch.full((args.n,), args.label, dtype=torch.long), resample=smc)

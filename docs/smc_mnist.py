@@ -28,6 +28,7 @@ sys.path.insert(0, str(ROOT))
 from cgd.errors import InputError  # noqa: E402
 from cgd.fileio import atomic_write  # noqa: E402
 from cgd.measure import REFERENCE_FILE, draw_labels, load_reference, measure_images, model_tag  # noqa: E402
+from cgd.methods import cg_on  # noqa: E402
 from cgd.models import FILES, checkpoint_root, load_image_models  # noqa: E402
 from cgd.pipeline import SampleRequest  # noqa: E402
 from cgd.smc import fk_smc  # noqa: E402
@@ -79,7 +80,7 @@ def summary(records: list) -> list:
 
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--method", default="cg-ddpm")
+    p.add_argument("--method", default=cg_on("ddpm"))
     p.add_argument("--scale", type=float, default=4.0)
     p.add_argument("--seeds", default="0,1,2")
     p.add_argument("--n", type=int, default=500)
