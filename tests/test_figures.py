@@ -114,3 +114,11 @@ def test_point_labels_keep_clear_of_other_points():
     fig = figures.method_points_figure({"cfg": (xs, ys, ["w=0", "w=1", "w=2"])}, xtitle="recall", ytitle="precision",
                                        title="t")
     assert list(fig.data[0].text) == ["w=0", "w=1", "w=2"] and "text" in fig.data[0].mode
+
+
+def test_the_tilted_density_at_k_1_is_named_as_p_x_given_y():
+    """Lesson step 8 and the 2D page at k = 1: the red dashed contour lies on the blue one, and its legend says why."""
+    from ui.figures import _tilt_name
+
+    assert _tilt_name(0, 1.0) == "k = 1: p(x|y=0)"
+    assert _tilt_name(2, 3.0) == "p(x) p(y=2|x)^3"

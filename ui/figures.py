@@ -95,7 +95,8 @@ def _contour(xs, z, color, name, dash="solid"):
 
 
 def _tilt_name(label: int, exponent: float) -> str:
-    return f"p(x) p(y={label}|x)^{exponent:g}"
+    """The tilted density's legend name; at k = 1 it says that it is p(x|y) (the two contours coincide)."""
+    return f"k = 1: p(x|y={label})" if exponent == 1 else f"p(x) p(y={label}|x)^{exponent:g}"
 
 
 def samples_figure(grid, samples: np.ndarray, *, label: int, exponent: float, method: str,
