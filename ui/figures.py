@@ -38,6 +38,11 @@ LEGEND = dict(x=1.02, xanchor="left", y=1.0, yanchor="top", bgcolor="rgba(255,25
 LEGEND_BELOW = dict(orientation="h", x=0, xanchor="left", y=-0.12, yanchor="top", bgcolor="rgba(255,255,255,0)",
                     font=dict(size=12))
 FONT = dict(size=14)
+# A heat map's colour bar under its square plot (the plot sits at the bottom of its area, the legend goes under
+# the bar): in a narrow column (two columns at 150% zoom) a bar beside the plot, with its title, took a third of
+# the width from the plot. COLORBAR_RIGHT: beside it, where the figure is wide (the Lesson's projector).
+COLORBAR_BELOW = dict(orientation="h", len=0.9, x=0.5, xanchor="center", y=-0.2, yanchor="top", thickness=10)
+COLORBAR_RIGHT = dict(orientation="v", len=0.8, x=1.02, xanchor="left", y=0.5, yanchor="middle", thickness=14)
 
 
 def layout(*, title: str = "", xtitle: str | None = None, ytitle: str | None = None, height: int = 360,
@@ -80,8 +85,9 @@ def _square(lo: float, hi: float, *, title: str = "", height: int = 560, **extra
     """Layout of a square plot of the plane [lo, hi]^2 with the legend under it."""
     extra.setdefault("legend", LEGEND_BELOW)
     return layout(title=title, xtitle="x₁", ytitle="x₂", height=height,
-                  xaxis=dict(range=[lo, hi], constrain="domain"),
-                  yaxis=dict(range=[lo, hi], scaleanchor="x", scaleratio=1, constrain="domain"), **extra)
+                  xaxis=dict(range=[lo, hi], constrain="domain", **extra.pop("xaxis", {})),
+                  yaxis=dict(range=[lo, hi], scaleanchor="x", scaleratio=1, constrain="domain",
+                             **extra.pop("yaxis", {})), **extra)
 
 
 def _contour(xs, z, color, name, dash="solid"):
@@ -173,14 +179,14 @@ def step_figure(xs, post, snap, *, label: int, gain: float = 1.0, title: str = "
     contours = [_contour(cx, cz, color, cname, dash=dash) for cx, cz, cname, color, dash in classes]
     return go.Figure(data=[
         go.Heatmap(x=axis, y=axis, z=_f4(post), zmin=0, zmax=1, colorscale="Blues", opacity=0.6,
-                   colorbar=dict(title=dict(text=f"p_t(y={label}|x)", side="right"), len=0.8, y=0.5,
-                                 yanchor="middle", x=1.02, xanchor="left", thickness=14),
+                   colorbar=dict(title=dict(text=f"p_t(y={label}|x)", side="top"), **COLORBAR_BELOW),
                    hoverinfo="skip"),
         go.Scatter(**_xy(snap.x_t), mode="markers", name="x_t", marker=dict(size=4, color=GREY, opacity=0.6)),
         *contours,
         go.Scatter(**_xy(mu), mode="markers", name="μ (unguided mean)", marker=dict(size=4, color=BLACK)),
         *drawn,
-    ], layout=_square(float(xs[0]), float(xs[-1]), title=title))
+    ], layout=_square(float(xs[0]), float(xs[-1]), title=title, legend={**LEGEND_BELOW, "y": -0.42},
+                      yaxis=dict(constraintoward="bottom")))
 
 
 def trajectory_figure(path: np.ndarray, steps: list, lo: float, hi: float, *, grid=None, method: str = "",

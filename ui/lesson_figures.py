@@ -115,6 +115,11 @@ def _big_trace(tr: dict) -> dict:
         tr["line"] = {**tr["line"], "width": _scaled(tr["line"]["width"], PROJECTOR["line"])}
     if isinstance(tr.get("textfont"), dict) and "size" in tr["textfont"]:
         tr["textfont"] = {**tr["textfont"], "size": PROJECTOR["legend"]}
+    if isinstance(tr.get("colorbar"), dict) and tr["colorbar"].get("orientation") == "h":
+        # the projector's figure is wide and its legend is pinned to the bottom edge: the bar goes beside the plot
+        title = tr["colorbar"].get("title")
+        tr["colorbar"] = {**tr["colorbar"], **figures.COLORBAR_RIGHT,
+                          **({"title": {**title, "side": "right"}} if isinstance(title, dict) else {})}
     return tr
 
 
