@@ -103,11 +103,12 @@ def fk_smc(net: Callable, classifier: Optional[Callable], schedule: NoiseSchedul
         eps_hat = out.eps
         g_sq = grad_sq_from_eps(eps_hat, out.eps_unguided, k, k_anchor, ab).cpu()
         logw += 0.25 * k * (k - 1.0) * ((float(lam[i - 1]) if i else 0.0) + float(lam[i])) * g_sq
-        shares.append(sum(ess(logw[g]) / len(g) for g in groups) / len(groups))
+        share = [ess(logw[g]) / len(g) for g in groups]  # each class's ESS share, once
+        shares.append(sum(share) / len(groups))
         done = 0
         if resample:
-            for g in groups:
-                if ess(logw[g]) / len(g) < ess_threshold:
+            for g, g_share in zip(groups, share):
+                if g_share < ess_threshold:
                     idx = g[systematic_resample(logw[g], pick)]
                     x[g], eps_hat[g], ancestor[g], logw[g] = x[idx], eps_hat[idx], ancestor[idx], 0.0
                     done += 1

@@ -312,12 +312,17 @@ NEW_METHODS = {"APG": "apg", "CFG-Zero*": "cfg-zero-star", "CFG++": "cfg++", "CF
                "conditional, unguided": "cond"}
 
 
+@functools.lru_cache(maxsize=1)
+def _mnist_pool() -> tuple:
+    """The new methods' sweep and spread records and the shipped ones (read once)."""
+    new = ROOT / "results" / "new_methods"
+    return tuple(load_records(new) + load_records(new / "spread") + _records()
+                 + load_records(ROOT / "results" / "spread"))
+
+
 def _seeds(method: str, scale: float) -> list:
     """Seed 0 from the sweep, seeds 1 and 2 from the spread records, in seed order (n = 500, 25 DDIM steps)."""
-    new = ROOT / "results" / "new_methods"
-    pool = (load_records(new) + load_records(new / "spread") + _records()
-            + load_records(ROOT / "results" / "spread"))
-    by_seed = {r["seed"]: r for r in pool if r["dataset"] == "mnist" and r["method"] == method
+    by_seed = {r["seed"]: r for r in _mnist_pool() if r["dataset"] == "mnist" and r["method"] == method
                and float(r["scale"]) == scale and r["n"] == 500 and r["steps"] == 25
                and r.get("sampler", "ddim") == "ddim"}
     assert sorted(by_seed) == [0, 1, 2], (method, scale, sorted(by_seed))

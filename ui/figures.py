@@ -18,8 +18,8 @@ from typing import Optional
 import numpy as np
 import plotly.graph_objects as go
 
-# one colour per method, the same on every page and in the docs' figures
 from cgd.methods import cg_on
+# one colour per method, the same on every page and in the docs' figures
 from cgd.palette import METHOD_COLORS, METHOD_LABELS
 
 __all__ = ["METHOD_COLORS", "METHOD_LABELS", "layout", "samples_figure", "step_figure", "trajectory_figure",

@@ -212,11 +212,6 @@ class SamplerPoint:
     far_tilted: float  # the tilted density p(x) p(y|x)^s of the data (exact, on a fine grid)
 
 
-# classifier guidance of the unconditional model (k = s) by its default sampler: the mean shift on DDPM, the eps
-# form on DDIM (cgd.methods)
-CG_ON = {sampler: registry.cg_on(sampler) for sampler in ("ddpm", "ddim")}
-
-
 def far_component(mixture: Mixture, label: int) -> Optional[int]:
     """The component of class y where the exact p(y|x) at its mean is highest (the one guidance favours).
 
@@ -252,7 +247,7 @@ def sampler_sweep(mixture: Mixture, request: SampleRequest, scales, *, models=No
     scales = tuple(float(s) for s in scales)
     shares = {}
     for sampler in ("ddpm", "ddim"):  # classifier guidance of the unconditional model, on each sampler
-        req = replace(request, method=CG_ON[sampler], sampler=None, gradient_at="x_t", eta=0.0, scales=scales)
+        req = replace(request, method=registry.cg_on(sampler), sampler=None, gradient_at="x_t", eta=0.0, scales=scales)
         x0 = toy_sample(mixture, req, models=models, schedule=schedule).double()
         hit = (nearest_component(mixture, x0) == far).double().reshape(len(scales), -1).mean(1)
         shares[sampler] = hit.tolist()
