@@ -17,14 +17,13 @@ import torch
 
 from cgd import methods as registry
 from cgd.errors import InputError
-from cgd.guidance import (GUIDANCE_SCHEDULES, check_interval, check_labels, check_scale, conditional_model_fn,
-                          guidance_ramp)
+from cgd.guidance import GUIDANCE_SCHEDULES, check_interval, check_labels, check_scale, guidance_ramp
 from cgd.methods import Built, Context, scale_symbol, tilt_exponent
 from cgd.samplers import langevin_corrector, sample_ddim, sample_ddpm, sample_dpmpp_2m
 from cgd.schedule import MAX_STEPS, NoiseSchedule, check_steps
 
 __all__ = ["METHODS", "SAMPLERS", "EXTRA_METHODS", "SAMPLER_VERSIONS", "SampleRequest", "guided_sample", "sample_together",
-           "batch_key", "by_scale", "build_method", "tilt_exponent", "scale_symbol"]
+           "batch_key", "by_scale", "method_context", "build_method", "tilt_exponent", "scale_symbol"]
 
 # methods that need more than the eps-network and the classifier (autoguidance: a weak model) are EXTRA_METHODS
 EXTRA_METHODS = registry.needing("weak")
@@ -227,8 +226,11 @@ def sample_together(net: Callable, classifier: Optional[Callable], schedule: Noi
                    for k, v in d.items()})
 
     callback = split if callbacks is not None and any(c is not None for c in callbacks) else None
-    x0 = _run(net, classifier, schedule, rs[0], x_T=x_T, y=y, null=null, scale=scale, generator=None,
-              noise_sampler=noise_sampler, callback=callback, num_classes=num_classes, weak_net=weak_net)
+    grid = schedule.grid(rs[0].steps)
+    build, ctx = method_context(net, classifier, schedule, rs[0], grid=grid, y=y, null=null, scale=scale,
+                                num_classes=num_classes, weak_net=weak_net)
+    x0 = _sample(build(ctx), schedule, rs[0], grid, x_T=x_T, generator=None, noise_sampler=noise_sampler,
+                 callback=callback)
     return [x0[lo:hi] for lo, hi in zip(bounds, bounds[1:])]
 
 
@@ -299,31 +301,33 @@ def guided_sample(
     y = null if r.label is None else one_label(r.label)
     if labels is not None and r.label is not None:
         y = tiled(check_labels(labels, num_classes, r.n, device))
-    return _run(net, classifier, schedule, r, x_T=x_T, y=y, null=null, scale=scale, generator=gen,
-                noise_sampler=noise_sampler, callback=callback, num_classes=num_classes, weak_net=weak_net)
+    grid = schedule.grid(r.steps)
+    build, ctx = method_context(net, classifier, schedule, r, grid=grid, y=y, null=null, scale=scale,
+                                num_classes=num_classes, weak_net=weak_net)
+    return _sample(build(ctx), schedule, r, grid, x_T=x_T, generator=gen, noise_sampler=noise_sampler,
+                   callback=callback)
 
 
-def build_method(net, classifier, schedule, r: SampleRequest, *, grid, y, null, scale, num_classes: int,
-                 weak_net=None) -> Built:
-    """The model function of a validated request's method on a batch (labels y, null labels, scale: float or [B]),
-    built by its registry entry (:attr:`cgd.methods.Method.build`); label None is the unconditional model."""
-    if r.label is None:
-        return Built(conditional_model_fn(net, null))
+def method_context(net, classifier, schedule, r: SampleRequest, *, grid, y, null, scale, num_classes: int,
+                   weak_net=None) -> tuple:
+    """``(build, ctx)``: the registry's builder of a validated request's method (:attr:`cgd.methods.Method.build`;
+    label None: the unconditional model's, whatever the method) and the batch it builds for (labels y, null
+    labels, scale: float or ``[B]``). The caller calls ``build(ctx)``: from the request to the guidance function
+    the scale passes through no other call."""
+    method = registry.get(registry.unconditional() if r.label is None else r.method)
     ctx = Context(net, classifier, weak_net, schedule, grid, y, null, scale, num_classes, r,
                   ramp=guidance_ramp(r.guidance_schedule, schedule.T))
-    return registry.get(r.method).build(ctx)
+    return method.build, ctx
 
 
-def _run(net, classifier, schedule, r: SampleRequest, *, x_T, y, null, scale, generator, noise_sampler, callback,
-         num_classes: int, weak_net=None) -> torch.Tensor:
-    """The sampler run of a validated request on a prepared batch (x_T, labels y, scale: float or [B]).
+def build_method(net, classifier, schedule, r: SampleRequest, **batch) -> Built:
+    """The model function of a validated request's method on a batch: ``build(ctx)`` of :func:`method_context`."""
+    build, ctx = method_context(net, classifier, schedule, r, **batch)
+    return build(ctx)
 
-    The method's registry entry builds the model function (:attr:`cgd.methods.Method.build`); label None
-    is the unconditional model, whatever the method.
-    """
-    grid = schedule.grid(r.steps)
-    built = build_method(net, classifier, schedule, r, grid=grid, y=y, null=null, scale=scale,
-                         num_classes=num_classes, weak_net=weak_net)
+
+def _sample(built: Built, schedule, r: SampleRequest, grid, *, x_T, generator, noise_sampler, callback) -> torch.Tensor:
+    """The sampler run of a validated request with its method's built model function (the scale is inside it)."""
     model_fn, x0_mode = built.model_fn, None if built.guides_after_clip else r.x0_mode
     corrector = None
     if r.corrector_steps:

@@ -1,5 +1,7 @@
 """Guidance in 2D: guided samples against the exact densities of a Gaussian mixture."""
 
+from dataclasses import replace
+
 import streamlit as st
 
 from ui import methods as registry
@@ -84,8 +86,11 @@ st.session_state.setdefault("scale", DEFAULT_SCALE)
 left, right = st.columns(2)
 with left:
     # the scale slider beside the figure it moves (not at the bottom of the sidebar)
-    scale = st.slider(f"Guidance scale {knob}", toy.SCALE_MIN, toy.SCALE_MAX, step=toy.SCALE_STEP, key="scale")
-    exponent = tilt_exponent(method, float(scale))
+    # the slider's position, read once: the chunk of slider values sampled together is keyed by it
+    slot = toy.slider_index(st.slider(f"Guidance scale {knob}", toy.SCALE_MIN, toy.SCALE_MAX, step=toy.SCALE_STEP,
+                                      key="scale"))
+    scale = toy.SLIDER[slot]
+    exponent = tilt_exponent(method, scale)
     note = st.session_state.pop("_k_note", None)
     if note is not None and note[0] != method:
         st.info(_k_note(*note))
@@ -93,8 +98,10 @@ with left:
     st.caption(f"Tilt exponent $k = {k_text} = {exponent:g}$")
 
 interval = None if tuple(window) == (0, 999) else (int(window[0]), int(window[1]))
-request = SampleRequest(method=method, label=int(label), scale=float(scale), steps=int(steps), n=int(n),
-                        seed=int(seed), gradient_at=gradient_at, interval=interval, sampler=sampler)
+# the shown run is one of a batch: the slider values next to this one (toy.slider_chunk), validated here, once
+request = SampleRequest(method=method, label=int(label), scales=toy.slider_chunk(slot, int(n), kind), steps=int(steps),
+                        n=int(n), seed=int(seed), gradient_at=gradient_at, interval=interval, sampler=sampler)
+shown = request.at_scales((scale,))  # the shown run alone, for the sections below that vary its settings
 
 with answer_errors():
     if kind == "learned":
@@ -106,9 +113,10 @@ with answer_errors():
             status.update(label="Small networks ready", state="complete", expanded=False)
     title = f"{n} samples, {NAMES[method]}, {knob} = {scale:g}" + (
         f", {registry.SAMPLER_NAMES[sampler]} {steps} steps" if sampler != registry.default_sampler(method) else "")
-    fig_samples = toy.samples_fig(mixture_json, kind, request, float(exponent), title)
-    recorded = [s.t for s in toy.guided_run(mixture_json, kind, request).snapshots]
-    d2, floor, m_used = toy.distance_to_tilted(mixture_json, kind, request, float(exponent))
+    run = toy.guided_runs(mixture_json, kind, request)[scale]
+    recorded = [s.t for s in run.snapshots]
+    fig_samples = toy.samples_fig(mixture_json, kind, request, float(exponent), title, at=scale)
+    d2, floor, m_used = toy.distance_to_tilted(mixture_json, kind, request, float(exponent), at=scale)
 
 with left:
     st.plotly_chart(fig_samples, key="samples")
@@ -131,8 +139,8 @@ with left:
 with right:
     t_pick = st.select_slider("Time scrubber: step t", options=recorded, value=recorded[len(recorded) // 2])
     with answer_errors():
-        fig_step = toy.step_fig(mixture_json, kind, request, int(t_pick))
-        med, rel, gain = toy.shift_size(mixture_json, kind, request, int(t_pick))
+        fig_step = toy.step_fig(mixture_json, kind, request, int(t_pick), at=scale)
+        med, rel, gain = toy.shift_size(mixture_json, kind, request, int(t_pick), at=scale)
     st.plotly_chart(fig_step, key="step")
     shift_words = (r"the guidance shift $s\,\Sigma\,\nabla_x\log p_t(y\mid x)$" if registry.mean_shift(method)
                    else r"the change of the mean that the guided $\hat\varepsilon$ makes")
@@ -155,14 +163,14 @@ st.subheader("From noise to samples")
 if st.toggle("Animate the run from noise to samples", value=False, key="animate",
              help="The first 300 points over the recorded steps; ▶ plays it (0.7 s a step), the slider steps through it"):
     with answer_errors():
-        st.plotly_chart(toy.trajectory_fig(mixture_json, kind, request), key="trajectory")
+        st.plotly_chart(toy.trajectory_fig(mixture_json, kind, request, at=scale), key="trajectory")
 
 st.subheader(f"What the scale does (same seed, {knob} from 0 to 10)")
 scales = (0.0, 0.5, 1.0, 2.0, 3.0, 5.0, 7.5, 10.0)
 with answer_errors():
-    sweep_req = SampleRequest(**{**request.__dict__, "scale": 0.0, "n": min(int(n), 1000), "steps": min(int(steps), 100)})
-    st.plotly_chart(toy.sweep_fig(mixture_json, kind, sweep_req, scales, knob, float(scale)), key="sweep")
-    sweep_pts = toy.sweep(mixture_json, kind, sweep_req, scales)
+    sweep_req = replace(request, scales=scales, n=min(int(n), 1000), steps=min(int(steps), 100))
+    st.plotly_chart(toy.sweep_fig(mixture_json, kind, sweep_req, knob, scale), key="sweep")
+    sweep_pts = toy.sweep(mixture_json, kind, sweep_req)
 first, last = sweep_pts[0], sweep_pts[-1]
 st.caption(rf"Top, share: samples whose Bayes class under the exact $p(y\mid x)$ is $y$. Bottom, spread: standard "
            f"deviation of the samples. The dotted line is the slider's {knob}. Here, from {knob} = {first.scale:g} "
@@ -180,13 +188,13 @@ st.markdown(r"The same guided score field drives both classifier-guided samplers
             r"density.")
 if st.toggle("Show DDPM against DDIM", value=False, key="show_samplers"):
     with answer_errors():
-        cmp_req = SampleRequest(method=registry.cg_on("ddpm"), label=int(label), scale=0.0, steps=min(int(steps), 100),
-                                n=min(int(n), 1000), seed=int(seed))
         sampler_scales = (0.0, 0.5, 1.0, 1.5, 2.0, 2.5, 3.0, 4.0, 5.0, 7.5, 10.0)
+        cmp_req = SampleRequest(method=registry.cg_on("ddpm"), label=int(label), scales=sampler_scales,
+                                steps=min(int(steps), 100), n=min(int(n), 1000), seed=int(seed))
         # the slider's scale is this figure's s when the method's k is classifier guidance's at it (CG-DDPM, CG-DDIM)
         cg_now = float(scale) if tilt_exponent(method, scale) == tilt_exponent(cmp_req.method, scale) else None
-        fig_cmp = toy.sampler_fig(mixture_json, kind, cmp_req, sampler_scales, cg_now)
-        pts = {p.scale: p for p in toy.sampler_points(mixture_json, kind, cmp_req, sampler_scales)}
+        fig_cmp = toy.sampler_fig(mixture_json, kind, cmp_req, cg_now)
+        pts = {p.scale: p for p in toy.sampler_points(mixture_json, kind, cmp_req)}
     if fig_cmp is None:
         st.info("Class y has one component here, so every sampler puts y's samples in it. Pick the preset "
                 "**near_and_far** (class 0: one component next to class 1, one far from it) to see the samplers part.")
@@ -218,11 +226,11 @@ if st.toggle("Show guidance in two windows", value=False, key="show_interval"):
     with answer_errors():
         half, shares = [], []
         for lo, hi, words in ((200, 999, "only t ≥ 200"), (0, 199, "only t < 200")):
-            req = SampleRequest(**{**request.__dict__, "interval": (lo, hi)})
+            req = replace(shown, interval=(lo, hi))
             half.append(toy.samples_fig(mixture_json, kind, req, float(exponent),
                                         f"{NAMES[method]}, {knob} = {scale:g}, {words}"))
             shares.append(toy.component_shares(mixture_json, kind, req))
-        shares.append(toy.component_shares(mixture_json, kind, SampleRequest(**{**request.__dict__, "interval": None})))
+        shares.append(toy.component_shares(mixture_json, kind, replace(shown, interval=None)))
     c_hi, c_lo = st.columns(2)
     c_hi.plotly_chart(half[0], key="interval_high")
     c_lo.plotly_chart(half[1], key="interval_low")
@@ -256,16 +264,13 @@ if st.toggle("Show CFG against autoguidance", value=False, key="show_autoguidanc
         c_cfg.plotly_chart(toy.samples_fig(mixture_json, "exact", base, toy.held_against(AGAINST, float(w_cmp)),
                                            f"CFG, w = {w_cmp:g}"),
                            key="cmp_cfg")
-        ag = SampleRequest(**{**base.__dict__, "method": AUTO})
+        ag = replace(base, method=AUTO)
         c_ag.plotly_chart(toy.samples_fig(mixture_json, "exact", ag, toy.held_against(AUTO, float(w_cmp)),
                                           f"autoguidance, w = {w_cmp:g}"),
                           key="cmp_ag")
-        cmp_base = SampleRequest(**{**base.__dict__, "scale": 0.0})
-        cmp_scales = (0.0, 0.5, 1.0, 2.0, 3.0, 5.0)
-        st.plotly_chart(toy.compare_fig(mixture_json, cmp_base, (AGAINST, AUTO), cmp_scales, float(w_cmp)),
-                        key="compare")
-        cmp = {(p.method, p.scale): p for p in toy.compare_points(mixture_json, cmp_base, (AGAINST, AUTO),
-                                                                   cmp_scales)}
+        cmp_base = base.at_scales((0.0, 0.5, 1.0, 2.0, 3.0, 5.0))
+        st.plotly_chart(toy.compare_fig(mixture_json, cmp_base, (AGAINST, AUTO), float(w_cmp)), key="compare")
+        cmp = {(p.method, p.scale): p for p in toy.compare_points(mixture_json, cmp_base, (AGAINST, AUTO))}
     c0, cw, aw = cmp[(AGAINST, 0.0)], cmp[(AGAINST, float(w_cmp))], cmp[(AUTO, float(w_cmp))]
     far_cmp = c0.far_share is not None
     what = "in the far component" if far_cmp else f"of class {label}"
@@ -292,9 +297,9 @@ if st.toggle("Show the corrector", value=False, key="show_corrector"):
     k_corr = cc1.select_slider("Corrector steps K", [0, 1, 2, 5, 10, 20], value=5, key="corrector_k")
     size = cc2.select_slider("Corrector size r = δ / (1 − ᾱ_t)", [0.1, 0.25, 0.5], value=0.5, key="corrector_size")
     with answer_errors():
-        corr = SampleRequest(**{**request.__dict__, "steps": min(int(steps), 100), "n": min(int(n), 1000),
-                                "corrector_steps": int(k_corr), "corrector_size": float(size)})
-        plain = SampleRequest(**{**corr.__dict__, "corrector_steps": 0})
+        corr = replace(shown, steps=min(int(steps), 100), n=min(int(n), 1000), corrector_steps=int(k_corr),
+                       corrector_size=float(size))
+        plain = replace(corr, corrector_steps=0)
         left_c, right_c = st.columns(2)
         left_c.plotly_chart(toy.samples_fig(mixture_json, "exact", corr, float(exponent),
                                             f"{NAMES[method]}, {knob} = {scale:g}, K = {k_corr}"), key="corrector_samples")

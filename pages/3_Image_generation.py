@@ -9,7 +9,7 @@ import streamlit as st
 from ui import atlas as ui_atlas
 from ui import images
 from ui import methods as registry
-from ui.images import SampleRequest, image_grid, scale_symbol, tilt_exponent
+from ui.images import SampleRequest, by_scale, image_grid, scale_symbol, tilt_exponent
 from ui.common import answer_errors, setup
 
 setup("Image generation", "🖼️")
@@ -260,11 +260,11 @@ def live_mode(dataset: str, atlas, atlas_reason: str) -> None:
                 res = images.generate(dataset, str(images.checkpoint_root()), r, _on_step=lambda d: status.progress(
                     (d["i"] + 1) / r.steps, text=f"step {d['i'] + 1}/{r.steps}"))
             status.empty()
-            cols = st.columns(len(row_scales))
-            for k, (col, v) in enumerate(zip(cols, row_scales)):
-                own = slice(4 * k, 4 * k + 4)
-                col.image(images.enlarge(image_grid(res.images[own], cols=2), 220), caption=f"{knob} = {v:g}"
-                          + (f" · judge {res.judge_conf[own].mean():.2f}" if res.judge_conf is not None else ""))
+            pictures = by_scale(res.images, r)  # each scale's rows, keyed by the scales the request holds
+            judged = by_scale(res.judge_conf, r) if res.judge_conf is not None else None
+            for col, v in zip(st.columns(len(r.scales)), r.scales):
+                col.image(images.enlarge(image_grid(pictures[v], cols=2), 220), caption=f"{knob} = {v:g}"
+                          + (f" · judge {judged[v].mean():.2f}" if judged is not None else ""))
 
 
 with st.sidebar:

@@ -299,8 +299,8 @@ def test_ddpm_and_ddim_part_ways_at_s_3_and_why():
 def test_the_samplers_far_share_table():
     """docs/results.md's DDPM/DDIM table (near_and_far, n = 1000, 100 steps, seed 0, the 2D page's sweep)."""
     mix = _mixture("near_and_far")
-    pts = sampler_sweep(mix, SampleRequest(method="cg-ddpm", label=0, steps=100, n=1000, seed=0),
-                        (0.0, 1.0, 2.0, 3.0, 5.0, 10.0))
+    pts = sampler_sweep(mix, SampleRequest(method="cg-ddpm", label=0, steps=100, n=1000, seed=0,
+                                           scales=(0.0, 1.0, 2.0, 3.0, 5.0, 10.0)))
     rows = {"DDPM": [p.far_ddpm for p in pts], "DDIM": [p.far_ddim for p in pts],
             "exact p(x)p(y\\|x)^s": [p.far_tilted for p in pts]}
     for name, values in rows.items():

@@ -114,7 +114,7 @@ SHARPEN_SCALES = (0.0, 0.5, 1.0, 2.0, 3.0, 5.0)  # the step's slider
 def test_step4_larger_s_more_typical_and_less_diverse_on_the_slider():
     from cgd.toy.views import sweep_scales
 
-    pts = sweep_scales(_mix(lesson.OVERLAP), lesson.SHARPEN, SHARPEN_SCALES)
+    pts = sweep_scales(_mix(lesson.OVERLAP), lesson.SHARPEN.at_scales(SHARPEN_SCALES))
     share, spread = [p.share_y for p in pts], [p.spread for p in pts]
     assert all(b > a for a, b in zip(share, share[1:])), share
     assert all(b < a for a, b in zip(spread, spread[1:])), spread

@@ -86,29 +86,34 @@ def test_2d_page_shows_the_run_of_the_slider_value_from_its_batched_chunk():
     from cgd.pipeline import SampleRequest
     from cgd.toy.mixture import load_mixture
     from cgd.toy.views import run_guided
-    from ui.toy import scale_chunk
+    from ui.toy import slider_chunk, slider_index
 
     at = page("1_Guidance_in_2D.py").run()
     at.slider(key="scale").set_value(2.3).run()
     no_errors(at)
-    assert len(scale_chunk(2.3, 1000, "exact")) > 1  # the page's default n: batched with neighbours
+    assert len(slider_chunk(slider_index(2.3), 1000, "exact")) > 1  # the page's default n: batched with neighbours
     shown = np.array([values(chart(at, "samples")["data"][2][k]) for k in "xy"]).T
     alone = run_guided(load_mixture("overlapping"),
                        SampleRequest(method="cg-ddpm", label=0, scale=2.3, steps=100, n=1000, seed=0)).samples
     np.testing.assert_allclose(shown, alone.astype(np.float32), atol=1e-5)
 
 
-def test_scale_chunks_hold_the_value_and_stay_on_the_slider():
-    from ui.toy import SCALE_STEP, scale_chunk
+def test_scale_chunks_are_keyed_by_the_slider_position_and_hold_its_value():
+    from cgd.errors import InputError
+    from ui.toy import SCALE_STEP, SLIDER, slider_chunk, slider_index
 
-    chunk = scale_chunk(2.3000000000000003, 1000, "exact")  # what a browser may send for 23 steps of 0.1
-    assert 2.3 in chunk and len(chunk) == 20 and chunk == tuple(sorted(chunk))
+    i = slider_index(2.3000000000000003)  # what a browser may send for 23 steps of 0.1
+    assert i == 23 and SLIDER[i] == 2.3
+    chunk = slider_chunk(i, 1000, "exact")
+    assert 2.3 in chunk and len(chunk) == 20 and chunk == tuple(sorted(chunk)) and chunk[0] == 2.0
     assert all(abs(v / SCALE_STEP - round(v / SCALE_STEP)) < 1e-9 for v in chunk)
-    assert scale_chunk(10.0, 1000, "exact")[-1] == 10.0 and scale_chunk(0.0, 200, "exact")[0] == 0.0
-    assert len(scale_chunk(0.0, 200, "exact")) == 100
-    assert scale_chunk(2.3, 1000, "learned") == (2.3,)  # the learned MLPs gain nothing from batching
-    assert scale_chunk(2.35, 1000, "exact") == (2.35,)  # off the slider: alone
-    assert scale_chunk(4.0, 20_000, "exact") == (4.0,)
+    assert slider_chunk(100, 1000, "exact")[-1] == 10.0 and slider_chunk(0, 200, "exact")[0] == 0.0
+    assert len(slider_chunk(0, 200, "exact")) == 100
+    assert slider_chunk(i, 1000, "learned") == (2.3,)  # the learned MLPs gain nothing from batching
+    assert slider_chunk(40, 20_000, "exact") == (4.0,)
+    for off in (2.35, -0.1, 10.1):
+        with pytest.raises(InputError, match="not on the scale slider"):
+            slider_index(off)
 
 
 def test_2d_page_shows_step_trajectory_and_sweep():

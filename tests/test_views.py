@@ -55,8 +55,8 @@ def test_recorded_mean_shift_is_s_sigma_times_the_exact_classifier_gradient():
 
 @pytest.mark.parametrize("method", ["cg-ddpm", "cfg"])
 def test_larger_scale_is_more_typical_and_less_diverse(method):
-    req = SampleRequest(method=method, label=1, scale=0.0, steps=50, n=600, seed=0)
-    pts = sweep_scales(OVERLAP, req, [0.0, 1.0, 4.0])
+    req = SampleRequest(method=method, label=1, scales=(0.0, 1.0, 4.0), steps=50, n=600, seed=0)
+    pts = sweep_scales(OVERLAP, req)
     assert pts[0].share_y < pts[1].share_y <= pts[2].share_y
     assert pts[2].spread < pts[0].spread
     assert pts[2].mean_log_post > pts[1].mean_log_post
@@ -75,9 +75,9 @@ def test_arrow_gain_is_a_round_factor_that_never_overshoots_nor_magnifies_noise(
 
 def test_runs_at_several_scales_in_one_batch_are_the_separate_runs():
     req = SampleRequest(method="cg-ddpm", label=1, steps=30, n=40, seed=5)
-    runs = run_guided_scales(OVERLAP, req, (0.0, 1.5, 4.0), record=4, keep=10)
+    runs = run_guided_scales(OVERLAP, req.at_scales((0.0, 1.5, 4.0)), record=4, keep=10)
     for s, run in zip((0.0, 1.5, 4.0), runs):
-        alone = run_guided(OVERLAP, SampleRequest(**{**req.__dict__, "scale": s}), record=4, keep=10)
+        alone = run_guided(OVERLAP, req.at_scales((s,)), record=4, keep=10)
         np.testing.assert_allclose(run.samples, alone.samples, atol=1e-5)
         np.testing.assert_allclose(run.path, alone.path, atol=1e-5)
         assert [sn.t for sn in run.snapshots] == [sn.t for sn in alone.snapshots]

@@ -19,7 +19,7 @@ from cgd.data import DATASETS
 from cgd.device import pick_device
 from cgd.models import (FILES, available_datasets, checkpoint_root, confidences, load_image_models,  # noqa: F401
                         recommended_scale, sample_images)
-from cgd.pipeline import SampleRequest, scale_symbol, tilt_exponent  # noqa: F401 - the pages' names
+from cgd.pipeline import SampleRequest, by_scale, scale_symbol, tilt_exponent  # noqa: F401 - the pages' names
 from cgd.imaging import image_grid, to_uint8
 from ui.shared import shared_cache
 

@@ -188,8 +188,7 @@ def _trajectory_run():
     """Step 1's run with every step recorded (the frames are picked from them)."""
     from ui import toy
 
-    return toy.guided_run(toy.preset_json(BLOBS), "exact", NOISE_TO_DATA, record=NOISE_TO_DATA.steps, keep=300,
-                          chunked=False)
+    return toy.guided_run(toy.preset_json(BLOBS), "exact", NOISE_TO_DATA, record=NOISE_TO_DATA.steps, keep=300)
 
 
 @shared_cache(4)

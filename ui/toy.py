@@ -6,17 +6,16 @@ import dataclasses
 import functools
 import json
 import os
-import threading
 
 from ui import figures
-from cgd.errors import NonFiniteError
+from cgd.errors import InputError, NonFiniteError
 from cgd.methods import held_against  # noqa: F401 - the pages' name: k of the red dashed density p(x)·p(y|x)^k
 from cgd.pipeline import SampleRequest, scale_symbol, tilt_exponent  # noqa: F401 - the pages' names
 from cgd.toy.learned import ToyTrainConfig
 from cgd.toy.mixture import Mixture, load_mixture, presets
 from cgd.toy.sampling import default_schedule, exact_models, learned_models
-from cgd.toy.views import (class_posterior_grid, extent, far_component, log_grid, run_guided_scales,
-                           sampler_sweep, sweep_scales)
+from cgd.toy.views import (class_posterior_grid, compare_guidance, corrector_sweep, extent, far_component, log_grid,
+                           run_guided_scales, sampler_sweep, sweep_scales)
 from ui import methods as registry
 from ui import worker
 from ui.shared import shared_cache
@@ -30,14 +29,8 @@ SCALE_MIN, SCALE_MAX, SCALE_STEP = 0.0, 10.0, 0.1
 # random numbers) cost ~0.18 s (bench/run.py). So a new scale brings its neighbours on the slider.
 # The learned MLPs are compute-bound: batching saves them nothing, and they run one scale at a time.
 CHUNK_POINTS = {"exact": 20_000, "learned": 0}
-
-# Runs with the exact models go to one worker process (ui/worker.py), off this server's GIL.
-# Runs with the learned MLPs stay here, one at a time, whichever session asks: a run is ~100 steps of
-# small torch ops, each releasing the GIL, and 60 sessions running them at once on 2 cores spent most
-# of their CPU handing the GIL and the caches back and forth (bench/load.py: 128 s of server CPU for
-# the first wave). Queued on this lock, the same runs finish one after another.
-_RUN_LOCK = threading.Lock()
-
+# the slider's values, canonical (the page reads the slider's position with slider_index, once)
+SLIDER = tuple(round(SCALE_MIN + i * SCALE_STEP, 10) for i in range(round((SCALE_MAX - SCALE_MIN) / SCALE_STEP) + 1))
 
 @functools.lru_cache(maxsize=64)
 def mixture_of(mixture_json: str) -> Mixture:
@@ -84,6 +77,11 @@ def models(mixture_json: str, kind: str, _progress=None):
     return exact_models(mixture_of(mixture_json), SCHEDULE)
 
 
+def _local(mixture_json: str, kind: str):
+    """The models a run of ``kind`` takes to ui.worker.run: None for the exact ones (the worker builds them)."""
+    return None if kind == "exact" else models(mixture_json, kind)
+
+
 def model_kinds(mixture_json: str) -> list:
     """The choice of models on the 2D page: exact, learned, and the runs this session trained on the Training page."""
     from ui import training
@@ -95,64 +93,64 @@ def model_kinds(mixture_json: str) -> list:
 # per rerun, which for a recorded run and its figures costs more than drawing them). Nothing below
 # mutates what it returns, and the pages only pass these objects to st.plotly_chart, which copies.
 
-def scale_chunk(scale: float, n: int, kind: str) -> tuple:
-    """The slider values sampled in one batch with ``scale`` (``(scale,)`` alone when off the slider).
+def slider_index(value: float) -> int:
+    """The slider position of a value the browser sent (2.3000000000000003 is position 23 of :data:`SLIDER`):
+    where the page reads its slider, once; InputError (one line) for a value off the slider."""
+    i = round((float(value) - SCALE_MIN) / SCALE_STEP)
+    if not 0 <= i < len(SLIDER) or abs(SLIDER[i] - float(value)) > 1e-9:
+        raise InputError(f"{value!r} is not on the scale slider ({SCALE_MIN:g} to {SCALE_MAX:g} in steps of "
+                         f"{SCALE_STEP:g})")
+    return i
 
-    Slider values are taken at their canonical ``round(k * SCALE_STEP, 10)`` (a value the browser
-    sends as 2.3000000000000003 is 2.3 here).
-    """
-    return _slider_chunk(scale, n, kind)[0]
 
-
-def _slider_chunk(scale: float, n: int, kind: str) -> tuple:
-    """``(chunk, j)``: :func:`scale_chunk` and the position of the slider's index k in it (0 off the slider)."""
-    k = round((scale - SCALE_MIN) / SCALE_STEP)
-    last = round((SCALE_MAX - SCALE_MIN) / SCALE_STEP)
+def slider_chunk(i: int, n: int, kind: str) -> tuple:
+    """The slider values sampled in one batch with position ``i``: its block of ``CHUNK_POINTS[kind] // n``
+    positions (``(SLIDER[i],)`` alone when the block would hold fewer than two)."""
     size = CHUNK_POINTS.get(kind, 0) // max(int(n), 1)
-    if size < 2 or not 0 <= k <= last or abs(SCALE_MIN + k * SCALE_STEP - scale) > 1e-9:
-        return (scale,), 0
-    first = (k // size) * size
-    return tuple(round(SCALE_MIN + j * SCALE_STEP, 10) for j in range(first, min(first + size, last + 1))), k - first
+    if size < 2:
+        return (SLIDER[i],)
+    first = (i // size) * size
+    return SLIDER[first:first + size]
 
 
-def _run(mixture_json: str, kind: str, exact_task: tuple, local_task):
-    """``exact_task`` = (function of ui.worker, args...) in the worker process for the exact models;
-    ``local_task(models)`` here, under the run lock, for the learned ones (or with the worker off)."""
-    if kind == "exact" and worker.enabled():
-        return worker.call(*exact_task)
-    net_clf = models(mixture_json, kind)
-    with _RUN_LOCK:
-        return local_task(net_clf)
+class _Alone(dict):
+    """The runs of a chunk that diverged as a whole: each scale is run alone when asked, so only a diverging
+    scale says so (shared; filled as the scales are asked)."""
+
+    def __init__(self, mixture_json: str, kind: str, request: SampleRequest, record: int, keep: int):
+        super().__init__()
+        self._args = mixture_json, kind, request, record, keep
+
+    def __missing__(self, scale):
+        mixture_json, kind, request, record, keep = self._args
+        return guided_runs(mixture_json, kind, request.at_scales((scale,)), record, keep)[scale]
 
 
-def _runs(mixture_json: str, kind: str, base: SampleRequest, scales: tuple, record: int, keep: int) -> tuple:
-    """The recorded runs of ``base`` at each of ``scales``, sampled in one batch."""
-    return _run(mixture_json, kind, (worker.exact_runs, mixture_json, base, scales, record, keep),
-                lambda net_clf: run_guided_scales(mixture_of(mixture_json), base, scales, models=net_clf,
-                                                  schedule=SCHEDULE, record=record, keep=keep))
+@shared_cache(48)
+def guided_runs(mixture_json: str, kind: str, request: SampleRequest, record: int = 20, keep: int = 300) -> dict:
+    """``{scale: recorded run}`` for each of ``request.scales``, sampled in one batch (common random numbers);
+    keyed by the request's own scales, as :func:`cgd.pipeline.by_scale` keys images. Shared: not modified.
+
+    If the batch diverges (NonFiniteError) and holds several scales, each scale is run alone when asked."""
+    try:
+        runs = worker.run(run_guided_scales, mixture_json, request, models=_local(mixture_json, kind), record=record,
+                          keep=keep)
+    except NonFiniteError:
+        if len(request.scales) == 1:
+            raise
+        return _Alone(mixture_json, kind, request, record, keep)
+    return dict(zip(request.scales, runs))
 
 
-@shared_cache(12)
-def _chunk_runs(mixture_json: str, kind: str, base: SampleRequest, scales: tuple, record: int, keep: int):
-    return _runs(mixture_json, kind, base, scales, record, keep)  # ~20 runs each: fewer entries
-
-
-@shared_cache(128)
-def _single_run(mixture_json: str, kind: str, request: SampleRequest, record: int, keep: int):
-    return _runs(mixture_json, kind, request, (request.scale,), record, keep)[0]
+def run_scale(request: SampleRequest, at: float | None = None) -> float:
+    """The scale a run of ``request`` is at: ``at`` (one of ``request.scales``), or the request's one scale."""
+    return request.scale if at is None else at
 
 
 def guided_run(mixture_json: str, kind: str, request: SampleRequest, record: int = 20, keep: int = 300,
-               chunked: bool = True):
-    """The recorded run of ``request`` (shared; from its slider chunk's batched run when there is one, unless
-    ``chunked`` is False: a run recording every step is run alone)."""
-    chunk, j = _slider_chunk(request.scale, request.n, kind) if chunked else ((request.scale,), 0)
-    if len(chunk) > 1:
-        try:  # the chunk's run is keyed by the chunk's scales; this one is at the slider index's place in it
-            return _chunk_runs(mixture_json, kind, request.at_scales(chunk), chunk, record, keep)[j]
-        except NonFiniteError:
-            pass  # some scale of the chunk diverges: this one runs alone, and only a diverging one says so
-    return _single_run(mixture_json, kind, request, record, keep)
+               at: float | None = None):
+    """The recorded run at scale ``at`` of ``request.scales`` (None: the request's one scale); shared."""
+    return guided_runs(mixture_json, kind, request, record, keep)[run_scale(request, at)]
 
 
 # Density grids: 100 x 100 cells (two contour grids of 100^2 float32 make most of a samples
@@ -178,15 +176,15 @@ def posterior(mixture_json: str, label: int, alpha_bar: float, view: tuple | Non
 
 
 @shared_cache(64)
-def sweep(mixture_json: str, kind: str, request: SampleRequest, scales: tuple):
-    return _run(mixture_json, kind, (worker.exact_sweep, mixture_json, request, scales),
-                lambda net_clf: sweep_scales(mixture_of(mixture_json), request, scales, models=net_clf,
-                                             schedule=SCHEDULE))
+def sweep(mixture_json: str, kind: str, request: SampleRequest):
+    """:func:`cgd.toy.views.sweep_scales` at each of ``request.scales``."""
+    return worker.run(sweep_scales, mixture_json, request, models=_local(mixture_json, kind))
 
 
-def samples_fig(mixture_json: str, kind: str, request: SampleRequest, exponent: float, title: str):
+def samples_fig(mixture_json: str, kind: str, request: SampleRequest, exponent: float, title: str,
+                at: float | None = None):
     """Guided samples over p(x|y) and the tilted density (built once per inputs, shared)."""
-    run = guided_run(mixture_json, kind, request)
+    run = guided_run(mixture_json, kind, request, at=at)
     dens = densities(mixture_json, request.label, exponent)
     mix = mixture_of(mixture_json)
     others = mix.means[mix.labels != request.label].numpy()
@@ -200,13 +198,13 @@ SCRUB_ARROWS = 60
 
 
 @shared_cache(256)
-def scrub_view(mixture_json: str, kind: str, request: SampleRequest) -> tuple:
+def scrub_view(mixture_json: str, kind: str, request: SampleRequest, at: float | None = None) -> tuple:
     """``(gain, (lo, hi))`` for every step of the run's time scrubber: one arrow magnification (the 1-2-5
     factor of the step whose median shift is largest, so late small shifts look small) and one box holding
     every point any step draws (the same axes at every t)."""
     import numpy as np
 
-    run = guided_run(mixture_json, kind, request)
+    run = guided_run(mixture_json, kind, request, at=at)
     lo, hi = box(mixture_json)
     snaps = [dataclasses.replace(s, mu=s.mu[:SCRUB_ARROWS], shift=s.shift[:SCRUB_ARROWS]) for s in run.snapshots]
     largest = max(snaps, key=lambda s: float(np.median(np.linalg.norm(s.shift, axis=1))) if len(s.shift) else 0.0)
@@ -217,12 +215,12 @@ def scrub_view(mixture_json: str, kind: str, request: SampleRequest) -> tuple:
 
 
 @shared_cache(512)
-def step_fig(mixture_json: str, kind: str, request: SampleRequest, t: int):
+def step_fig(mixture_json: str, kind: str, request: SampleRequest, t: int, at: float | None = None):
     """One recorded reverse step of the run over the exact p_t(y|x) at that step, the classes' p(x|y) drawn
     as contours; the axes and the arrows' magnification are those of the whole scrub (:func:`scrub_view`)."""
-    run = guided_run(mixture_json, kind, request)
+    run = guided_run(mixture_json, kind, request, at=at)
     snap = next(s for s in run.snapshots if s.t == t)
-    gain, view = scrub_view(mixture_json, kind, request)
+    gain, view = scrub_view(mixture_json, kind, request, at)
     xs, post = posterior(mixture_json, request.label, snap.alpha_bar, None if view == box(mixture_json) else view)
     name = "shift sΣg" if registry.mean_shift(request.method) else "change of the mean"
     mix = mixture_of(mixture_json)
@@ -234,40 +232,38 @@ def step_fig(mixture_json: str, kind: str, request: SampleRequest, t: int):
 
 
 @shared_cache(512)
-def shift_size(mixture_json: str, kind: str, request: SampleRequest, t: int) -> tuple:
+def shift_size(mixture_json: str, kind: str, request: SampleRequest, t: int, at: float | None = None) -> tuple:
     """``(median |shift|, median |shift| / box width, arrow gain)`` of the recorded step at ``t`` (the gain is
     the whole scrub's, :func:`scrub_view`)."""
     import numpy as np
 
-    run = guided_run(mixture_json, kind, request)
+    run = guided_run(mixture_json, kind, request, at=at)
     snap = next(s for s in run.snapshots if s.t == t)
     lo, hi = box(mixture_json)
     med = float(np.median(np.linalg.norm(snap.shift, axis=1))) if len(snap.shift) else 0.0
-    return med, med / (hi - lo), scrub_view(mixture_json, kind, request)[0]
+    return med, med / (hi - lo), scrub_view(mixture_json, kind, request, at)[0]
 
 
 @shared_cache(256)
-def trajectory_fig(mixture_json: str, kind: str, request: SampleRequest):
-    run = guided_run(mixture_json, kind, request)
+def trajectory_fig(mixture_json: str, kind: str, request: SampleRequest, at: float | None = None):
+    run = guided_run(mixture_json, kind, request, at=at)
     dens = densities(mixture_json, request.label, 1.0)
     return figures.trajectory_figure(run.path, [s.t for s in run.snapshots], dens.xs[0], dens.xs[-1], grid=dens,
                                      method=request.method,
-                                     marginal=tilt_exponent(request.method, request.scale) == 0)
+                                     marginal=tilt_exponent(request.method, run_scale(request, at)) == 0)
 
 
 @shared_cache(64)
-def sweep_fig(mixture_json: str, kind: str, request: SampleRequest, scales: tuple, knob: str,
-              current: float | None = None):
-    return figures.sweep_figure(sweep(mixture_json, kind, request, scales), label=request.label, knob=knob,
+def sweep_fig(mixture_json: str, kind: str, request: SampleRequest, knob: str, current: float | None = None):
+    return figures.sweep_figure(sweep(mixture_json, kind, request), label=request.label, knob=knob,
                                 current=current, method=request.method)
 
 
 @shared_cache(32)
-def sampler_points(mixture_json: str, kind: str, request: SampleRequest, scales: tuple):
-    """DDPM vs DDIM classifier guidance against the tilted density, at each scale (``[]``: one component)."""
-    return _run(mixture_json, kind, (worker.exact_sampler_sweep, mixture_json, request, scales),
-                lambda net_clf: sampler_sweep(mixture_of(mixture_json), request, scales, models=net_clf,
-                                              schedule=SCHEDULE))
+def sampler_points(mixture_json: str, kind: str, request: SampleRequest):
+    """DDPM vs DDIM classifier guidance against the tilted density, at each of ``request.scales`` (``[]``: one
+    component)."""
+    return worker.run(sampler_sweep, mixture_json, request, models=_local(mixture_json, kind))
 
 
 def far_of(mixture_json: str, label: int):
@@ -275,8 +271,8 @@ def far_of(mixture_json: str, label: int):
 
 
 @shared_cache(64)
-def sampler_fig(mixture_json: str, kind: str, request: SampleRequest, scales: tuple, current: float | None = None):
-    pts = sampler_points(mixture_json, kind, request, scales)
+def sampler_fig(mixture_json: str, kind: str, request: SampleRequest, current: float | None = None):
+    pts = sampler_points(mixture_json, kind, request)
     if not pts:
         return None
     return figures.sampler_figure(pts, label=request.label, far=far_of(mixture_json, request.label),
@@ -289,22 +285,23 @@ def box(mixture_json: str):
 
 
 @shared_cache(32)
-def compare_points(mixture_json: str, request: SampleRequest, methods: tuple, scales: tuple) -> list:
-    """:func:`cgd.toy.views.compare_guidance` with the exact models (autoguidance's weak model: covariances x2)."""
-    return worker.call(worker.exact_compare, mixture_json, request, methods, scales)  # here when the worker is off
+def compare_points(mixture_json: str, request: SampleRequest, methods: tuple) -> list:
+    """:func:`cgd.toy.views.compare_guidance` at each of ``request.scales`` with the exact models (autoguidance's
+    weak model: covariances x2)."""
+    return worker.run(compare_guidance, mixture_json, request, methods)
 
 
 @shared_cache(32)
-def compare_fig(mixture_json: str, request: SampleRequest, methods: tuple, scales: tuple, current: float):
+def compare_fig(mixture_json: str, request: SampleRequest, methods: tuple, current: float):
     """CFG against autoguidance (exact models; autoguidance's weak model: covariances x2) over w."""
-    return figures.compare_figure(compare_points(mixture_json, request, methods, scales), label=request.label,
+    return figures.compare_figure(compare_points(mixture_json, request, methods), label=request.label,
                                   current=current)
 
 
 @shared_cache(32)
 def corrector_points(mixture_json: str, request: SampleRequest, ks: tuple) -> list:
     """:func:`cgd.toy.views.corrector_sweep` with the exact models."""
-    return worker.call(worker.exact_corrector_sweep, mixture_json, request, ks)
+    return worker.run(corrector_sweep, mixture_json, request, ks)
 
 
 @shared_cache(32)
@@ -326,7 +323,8 @@ DISTANCE_POINTS = 1000
 
 
 @shared_cache(128)
-def distance_to_tilted(mixture_json: str, kind: str, request: SampleRequest, exponent: float) -> tuple:
+def distance_to_tilted(mixture_json: str, kind: str, request: SampleRequest, exponent: float,
+                       at: float | None = None) -> tuple:
     """``(D², noise floor, m)``: squared energy distance from the first ``m`` shown samples of the run to as many
     exact samples of p(x)·p(y|x)^exponent, and between two independent exact sets of that size (the floor)."""
     import torch
@@ -334,7 +332,7 @@ def distance_to_tilted(mixture_json: str, kind: str, request: SampleRequest, exp
     from cgd.stats import energy_distance
     from cgd.toy.oracle import tilted_samples
 
-    x0 = torch.from_numpy(guided_run(mixture_json, kind, request).samples[:DISTANCE_POINTS])
+    x0 = torch.from_numpy(guided_run(mixture_json, kind, request, at=at).samples[:DISTANCE_POINTS])
     gen = torch.Generator().manual_seed(request.seed + 1_000_003)
     # one draw of twice as many exact samples (one grid), split into two independent sets
     ref, ref2 = tilted_samples(mixture_of(mixture_json), request.label, float(exponent), 2 * len(x0), gen,
@@ -342,13 +340,13 @@ def distance_to_tilted(mixture_json: str, kind: str, request: SampleRequest, exp
     return energy_distance(x0, ref), energy_distance(ref, ref2), len(x0)
 
 
-def component_shares(mixture_json: str, kind: str, request: SampleRequest) -> list:
+def component_shares(mixture_json: str, kind: str, request: SampleRequest, at: float | None = None) -> list:
     """Share of the request's samples nearest (by responsibility at t = 0) to each mixture component."""
     import numpy as np
     import torch
 
     from cgd.toy.views import nearest_component
 
-    x = torch.from_numpy(guided_run(mixture_json, kind, request).samples)
+    x = torch.from_numpy(guided_run(mixture_json, kind, request, at=at).samples)
     mix = mixture_of(mixture_json)
     return (np.bincount(nearest_component(mix, x).numpy(), minlength=mix.num_components) / len(x)).tolist()

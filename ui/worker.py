@@ -26,12 +26,16 @@ import sys
 import threading
 from pathlib import Path
 
-__all__ = ["enabled", "call", "shutdown", "worker_pid", "exact_runs", "exact_sweep", "exact_sampler_sweep",
-           "exact_compare", "exact_corrector_sweep"]
+__all__ = ["VIEWS", "enabled", "run", "shutdown", "worker_pid"]
 
 ROOT = Path(__file__).resolve().parents[1]
 _HEADER = struct.Struct("<Q")
 _LOCK = threading.Lock()  # one call in flight; held while waiting, which releases the GIL
+# Runs with the learned MLPs (and exact ones with the worker off) run in the server process, one at a time,
+# whichever session asks: a run is ~100 steps of small torch ops, each releasing the GIL, and 60 sessions
+# running them at once on 2 cores spent most of their CPU handing the GIL and the caches back and forth
+# (bench/load.py: 128 s of server CPU for the first wave). Queued on this lock, they finish one after another.
+_RUN_LOCK = threading.Lock()
 _PROC: subprocess.Popen | None = None
 
 
@@ -85,36 +89,9 @@ def shutdown() -> None:
             proc.kill()
 
 
-def call(fn, *args, **kwargs):
-    """``fn(*args, **kwargs)`` in the worker; fn is one of this module's tasks, the arguments pickle.
+# the views of cgd.toy.views the worker runs: each takes (mixture, ...) and the keywords models= and schedule=
+VIEWS = ("run_guided_scales", "sweep_scales", "sampler_sweep", "compare_guidance", "corrector_sweep")
 
-    The engine's own errors (bad input, a diverging run) come back raised as they were. Runs in this
-    process when the worker is switched off or has died (a new one starts on the next call).
-    """
-    if fn.__name__ not in _TASKS:
-        raise ValueError(f"{fn.__name__} is not a worker task")
-    if not enabled():
-        return fn(*args, **kwargs)
-    global _PROC
-    with _LOCK:
-        try:
-            if _PROC is None or _PROC.poll() is not None:
-                _PROC = _start()
-            _send(_PROC.stdin, (fn.__name__, args, kwargs))
-            status, value = _recv(_PROC.stdout)
-        except (OSError, EOFError, pickle.UnpicklingError, struct.error):
-            dead, _PROC = _PROC, None
-            if dead is not None:
-                dead.kill()
-            status = None
-    if status is None:
-        return fn(*args, **kwargs)
-    if status == "err":
-        raise value
-    return value
-
-
-# -- what runs in the worker (plain functions of picklable values) ------------------------------
 
 @functools.lru_cache(maxsize=16)
 def _exact(mixture_json: str):
@@ -126,48 +103,45 @@ def _exact(mixture_json: str):
     return mixture, schedule, exact_models(mixture, schedule)
 
 
-def exact_runs(mixture_json: str, request, scales: tuple, record: int, keep: int) -> tuple:
-    """:func:`cgd.toy.views.run_guided_scales` with the exact models of the mixture."""
-    from cgd.toy.views import run_guided_scales
+def _view(name: str):
+    from cgd.toy import views
 
-    mixture, schedule, models = _exact(mixture_json)
-    return run_guided_scales(mixture, request, scales, models=models, schedule=schedule, record=record, keep=keep)
+    return getattr(views, name)
 
 
-def exact_sweep(mixture_json: str, request, scales: tuple) -> list:
-    """:func:`cgd.toy.views.sweep_scales` with the exact models of the mixture."""
-    from cgd.toy.views import sweep_scales
+def run(view, mixture_json: str, *args, models=None, **kwargs):
+    """``view(mixture, *args, models=..., schedule=..., **kwargs)`` of the mixture's JSON; ``view`` is one of
+    :data:`VIEWS` (a function of :mod:`cgd.toy.views`), the arguments pickle.
 
-    mixture, schedule, models = _exact(mixture_json)
-    return sweep_scales(mixture, request, scales, models=models, schedule=schedule)
-
-
-def exact_sampler_sweep(mixture_json: str, request, scales: tuple) -> list:
-    """:func:`cgd.toy.views.sampler_sweep` with the exact models of the mixture."""
-    from cgd.toy.views import sampler_sweep
-
-    mixture, schedule, models = _exact(mixture_json)
-    return sampler_sweep(mixture, request, scales, models=models, schedule=schedule)
-
-
-def exact_compare(mixture_json: str, request, methods: tuple, scales: tuple) -> list:
-    """:func:`cgd.toy.views.compare_guidance` with the exact models (autoguidance: the default weak model)."""
-    from cgd.toy.views import compare_guidance
-
-    mixture, schedule, models = _exact(mixture_json)
-    return compare_guidance(mixture, request, methods, scales, models=models, schedule=schedule)
-
-
-def exact_corrector_sweep(mixture_json: str, request, ks: tuple) -> list:
-    """:func:`cgd.toy.views.corrector_sweep` with the exact models."""
-    from cgd.toy.views import corrector_sweep
-
-    mixture, schedule, models = _exact(mixture_json)
-    return corrector_sweep(mixture, request, ks, models=models, schedule=schedule)
-
-
-_TASKS = {"exact_runs": exact_runs, "exact_sweep": exact_sweep, "exact_sampler_sweep": exact_sampler_sweep,
-          "exact_compare": exact_compare, "exact_corrector_sweep": exact_corrector_sweep}
+    ``models`` None: the mixture's exact models, in the worker process (here when the worker is switched off
+    or has died; a new one starts on the next call). ``models`` given (``(eps_net, classifier)``: learned MLPs,
+    which live in this process): here, one run at a time whichever session asks. The engine's own errors
+    (bad input, a diverging run) come back raised as they were.
+    """
+    name = view.__name__
+    if name not in VIEWS:
+        raise ValueError(f"{name} is not a view the worker runs")
+    if models is not None or not enabled():
+        mixture, schedule, exact = _exact(mixture_json)
+        with _RUN_LOCK:
+            return view(mixture, *args, models=exact if models is None else models, schedule=schedule, **kwargs)
+    global _PROC
+    with _LOCK:
+        try:
+            if _PROC is None or _PROC.poll() is not None:
+                _PROC = _start()
+            _send(_PROC.stdin, (name, mixture_json, args, kwargs))
+            status, value = _recv(_PROC.stdout)
+        except (OSError, EOFError, pickle.UnpicklingError, struct.error):
+            dead, _PROC = _PROC, None
+            if dead is not None:
+                dead.kill()
+            status = None
+    if status is None:
+        return run(view, mixture_json, *args, models=_exact(mixture_json)[2], **kwargs)
+    if status == "err":
+        raise value
+    return value
 
 
 def serve() -> None:
@@ -180,11 +154,12 @@ def serve() -> None:
     torch.set_num_threads(1)  # one core for the worker, the rest for the server
     while True:
         try:
-            name, args, kwargs = _recv(inp)
+            name, mixture_json, args, kwargs = _recv(inp)
         except EOFError:
             return
         try:
-            answer = ("ok", _TASKS[name](*args, **kwargs))
+            mixture, schedule, models = _exact(mixture_json)
+            answer = ("ok", _view(name)(mixture, *args, models=models, schedule=schedule, **kwargs))
         except Exception as e:  # noqa: BLE001 - handed back to the caller, raised there
             answer = ("err", e)
         try:

@@ -15,7 +15,7 @@ from cgd.toy.exact import ExactClassifier, ExactEps
 from cgd.toy.learned import ToyTrainConfig, train_toy_models
 from cgd.toy.mixture import Mixture
 
-__all__ = ["default_schedule", "exact_models", "weak_exact_model", "learned_models", "toy_sample"]
+__all__ = ["default_schedule", "exact_models", "weak_exact_model", "learned_models", "networks", "toy_sample"]
 
 
 def default_schedule() -> NoiseSchedule:
@@ -45,6 +45,15 @@ def learned_models(mixture: Mixture, schedule: NoiseSchedule, train_cfg: ToyTrai
     return eps_net, clf
 
 
+def networks(mixture: Mixture, request: SampleRequest, models=None, schedule: Optional[NoiseSchedule] = None) -> tuple:
+    """``(net, classifier, weak)`` for a request on the mixture: ``models`` (default: the exact ones), and
+    autoguidance's weak model for a method that needs one (:func:`weak_exact_model`; None otherwise)."""
+    schedule = schedule or default_schedule()
+    net, clf = models if models is not None else exact_models(mixture, schedule)
+    weak = weak_exact_model(mixture, schedule) if "weak" in registry.get(request.method).needs else None
+    return net, clf, weak
+
+
 def toy_sample(mixture: Mixture, request: SampleRequest, *, models=None, schedule: Optional[NoiseSchedule] = None,
                callback: Optional[Callable[[dict], None]] = None, dtype=torch.float32,
                weak=None) -> torch.Tensor:
@@ -54,8 +63,6 @@ def toy_sample(mixture: Mixture, request: SampleRequest, *, models=None, schedul
     weak: autoguidance's weak model (default for a method that needs one: :func:`weak_exact_model` of the mixture).
     """
     schedule = schedule or default_schedule()
-    net, clf = models if models is not None else exact_models(mixture, schedule)
-    if weak is None and "weak" in registry.get(request.method).needs:
-        weak = weak_exact_model(mixture, schedule)
+    net, clf, default_weak = networks(mixture, request, models, schedule)
     return guided_sample(net, clf, schedule, request, shape=(2,), num_classes=mixture.num_classes,
-                         callback=callback, dtype=dtype, weak_net=weak)
+                         callback=callback, dtype=dtype, weak_net=default_weak if weak is None else weak)

@@ -20,10 +20,10 @@ import numpy as np
 import torch
 
 from cgd import methods as registry
-from cgd.pipeline import SampleRequest
+from cgd.pipeline import SampleRequest, guided_sample
 from cgd.schedule import NoiseSchedule
 from cgd.toy.mixture import Mixture
-from cgd.toy.sampling import default_schedule, exact_models, toy_sample
+from cgd.toy.sampling import default_schedule, exact_models, networks, toy_sample
 
 __all__ = ["extent", "DensityGrid", "LogGrid", "log_grid", "density_grid", "class_posterior_grid", "Snapshot", "GuidedRun",
            "run_guided", "run_guided_scales", "snapshot_steps", "sweep_scales", "SweepPoint", "SamplerPoint",
@@ -134,44 +134,44 @@ def snapshot_steps(steps: int, count: int) -> list:
 
 def run_guided(mixture: Mixture, request: SampleRequest, *, models=None, schedule: Optional[NoiseSchedule] = None,
                record: int = 20, keep: int = 300) -> GuidedRun:
-    """Sample with guidance and record ``record`` steps of the first ``keep`` points."""
-    return run_guided_scales(mixture, request, (request.scale,), models=models, schedule=schedule,
+    """Sample a one-scale request with guidance and record ``record`` steps of the first ``keep`` points."""
+    return run_guided_scales(mixture, request.at_scales((request.scale,)), models=models, schedule=schedule,
                              record=record, keep=keep)[0]
 
 
-def run_guided_scales(mixture: Mixture, request: SampleRequest, scales, *, models=None,
+def run_guided_scales(mixture: Mixture, request: SampleRequest, *, models=None,
                       schedule: Optional[NoiseSchedule] = None, record: int = 20, keep: int = 300) -> tuple:
-    """:func:`run_guided` at each of ``scales`` in one batched run (``request.scale`` is ignored).
+    """:func:`run_guided` at each of ``request.scales`` in one batched run: one :class:`GuidedRun` per scale.
 
     The copies share x_T and every step's noise (common random numbers), so copy k is the run that
     ``run_guided`` makes at ``scales[k]`` with the same seed; one batch of ``len(scales) * n`` points
     costs far less than the separate runs, whose per-step cost is mostly fixed overhead.
-    Returns one :class:`GuidedRun` per scale.
     """
     schedule = schedule or default_schedule()
-    models = models or exact_models(mixture, schedule)
     r = request.validated(mixture.num_classes, schedule.T)
+    net, clf, weak = networks(mixture, r, models, schedule)
     grid = schedule.grid(r.steps)
     want = set(snapshot_steps(r.steps, record))
     m = min(keep, r.n)
-    kept = torch.cat([torch.arange(k * r.n, k * r.n + m) for k in range(len(scales))])  # first m of each copy
-    snaps = [[] for _ in scales]
+    copies = len(r.scales)
+    kept = torch.cat([torch.arange(k * r.n, k * r.n + m) for k in range(copies)])  # first m of each copy
+    snaps = [[] for _ in range(copies)]
 
     def callback(d):
         if d["i"] in want and m > 0:
             var = d["var"]
             var = float(var.flatten()[0]) if torch.is_tensor(var) else float(var)
             x_t, mu, shift = (d[k][kept].double().numpy() for k in ("x_t", "mu", "shift"))
-            for k in range(len(scales)):
+            for k in range(copies):
                 own = slice(k * m, (k + 1) * m)
                 snaps[k].append(Snapshot(d["i"], d["t"], float(grid.alpha_bar[d["i"]]), var,
                                          x_t[own], mu[own], shift[own]))
 
-    batch = r if r.scales == tuple(scales) else r.at_scales(scales)  # a request that carries them already is used as is
-    x0 = toy_sample(mixture, batch, models=models, schedule=schedule, callback=callback)
+    x0 = guided_sample(net, clf, schedule, r, shape=(2,), num_classes=mixture.num_classes, callback=callback,
+                       weak_net=weak)
     samples = x0.double().numpy()
     runs = []
-    for k in range(len(scales)):
+    for k in range(copies):
         own = samples[k * r.n:(k + 1) * r.n]
         path = np.stack([s.x_t for s in snaps[k]] + [own[:m]])
         runs.append(GuidedRun(own, tuple(snaps[k]), path))
@@ -186,13 +186,14 @@ class SweepPoint:
     mean_log_post: float  # mean log p(y | x_0)
 
 
-def sweep_scales(mixture: Mixture, request: SampleRequest, scales, *, models=None,
+def sweep_scales(mixture: Mixture, request: SampleRequest, *, models=None,
                  schedule: Optional[NoiseSchedule] = None) -> list:
-    """Run ``request`` at each scale (same seed) and measure how typical and how spread the samples are."""
+    """Run ``request`` at each of its scales (same seed) and measure how typical and how spread the samples are."""
     schedule = schedule or default_schedule()
     models = models or exact_models(mixture, schedule)
     out = []
-    x0_all = toy_sample(mixture, request.at_scales(scales), models=models, schedule=schedule).double()
+    scales = request.scales
+    x0_all = toy_sample(mixture, request, models=models, schedule=schedule).double()
     y = request.label
     for s, x0 in zip(scales, x0_all.reshape(len(scales), -1, 2)):
         log_post = torch.log_softmax(mixture.class_log_joint(x0, 1.0), 1)
@@ -229,11 +230,11 @@ def nearest_component(mixture: Mixture, x: torch.Tensor) -> torch.Tensor:
     return mixture.component_log_prob(x.double(), 1.0).argmax(1)
 
 
-def sampler_sweep(mixture: Mixture, request: SampleRequest, scales, *, models=None,
+def sampler_sweep(mixture: Mixture, request: SampleRequest, *, models=None,
                   schedule: Optional[NoiseSchedule] = None, res: int = 240) -> list:
-    """DDPM against DDIM classifier guidance at each scale, against the tilted density of the data.
+    """DDPM against DDIM classifier guidance at each of ``request.scales``, against the tilted density of the data.
 
-    ``request`` gives label, steps, n and seed (its method and scale are ignored). The guided score
+    ``request`` gives label, steps, n, seed and the scales s (its method is ignored: CG on each sampler). The guided score
     is the score of p_t(x) p_t(y|x)^s at every level, but those tilted marginals are not the
     marginals of one diffusion, so the SDE (DDPM) and the ODE (DDIM, eta = 0) driven by the same
     score field end at different distributions, and neither at p(x) p(y|x)^s.
@@ -244,10 +245,10 @@ def sampler_sweep(mixture: Mixture, request: SampleRequest, scales, *, models=No
         return []
     schedule = schedule or default_schedule()
     models = models or exact_models(mixture, schedule)
-    scales = tuple(float(s) for s in scales)
+    scales = request.scales
     shares = {}
     for sampler in ("ddpm", "ddim"):  # classifier guidance of the unconditional model, on each sampler
-        req = replace(request, method=registry.cg_on(sampler), sampler=None, gradient_at="x_t", eta=0.0, scales=scales)
+        req = replace(request, method=registry.cg_on(sampler), sampler=None, gradient_at="x_t", eta=0.0)
         x0 = toy_sample(mixture, req, models=models, schedule=schedule).double()
         hit = (nearest_component(mixture, x0) == far).double().reshape(len(scales), -1).mean(1)
         shares[sampler] = hit.tolist()
@@ -275,23 +276,23 @@ class GuidePoint:
     to_conditional: float  # squared energy distance to exact samples of p(x|y)
 
 
-def compare_guidance(mixture: Mixture, request: SampleRequest, methods, scales, *, models=None, weak=None,
+def compare_guidance(mixture: Mixture, request: SampleRequest, methods, *, models=None, weak=None,
                      schedule: Optional[NoiseSchedule] = None) -> list:
-    """Each of ``methods`` at each of ``scales`` (same seed, one batch per method) against the exact p(x|y).
+    """Each of ``methods`` at each of ``request.scales`` (same seed, one batch per method) against the exact p(x|y).
 
-    ``request`` gives label, steps, n, seed. Used to set CFG against autoguidance at the same w.
+    ``request`` gives label, steps, n, seed and the scales (its method is replaced by each of ``methods``). Used to set CFG against autoguidance at the same w.
     """
     from cgd.stats import energy_distance
 
     schedule = schedule or default_schedule()
     models = models or exact_models(mixture, schedule)
-    scales = tuple(float(s) for s in scales)
+    scales = request.scales
     gen = torch.Generator().manual_seed(request.seed + 7_919)
     ref = mixture.sample(request.n, gen, y=request.label)[0].double()
     far = far_component(mixture, request.label)
     out = []
     for method in methods:
-        req = replace(request, method=method, sampler=None, scales=scales)
+        req = replace(request, method=method, sampler=None)
         x_all = toy_sample(mixture, req, models=models, schedule=schedule, weak=weak).double()
         for s, x0 in zip(scales, x_all.reshape(len(scales), -1, 2)):
             share = float((mixture.class_log_joint(x0, 1.0).argmax(1) == request.label).double().mean())
