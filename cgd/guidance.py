@@ -18,6 +18,10 @@ Classifiers have ``classifier(x_t, t) -> logits [B, num_classes]``.
 * :func:`guidance_ramp`: w(t) rising as the noise falls (linear or cosine, Wang et al. 2024).
 * :func:`apg_model_fn`, :func:`cfgpp_model_fn`, :func:`cfg_zero_star_model_fn`: the CFG variants of
   2024-25 (APG, CFG++, CFG-Zero*), each with its formula and paper in its docstring.
+
+Scales (s, w, lambda) arrive checked: :class:`cgd.pipeline.SampleRequest` validates them once, where a
+request is built (:func:`check_scale`, against the method's range); the builders here take them as they are,
+a float or a ``[B]`` float64 tensor (one per row).
 """
 
 from __future__ import annotations
@@ -177,7 +181,6 @@ def make_mean_shift(classifier: Callable, y: torch.Tensor, scale: float | torch.
               training step (0 for the final step).
     interval: ``(t_lo, t_hi)`` or None: outside it the shift is zero (Kynkäänniemi et al. 2024).
     """
-    scale = check_scale(scale)
     if at not in ("x_t", "mu"):
         raise InputError(f"gradient point must be 'x_t' or 'mu', got {at!r}")
 
@@ -217,7 +220,6 @@ def classifier_guided_eps(model_fn: Callable, classifier: Callable, y: torch.Ten
     it: the classifier gradient's pixel noise, about zero-mean, becomes a bright speckle
     (``docs/results.md``, "Where the speckle came from").
     """
-    scale = check_scale(scale)
     alpha_bar = schedule.alpha_bar
     sqrt_one_minus_ab = (1.0 - alpha_bar).sqrt()
 
@@ -244,7 +246,6 @@ def cfg_model_fn(net: Callable, y: torch.Tensor, w: float | torch.Tensor, null_l
     model; ``eps_unguided`` reports the conditional prediction. interval: ``(t_lo, t_hi)`` or None:
     outside it the conditional model alone (w = 0). ramp: w(t) = w ramp(t) (:func:`guidance_ramp`).
     """
-    w = check_scale(w, name="w")
 
     def guided(x_t, t):
         if is_zero_scale(w) or not guides_at(interval, t):
@@ -304,7 +305,6 @@ def autoguidance_model_fn(net: Callable, weak_net: Callable, y: torch.Tensor, w:
     p_good(x|y)^(1+w) / p_bad(x|y)^w: it sharpens where the weak model is too broad, with no
     classifier and no p(y|x) in it. interval and ramp as in :func:`cfg_model_fn`.
     """
-    w = check_scale(w, name="w")
 
     def guided(x_t, t):
         good = _as_output(net(x_t, t, y))
@@ -362,7 +362,6 @@ def apg_model_fn(net: Callable, y: torch.Tensor, w: float | torch.Tensor, null_l
     prediction, D(x) + (1 + w)(Delta_perp + eta Delta_par): the same as this at eta = 1 only.
     The momentum keeps state across the steps of one run: build one model function per run.
     """
-    w = check_scale(w, name="w")
     alpha_bar = schedule.alpha_bar
     running = []  # the previous step's Delta (momentum)
 
@@ -394,7 +393,6 @@ def cfgpp_model_fn(net: Callable, y: torch.Tensor, lam: float | torch.Tensor, nu
     re-noises with (:func:`cgd.samplers.sample_ddim`). lambda = 0 is the unconditional model. Outside
     ``interval`` the conditional model alone.
     """
-    lam = check_scale(lam, name="λ", maximum=1.0)
 
     def guided(x_t, t):
         if not guides_at(interval, t):
@@ -447,7 +445,6 @@ def cfg_zero_star_model_fn(net: Callable, y: torch.Tensor, w: float | torch.Tens
     at the steps whose training timestep is in ``zero_ts`` (the first K steps of the grid) v_tilde = 0, so
     eps = z and x0_hat = z: the step leaves z where it is. The paper's guidance scale is 1 + w.
     """
-    w = check_scale(w, name="w")
     alpha_bar = schedule.alpha_bar
     zero_ts = frozenset(int(v) for v in zero_ts)
 

@@ -1,7 +1,8 @@
 """Records of sampling p(x) p(y|x)^k for real (issue #28): SMC with exact and Feynman-Kac weights, rejection
 sampling and the guided sampler, on every preset and class and on seeded random mixtures, against exact samples.
 
-    OMP_NUM_THREADS=1 .venv/bin/python docs/smc_records.py --out results/smc/k3.json
+    OMP_NUM_THREADS=1 .venv/bin/python docs/smc_records.py --out results/smc/k3_tempered.json
+    OMP_NUM_THREADS=1 .venv/bin/python docs/smc_records.py --out results/smc/k3.json --path guided
     OMP_NUM_THREADS=1 .venv/bin/python docs/smc_records.py --rates results/smc/rejection_rates.json
 
 Every row of a preset is what ``python -m cgd.toy measure`` prints for the command in its ``command`` field
@@ -31,15 +32,17 @@ K, STEPS, N = 3.0, 200, 2000
 RATE_KS = (0.0, 1.0, 3.0, 10.0, 30.0, 100.0)
 
 
-def _command(source: str, label: int, seed: int, how: str, moves: int = 3) -> str:
+def _command(source: str, label: int, seed: int, how: str, moves: int = 3, path: str = "tempered") -> str:
     base = (f"python -m cgd.toy measure --mixture {source} --label {label} --method cg-ddpm --scale {K:g} "
             f"--steps {STEPS} --n {N} --seed {seed}")
     more = "" if moves == 3 else f" --smc-moves {moves}"
-    return base + {"smc-exact": " --smc --smc-weights exact" + more, "smc-fk": " --smc --smc-weights fk" + more,
+    smc = f" --smc --smc-path {path}"
+    return base + {"smc-exact": smc + " --smc-weights exact" + more, "smc-fk": smc + " --smc-weights fk" + more,
                    "rejection": " --rejection", "sampler": ""}[how]
 
 
-def rows_for(mixture, name: str, label: int, seed: int, source: str, schedule, models, moves: int = 3) -> list:
+def rows_for(mixture, name: str, label: int, seed: int, source: str, schedule, models, moves: int = 3,
+             path: str = "tempered") -> list:
     req = SampleRequest(method=cg_on("ddpm"), label=label, scale=K, steps=STEPS, n=N, seed=seed)
     refs = exact_references(mixture, req.validated(mixture.num_classes, schedule.T))
     out = []
@@ -47,9 +50,10 @@ def rows_for(mixture, name: str, label: int, seed: int, source: str, schedule, m
         t0 = time.perf_counter()
         extra = {}
         if how.startswith("smc"):
-            res = smc_tilted(mixture, label, K, schedule, steps=STEPS, n=N, seed=seed, weights=how[4:], moves=moves)
+            res = smc_tilted(mixture, label, K, schedule, steps=STEPS, n=N, seed=seed, weights=how[4:], moves=moves,
+                             path=path)
             x0 = res.samples
-            extra = {"resamples": res.resamples, "min_ess_share": round(min(res.ess), 4),
+            extra = {"path": path, "temper_levels": res.temper_levels, "resamples": res.resamples, "min_ess_share": round(min(res.ess), 4),
                      "ess_share_end": round(res.ess[-1], 4), "ancestors": res.ancestors[-1],
                      "ancestors_min": min(res.ancestors), "acceptance": round(res.acceptance, 4),
                      "score_evals_per_sample": res.score_evals}
@@ -68,7 +72,7 @@ def rows_for(mixture, name: str, label: int, seed: int, source: str, schedule, m
                     **extra, **m, "ratio_to_floor": round(m["to_tilted"] / m["noise_floor"], 3),
                     "ratio_to_expected_floor": round(m["to_tilted"] / m["floor_expected"], 3),
                     "seconds": round(seconds, 2),
-                    "command": _command(source, label, seed, how, moves)})
+                    "command": _command(source, label, seed, how, moves, path)})
         print(json.dumps({k: out[-1][k] for k in ("mixture", "label", "seed", "sampler", "to_tilted", "noise_floor",
                                                    "floor_expected", "far_share")}), flush=True)
     return out
@@ -104,6 +108,7 @@ def main() -> int:
     p.add_argument("--seeds", default="1,2,3")
     p.add_argument("--random", default="1,2,3", help="seeds of random mixtures (cgd.toy.oracle.random_mixture)")
     p.add_argument("--moves", type=int, default=3, help="SMC: MALA moves after every step")
+    p.add_argument("--path", default="tempered", choices=("tempered", "guided"), help="SMC's intermediate targets")
     args = p.parse_args()
     if args.rates:
         return rates(Path(args.rates))
@@ -121,9 +126,10 @@ def main() -> int:
         models = exact_models(mixture, schedule)
         for label in range(mixture.num_classes):
             for seed in seeds:
-                rows += rows_for(mixture, name, label, seed, source, schedule, models, args.moves)
-    cmd = f"python docs/smc_records.py --out {out} --seeds {args.seeds}" + (f" --moves {args.moves}" if args.moves != 3 else "")
-    out.write_text(json.dumps({"what": __doc__.splitlines()[0], "command": cmd, "moves": args.moves,
+                rows += rows_for(mixture, name, label, seed, source, schedule, models, args.moves, args.path)
+    cmd = (f"python docs/smc_records.py --out {out} --seeds {args.seeds} --path {args.path}"
+           + (f" --moves {args.moves}" if args.moves != 3 else ""))
+    out.write_text(json.dumps({"what": __doc__.splitlines()[0], "command": cmd, "moves": args.moves, "path": args.path,
                                "k": K, "steps": STEPS, "n": N, "seeds": seeds, "rows": rows}, indent=1))
     print(f"wrote {out} ({len(rows)} rows)")
     return 0

@@ -448,3 +448,71 @@ def test_more_smc_moves_are_not_closer_as_the_docs_say():
     off = [r for r in rows if r["sampler"].startswith("smc") and r["ratio_to_floor"] > 5]
     assert off and all(r["resamples"] <= 1 for r in off) and sum(r["ancestors"] == 2000 for r in off) > len(off) / 2
     assert "More moves are not the fix" in RESULTS and "at most 15.7×; with 3 moves 1" in RESULTS
+
+
+def test_tempered_smc_tables_are_their_records_and_the_prose_says_what_they_hold():
+    """docs/results.md, "A tempered path meets the floor": both tables from results/smc/k3_tempered.json, the
+    guided path's squeeze from results/smc/squeeze_random2.json, and every number of the prose."""
+    import statistics
+
+    part = RESULTS[RESULTS.index("**A tempered path meets the floor** (2026"):
+                   RESULTS.index("Rejection sampling's acceptance rate against k")]
+    flat = " ".join(part.split())
+    rows = json.loads((ROOT / "results" / "smc" / "k3_tempered.json").read_text())["rows"]
+    assert len(rows) == 216 and all(r["path"] == "tempered" for r in rows if r["sampler"].startswith("smc"))
+    assert all("--smc-path tempered" in r["command"] for r in rows if r["sampler"].startswith("smc"))
+    by = {(r["mixture"], r["label"], r["sampler"], r["seed"]): r for r in rows}
+    cases, summary = _tables(part)
+    for row in cases[2:]:
+        name, label = row[0].rsplit(", ", 1)
+        for col, how in ((1, "smc-exact"), (2, "smc-fk"), (3, "rejection")):
+            assert row[col] == " / ".join(f"{by[(name, int(label), how, s)]['ratio_to_floor']:.1f}" for s in (1, 2, 3))
+        if row[4] != "–":
+            assert row[4] == " · ".join("/".join(f"{by[(name, int(label), how, s)]['far_share']:.3f}" for s in (1, 2, 3))
+                                        for how in ("smc-exact", "smc-fk", "rejection"))
+    assert len(cases) - 2 == len({(r["mixture"], r["label"]) for r in rows}) == 18
+
+    def group(how, random):
+        return [r for r in rows if r["sampler"] == how and r["mixture"].startswith("random") == random]
+
+    names = {"SMC, exact weights": "smc-exact", "SMC, Feynman–Kac": "smc-fk", "rejection (exact)": "rejection"}
+    for row in summary[2:]:
+        who, where = row[0].split(", presets") if row[0].endswith("presets") else row[0].split(", random mixtures")
+        g = group(names[who], row[0].endswith("random mixtures"))
+        one = [r["ratio_to_floor"] for r in g]
+        exp = [r["ratio_to_expected_floor"] for r in g]
+        assert row[1] == str(len(g))
+        assert row[2] == (f"{statistics.median(one):.2f} · {max(one):.1f} · {sum(v > 2 for v in one)} · "
+                          f"{sum(v > 10 for v in one)}")
+        assert row[3] == f"{statistics.median(exp):.2f} · {max(exp):.1f} · {sum(v > 2 for v in exp)}"
+    # the prose
+    smc = [r for r in rows if r["sampler"].startswith("smc")]
+    rej = [r for r in rows if r["sampler"] == "rejection"]
+    assert max(r["ratio_to_floor"] for r in smc) < 10
+    assert f"at most {max(r['ratio_to_expected_floor'] for r in smc):.1f}× (exact samples: " \
+           f"{max(r['ratio_to_expected_floor'] for r in rej):.1f}×)" in flat
+    over = [sum(r["ratio_to_expected_floor"] > 2 for r in rows if r["sampler"] == h) for h in ("smc-exact", "smc-fk")]
+    assert f"{over[0]} and {over[1]} runs of 54 above 2× (exact samples: " \
+           f"{sum(r['ratio_to_expected_floor'] > 2 for r in rej)} of 54)" in flat
+    one = [sum(r["ratio_to_floor"] > 2 for r in rows if r["sampler"] == h) for h in ("smc-exact", "smc-fk", "rejection")]
+    assert f"{one[0]} (exact weights) and {one[1]} (FK) of 54 runs exceed it, and so do {one[2]} of 54" in flat
+    gap = max(abs(by[("random-2", 1, h, s)]["far_share"] - by[("random-2", 1, "rejection", s)]["far_share"])
+              for h in ("smc-exact", "smc-fk") for s in (1, 2, 3))
+    assert f"within {gap:.3f} of rejection's on every seed" in flat
+    old = {(r["sampler"], r["seed"]): r["far_share"] for r in json.loads(
+        (ROOT / "results" / "smc" / "k3.json").read_text())["rows"] if r["mixture"] == "random-2" and r["label"] == 1}
+    assert f"(guided path: up to {max(abs(old[(h, s)] - old[('rejection', s)]) for h in ('smc-exact', 'smc-fk') for s in (1, 2, 3)):.3f})" in flat
+    assert all(r["resamples"] == 0 and r["ancestors"] == 2000 and 1 <= r["temper_levels"] <= 2 for r in smc)
+    assert f"below {min(r['min_ess_share'] for r in group('smc-exact', False) + group('smc-exact', True)):.2f} of n" in flat
+    assert f"or {min(r['min_ess_share'] for r in smc if r['sampler'] == 'smc-fk'):.2f} (FK)" in flat
+    # the squeeze on the guided path
+    sq = json.loads((ROOT / "results" / "smc" / "squeeze_random2.json").read_text())
+    low = max(sq["rows"], key=lambda r: r["far_share_exact"])
+    assert f"It holds {1 - low['far_share_exact']:.0%} of the mass at ᾱ = {low['alpha_bar']:.2f}" in flat
+    assert f"and {1 - sq['rows'][-1]['far_share_exact']:.1%} at the data" in flat
+    ends = sq["final_far_share"]
+    assert f"far share at the end {ends['exact, seed 2']:.3f} and {ends['fk, seed 3']:.3f} against " \
+           f"{sq['rows'][-1]['far_share_exact']:.3f}" in flat
+    early = [abs(r[k]["far_share"] - r["far_share_exact"]) for r in sq["rows"] if r["i"] <= 180
+             for k in ("exact, seed 2", "fk, seed 3")]
+    assert f"to within {max(early):.3f} up to step 180" in flat

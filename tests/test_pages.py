@@ -81,6 +81,22 @@ def test_2d_page_ddpm_and_ddim_part_ways_on_near_and_far():
     assert abs(ddpm[s.index(1.0)] - tilted[s.index(1.0)]) < 0.06  # s = 1: both sample p(x|y)
 
 
+def test_2d_page_samples_the_tilted_density_on_either_smc_path():
+    """The section's five samplers at the slider's k, SMC on the tempered path (the default) and on the guided one;
+    the caption says which path ran and computes its numbers from that run."""
+    at = page("1_Guidance_in_2D.py").run()
+    at.sidebar.selectbox[0].set_value("near_and_far").run()
+    at.toggle(key="show_smc").set_value(True).run()
+    no_errors(at)
+    tempered = next(c.value for c in at.caption if "SMC on the" in c.value)
+    assert tempered.startswith("SMC on the tempered path: the diffusion of p(x|y), k = 1") and "k = 3," in tempered
+    at.radio(key="smc_path").set_value("guided").run()
+    no_errors(at)
+    guided = next(c.value for c in at.caption if "SMC on the" in c.value)
+    assert guided.startswith("SMC on the guided path") and guided != tempered
+    assert chart(at, "smc_trace")["layout"]["xaxis"]["title"]["text"].startswith("step (of 100")
+
+
 def test_2d_page_shows_the_run_of_the_slider_value_from_its_batched_chunk():
     """The page samples neighbouring slider values in one batch; each is still its own scale's run."""
     from cgd.pipeline import SampleRequest

@@ -157,4 +157,11 @@ def test_measure_smc_prints_the_floor_and_the_lineages(capsys):
                  "--n", "200", "--smc", "--smc-weights", "fk"]) == 0
     row = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert row["smc_weights"] == "fk" and row["to_tilted"] > 0 and row["noise_floor"] > 0
-    assert 1 <= row["ancestors"] <= 200 and row["score_evals_per_sample"] == 1 + 20 + 3 * (3 * 20 + 10)
+    assert 1 <= row["ancestors"] <= 200 and row["smc_path"] == "tempered" and row["temper_levels"] >= 1
+    # FK: 3 evaluations a MALA move (1 + the line integral's 2); 3 moves a step, 10 a tempering step, 10 at the end
+    assert row["score_evals_per_sample"] == 1 + 20 + 3 * (3 * 20 + 10 * row["temper_levels"] + 10)
+    assert main(["measure", "--mixture", "near_and_far", "--method", "cg-ddpm", "--scale", "3", "--steps", "20",
+                 "--n", "200", "--smc", "--smc-path", "guided", "--smc-weights", "fk"]) == 0
+    row = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert row["smc_path"] == "guided" and row["temper_levels"] == 0
+    assert row["score_evals_per_sample"] == 1 + 20 + 3 * (3 * 20 + 10)

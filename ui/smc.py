@@ -23,11 +23,15 @@ STEPS, N = 100, 1000
 PAGE_PROPOSALS = 2_000_000
 
 
+# SMC's two paths (cgd.toy.smc.PATHS), as the section's choice names them
+PATH_NAMES = {"tempered": "tempered: k reached at the data", "guided": "guided: k at every noise level"}
+
+
 @shared_cache(16)
-def comparison(mixture_json: str, label: int, k: float, seed: int):
-    """:func:`cgd.toy.oracle.compare_tilted` at the section's settings (exact models)."""
+def comparison(mixture_json: str, label: int, k: float, seed: int, path: str = "tempered"):
+    """:func:`cgd.toy.oracle.compare_tilted` at the section's settings (exact models), SMC on ``path``."""
     return compare_tilted(mixture_of(mixture_json), int(label), float(k), steps=STEPS, n=N, seed=int(seed),
-                          schedule=SCHEDULE, max_proposals=PAGE_PROPOSALS)
+                          schedule=SCHEDULE, max_proposals=PAGE_PROPOSALS, smc_path=path)
 
 
 SHORT = {"sampler": "guided sampler", "corrector": "+ Langevin corrector", "smc-exact": "SMC, exact weights",
@@ -49,10 +53,10 @@ def _box(dens) -> tuple:
 
 
 @shared_cache(16)
-def samples_fig(mixture_json: str, label: int, k: float, seed: int) -> go.Figure:
+def samples_fig(mixture_json: str, label: int, k: float, seed: int, path: str = "tempered") -> go.Figure:
     """One square panel per sampler, side by side: its samples (the sampler's colour) over the exact tilted
     density (red, dashed)."""
-    comp = comparison(mixture_json, label, k, seed)
+    comp = comparison(mixture_json, label, k, seed, path)
     dens = densities(mixture_json, int(label), float(k))
     lo, hi = _box(dens)
     count, gap = len(comp.rows), 0.04
@@ -86,9 +90,9 @@ def samples_fig(mixture_json: str, label: int, k: float, seed: int) -> go.Figure
 
 
 @shared_cache(16)
-def trace_fig(mixture_json: str, label: int, k: float, seed: int) -> go.Figure:
+def trace_fig(mixture_json: str, label: int, k: float, seed: int, path: str = "tempered") -> go.Figure:
     """ESS and surviving ancestors over the steps, for SMC with exact and with Feynman-Kac weights."""
-    comp = comparison(mixture_json, label, k, seed)
+    comp = comparison(mixture_json, label, k, seed, path)
     data = []
     for row in comp.rows:
         if not row.ess:
@@ -100,19 +104,22 @@ def trace_fig(mixture_json: str, label: int, k: float, seed: int) -> go.Figure:
         data.append(go.Scatter(x=steps, y=np.asarray(row.ancestors) / comp.n, mode="lines", name=row.name,
                                legendgroup=row.key, showlegend=False, line=dict(color=color, width=2.5),
                                xaxis="x2", yaxis="y2"))
-    data.append(go.Scatter(x=[0, comp.steps], y=[0.5, 0.5], mode="lines", name="resampling threshold (ESS = n/2)",
+    data.append(go.Scatter(x=[0, max(len(r.ess) for r in comp.rows) - 1], y=[0.5, 0.5], mode="lines", name="resampling threshold (ESS = n/2)",
                            line=dict(color=GREY, dash="dot", width=2)))
+    tempering = max(r.temper_levels for r in comp.rows)
     lay = _panels(2, ["ESS / n", "ancestors left / n"],
-                  f"step (of {comp.steps}; the last reaches the data)")
+                  f"step (of {comp.steps}; the last reaches the data)" if not tempering else
+                  f"step ({comp.steps} diffusion steps to the data, then {tempering} tempering step"
+                  f"{'s' if tempering > 1 else ''} of k there)")
     lay["yaxis"].update(range=[0, 1.05], tickformat=".0%")
     lay["yaxis2"].update(range=[0, 1.05], tickformat=".0%")
     lay["margin"]["r"] = 290
     return go.Figure(data=data, layout=lay)
 
 
-def table(mixture_json: str, label: int, k: float, seed: int) -> dict:
+def table(mixture_json: str, label: int, k: float, seed: int, path: str = "tempered") -> dict:
     """The section's table: one column per measurement, one row per sampler."""
-    comp = comparison(mixture_json, label, k, seed)
+    comp = comparison(mixture_json, label, k, seed, path)
     out = {"sampler": [SHORT.get(r.key, r.name) for r in comp.rows],
            "D² to exact": [f"{r.to_tilted:.2g}" for r in comp.rows],
            "÷ expected floor": [f"{r.to_tilted / comp.floor_expected:.1f}×" for r in comp.rows]}
@@ -126,13 +133,20 @@ def table(mixture_json: str, label: int, k: float, seed: int) -> dict:
     return out
 
 
-def summary(mixture_json: str, label: int, k: float, seed: int) -> str:
+def summary(mixture_json: str, label: int, k: float, seed: int, path: str = "tempered") -> str:
     """The section's caption: every number in it computed from the run it describes."""
-    comp = comparison(mixture_json, label, k, seed)
+    comp = comparison(mixture_json, label, k, seed, path)
     rows = {r.key: r for r in comp.rows}
     ratio = {key: r.to_tilted / comp.floor_expected for key, r in rows.items()}
     rej = rows["rejection"]
-    text = (f"**Here** (k = {comp.k:g}, n = {comp.n}, {comp.steps} steps, seed {comp.seed}): $D^2$ to exact samples "
+    tempering = max(r.temper_levels for r in comp.rows)
+    start = "p(x|y), k = 1" if comp.k >= 1 else "p(x), k = 0"
+    path = (f"SMC on the tempered path: the diffusion of {start} (one diffusion's marginals: flat Feynman–Kac "
+            f"weights), then k reached at the data in {tempering} tempering step{'s' if tempering != 1 else ''} "
+            f"(weights p(y|x)^Δk, MALA moves). " if comp.smc_path == "tempered" and tempering else
+            "SMC on the guided path: the tilted densities p_t(x)·p_t(y|x)^k at every noise level. "
+            if comp.smc_path == "guided" else f"SMC: the diffusion of {start}, no tempering needed. ")
+    text = path + (f"**Here** (k = {comp.k:g}, n = {comp.n}, {comp.steps} steps, seed {comp.seed}): $D^2$ to exact samples "
             f"of the tilted density, as a multiple of its expectation for exact samples ({comp.floor_expected:.2g}): "
             f"guided sampler {ratio['sampler']:.1f}×, with the corrector {ratio['corrector']:.1f}×, SMC with exact "
             f"weights {ratio['smc-exact']:.1f}×, with Feynman–Kac weights {ratio['smc-fk']:.1f}×, rejection "

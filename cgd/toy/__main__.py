@@ -90,6 +90,9 @@ def _parser() -> argparse.ArgumentParser:
     m.add_argument("--smc-weights", default="exact", choices=("exact", "fk"),
                    help="SMC weights: exact 2D densities, or Feynman-Kac weights from the scores alone")
     m.add_argument("--smc-moves", default="3", help="SMC: MALA moves after every step (0: none)")
+    m.add_argument("--smc-path", default="tempered", choices=("tempered", "guided"),
+                   help="SMC's intermediate targets: tempered (the diffusion at k = 0 or 1, then k reached at the "
+                        "data by tempering; meets the noise floor) or guided (p_t(x) p_t(y|x)^k at every level)")
     m.add_argument("--rejection", action="store_true",
                    help="measure exact rejection sampling (x ~ p(x) kept with probability p(y|x)^k) instead")
     _guidance_options(m)
@@ -139,8 +142,9 @@ def _smc(args, mixture, req, schedule):
 
     r = req.validated(mixture.num_classes, schedule.T)
     res = smc_tilted(mixture, r.label, tilt_exponent(r.method, r.scale), schedule, steps=r.steps, n=r.n, seed=r.seed,
-                     weights=args.smc_weights, moves=_number(args.smc_moves, "smc-moves", int))
-    return res.samples, {"smc": True, "smc_weights": res.weights, "smc_moves": res.moves, "resamples": res.resamples,
+                     weights=args.smc_weights, moves=_number(args.smc_moves, "smc-moves", int), path=args.smc_path)
+    return res.samples, {"smc": True, "smc_path": res.path, "smc_weights": res.weights, "smc_moves": res.moves,
+                         "temper_levels": res.temper_levels, "resamples": res.resamples,
                          "min_ess_share": round(min(res.ess), 4), "ancestors": res.ancestors[-1],
                          "acceptance": round(res.acceptance, 4), "score_evals_per_sample": res.score_evals}
 

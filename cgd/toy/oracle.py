@@ -212,6 +212,7 @@ class SamplerRow:
     ancestors: tuple = ()  # SMC: distinct starting particles with descendants, same steps
     resamples: int = 0
     acceptance: Optional[float] = None  # SMC: MALA acceptance; rejection: the acceptance rate
+    temper_levels: int = 0  # SMC on the tempered path: its steps of k at the data (after the diffusion's)
 
 
 @dataclass(frozen=True)
@@ -226,6 +227,7 @@ class TiltedComparison:
     floor_expected: float  # its expectation (expected_floor)
     far_exact: Optional[float]  # the exact far-component share (grid)
     rejection_rate_exact: float  # Z_k (grid)
+    smc_path: str = "tempered"  # SMC's intermediate targets (cgd.toy.smc.smc_tilted)
 
 
 CORRECTOR = (20, 0.5)  # Langevin corrector K and r in the comparison (docs/results.md's best row)
@@ -233,9 +235,10 @@ CORRECTOR = (20, 0.5)  # Langevin corrector K and r in the comparison (docs/resu
 
 def compare_tilted(mixture: Mixture, label: int, k: float, *, steps: int = 200, n: int = 2000, seed: int = 0,
                    schedule: Optional[NoiseSchedule] = None, res: int = 512,
-                   max_proposals: int = MAX_PROPOSALS) -> TiltedComparison:
+                   max_proposals: int = MAX_PROPOSALS, smc_path: str = "tempered") -> TiltedComparison:
     """At one k, the guided sampler (CG-DDPM at s = k), the same with Langevin corrector steps, SMC with exact
-    and with Feynman-Kac weights, and rejection sampling, each against exact samples of p(x) p(y|x)^k.
+    and with Feynman-Kac weights (on ``smc_path``), and rejection sampling, each against exact samples of
+    p(x) p(y|x)^k.
 
     Rejection's evals_per_sample counts the draws of p(x) per kept sample times ``steps``: what the proposals
     would cost if p(x) were drawn by the same diffusion sampler (here they are drawn exactly).
@@ -260,12 +263,12 @@ def compare_tilted(mixture: Mixture, label: int, k: float, *, steps: int = 200, 
                 toy_sample(mixture, SampleRequest(**{**r.__dict__, "corrector_steps": K, "corrector_size": size}),
                            models=models, schedule=schedule), steps * (1 + K))]
     for weights in ("exact", "fk"):
-        s = smc_tilted(mixture, label, k, schedule, steps=steps, n=n, seed=seed, weights=weights)
+        s = smc_tilted(mixture, label, k, schedule, steps=steps, n=n, seed=seed, weights=weights, path=smc_path)
         rows.append(row(f"smc-{weights}", f"SMC, {'exact' if weights == 'exact' else 'Feynman-Kac'} weights",
                         s.samples, s.score_evals, ess=s.ess, ancestors=s.ancestors, resamples=s.resamples,
-                        acceptance=s.acceptance))
+                        acceptance=s.acceptance, temper_levels=s.temper_levels))
     rej = rejection_samples(mixture, label, k, n, torch.Generator().manual_seed(seed), max_proposals=max_proposals)
     rows.append(row("rejection", "rejection", rej.samples, rej.proposals / n * steps, acceptance=rej.acceptance_rate))
     return TiltedComparison(label, float(k), steps, n, seed, tuple(rows), energy_distance(refs[1], refs[2]),
                             expected_floor(refs[1], refs[2]), exact_far_share(mixture, label, k),
-                            tilt_normaliser(mixture, label, k, res=res))
+                            tilt_normaliser(mixture, label, k, res=res), smc_path)

@@ -1,10 +1,22 @@
 """Sequential Monte Carlo for p(x) p(y|x)^k in 2D, resample-move with exact or Feynman-Kac weights: exact as n grows.
 
-What holds at finite n (results/smc/k3.json, docs/results.md "Sequential Monte Carlo"): at k = 3, 200 steps and
-n = 2000 particles, on every preset and class over seeds 1-3, its energy distance to exact samples lies where
-exact (rejection) samples' own distance lies: at most 3.0x the two-sample noise floor (exact samples: up to 6.6x).
-On seeded random mixtures 2 of 36 runs were 10-14x off (a narrow component against another class): there the
-weights of a few particles on a steep class boundary decide the split between components.
+What holds at finite n (docs/results.md "Sequential Monte Carlo" and "A tempered path meets the floor"): at k = 3,
+200 steps and n = 2000 particles, on every preset and class and on three seeded random mixtures over seeds 1-3,
+SMC on the tempered path (the default) lands where exact (rejection) samples land: at most 3.2x the expected
+two-sample floor (exact samples: 3.0x), no run 10x off one pair's floor (results/smc/k3_tempered.json). On the
+guided path 2 of 36 random-mixture runs were 10-14x off: its intermediate densities squeeze a component next to
+another class at middle noise, and the few particles there decide its share at the data.
+
+Two paths (``path``): the intermediate targets SMC passes through.
+
+* ``guided``: pi_t = p_t(x) p_t(y|x)^k at every level of the grid, the densities whose scores the guided sampler
+  follows; the weights below correct the guided sampler toward them.
+* ``tempered``: the diffusion at k_d = 1 (k >= 1; k_d = 0 for k < 1), whose pi_t are one diffusion's marginals
+  (p_t(x|y), or p_t(x)), so its weights stay flat; then, at the data, p(x) p(y|x)^k_j with k_j rising from k_d to
+  k in steps chosen by bisection so that each step's conditional ESS is ``temper_cess`` (Zhou, Johansen & Aston
+  2016), the weights multiplied by p(y|x)^(k_j+1 - k_j) (log p(y|x) at the data: a classifier at t = 0), each step
+  followed by ``temper_moves`` MALA moves at k_j. For k >= 1 this is p(y) p(x|y) p(y|x)^(k-1): draw the
+  conditional, reweight by p(y|x)^(k-1).
 
 Why it is needed: the guided sampler follows the score of pi_t(x) = p_t(x) p_t(y|x)^k at every level, but
 the pi_t are not the marginals of one diffusion, so it ends away from pi_0 (the 2D page measures how far).
@@ -87,9 +99,10 @@ from cgd.schedule import NoiseSchedule, eps_to_x0, posterior_mean_coefs, score_t
 from cgd.toy.mixture import Mixture
 
 __all__ = ["log_tilted", "classifier_gradient", "fk_log_increment", "hilbert_order", "systematic_resample", "ess", "line_integral",
-           "SMCResult", "smc_tilted", "WEIGHTS", "MIN_PARTICLES", "check_particles"]
+           "SMCResult", "smc_tilted", "WEIGHTS", "PATHS", "MIN_PARTICLES", "check_particles"]
 
 WEIGHTS = ("exact", "fk")
+PATHS = ("tempered", "guided")  # the intermediate targets; the first is the default
 MIN_PARTICLES = 100  # below this an ESS share is too coarse to decide on resampling
 TARGET_ACCEPT = 0.57  # MALA's optimal acceptance rate (Roberts & Rosenthal 1998)
 
@@ -117,6 +130,12 @@ def fk_log_increment(k: float, lam: float, g_sq_start: torch.Tensor, g_sq_end: t
     (the classifier gradient, or -(eps(x,y) - eps(x)) / sqrt(1 - alpha_bar) for CFG). See the module docstring.
     """
     return 0.25 * k * (k - 1.0) * lam * (g_sq_start + g_sq_end)
+
+
+def _log_posterior(mixture: Mixture, x: torch.Tensor, label: int) -> torch.Tensor:
+    """log p(y|x) of the data (alpha_bar = 1), ``[B]``: what a classifier at t = 0 gives."""
+    joint = mixture.class_log_joint(x, torch.tensor(1.0, dtype=torch.float64))
+    return joint[:, label] - torch.logsumexp(joint, 1)
 
 
 def _log_normal(x: torch.Tensor, mean: torch.Tensor, var) -> torch.Tensor:
@@ -173,6 +192,8 @@ class SMCResult:
     score_evals: int = 0  # guided-score evaluations per particle (eps-net + classifier gradient, or 2 eps passes)
     weights: str = "exact"
     moves: int = 3  # MALA moves after every step
+    path: str = "guided"  # the intermediate targets (see smc_tilted)
+    temper_levels: int = 0  # path 'tempered': the steps of k at the data
 
 
 class _Level:
@@ -262,14 +283,19 @@ def check_particles(n) -> None:
                          f"when to resample), got {n}")
 
 
-def _check(label: int, k: float, n: int, weights: str, mixture: Mixture, moves: int) -> None:
+def _check(label: int, k: float, n: int, weights: str, mixture: Mixture, moves: int, path: str = "tempered",
+           temper_cess: float = 0.9) -> None:
     if weights not in WEIGHTS:
         raise InputError(f"SMC weights must be one of {', '.join(WEIGHTS)}, got {weights!r}")
+    if path not in PATHS:
+        raise InputError(f"SMC path must be one of {', '.join(PATHS)}, got {path!r}")
     check_particles(n)
     if not math.isfinite(k) or k < 0:
         raise InputError(f"the tilt exponent k must be a finite number >= 0, got {k}")
     if not isinstance(moves, int) or not 0 <= moves <= MAX_MOVES:
         raise InputError(f"SMC moves per step must be a whole number in 0..{MAX_MOVES}, got {moves!r}")
+    if not 0 < temper_cess < 1:
+        raise InputError(f"the tempering steps' conditional ESS must lie in (0, 1), got {temper_cess}")
     if not 0 <= label < mixture.num_classes:
         raise InputError(f"class label {label} is outside 0..{mixture.num_classes - 1}")
 
@@ -277,22 +303,29 @@ def _check(label: int, k: float, n: int, weights: str, mixture: Mixture, moves: 
 def smc_tilted(mixture: Mixture, label: int, k: float, schedule: NoiseSchedule, *, steps: int = 100,
                n: int = 4000, seed: int = 0, ess_threshold: float = 0.5, weights: str = "exact",
                moves: int = 3, final_moves: int = 10, sort: bool = True,
+               path: str = "tempered", temper_cess: float = 0.9, temper_moves: int = 10,
                callback: Optional[Callable[[dict], None]] = None) -> SMCResult:
     """``n`` samples of p(x) p(y|x)^k (y = ``label``) by SMC over ``steps`` levels of the schedule and alpha_bar = 1.
 
     weights: ``exact`` (the mixture's densities) or ``fk`` (Feynman-Kac, from the scores alone); see the
     module docstring. moves: MALA steps after each step; final_moves: after the final resampling;
     sort: resample along a Hilbert curve (False: in particle order).
-    callback: called at every level after its moves with ``dict(i, alpha_bar, x, logw)``: the weighted
-    particles (x ``[n, 2]``, unnormalised log weights ``[n]``) that stand for pi_t at that level.
+    path: ``tempered`` or ``guided`` (module docstring); temper_cess: the conditional ESS share each tempering step
+    keeps; temper_moves: MALA moves after each tempering step.
+    callback: called at every level of the diffusion after its moves with ``dict(i, alpha_bar, x, logw)``: the
+    weighted particles (x ``[n, 2]``, unnormalised log weights ``[n]``) that stand for that level's target
+    (pi_t of the path: at k, or at k_d on the tempered path).
     """
-    _check(label, k, n, weights, mixture, moves)
+    _check(label, k, n, weights, mixture, moves, path, temper_cess)
     fk = weights == "fk"
+    # the exponent along the diffusion: k itself (path 'guided'), or the nearer of 0 and 1, whose tilted
+    # marginals are one diffusion's (path 'tempered': k is reached afterwards, at the data, by tempering)
+    kd = k if path == "guided" else (1.0 if k >= 1.0 else 0.0)
     grid = schedule.grid(steps)
     levels = torch.cat([grid.alpha_bar, torch.ones(1, dtype=torch.float64)])
     gen = torch.Generator().manual_seed(seed)
     x = torch.randn(n, 2, generator=gen, dtype=torch.float64)
-    level = _Level(mixture, label, k, levels[0])
+    level = _Level(mixture, label, kd, levels[0])
     lp = None if fk else level.log_pi(x)  # log pi_t at the particles (exact weights only)
     if fk:  # p_T(x) p_T(y|x)^k is N(0, I) times p(y)^k to within alpha_bar_T (4e-5): flat weights
         logw = torch.zeros(n, dtype=torch.float64)
@@ -315,14 +348,8 @@ def smc_tilted(mixture: Mixture, label: int, k: float, schedule: NoiseSchedule, 
             h = min(max(h * math.exp(2.0 * (acc - TARGET_ACCEPT)), 1e-8), 10.0)
         return x, score, g, lp
 
-    for i in range(len(levels) - 1):
-        shares.append(ess(logw) / n)
-        n_anc.append(int(torch.unique(ancestor).numel()))
-        if shares[-1] < ess_threshold:
-            x, score, g, lp, ancestor = resample(x, score, g, lp, ancestor)
-            logw = torch.zeros_like(logw)
-            resamples += 1
-        ab, ab_next = levels[i], levels[i + 1]
+    def propose(ab, ab_next):
+        """The guided step from alpha_bar ab to ab_next for every particle: (x', its level, scores, log pi, increment)."""
         beta = 1.0 - ab / ab_next
         # the proposal's variance: beta_i ("large"), not beta_tilde. The true reverse kernel is wider than
         # beta_tilde by c_x0^2 Var[x_0 | x_t]; at the last steps of a short grid beta_tilde is 20x too
@@ -330,26 +357,63 @@ def smc_tilted(mixture: Mixture, label: int, k: float, schedule: NoiseSchedule, 
         var = float(beta)
         x0_hat = eps_to_x0(x, score_to_eps(score, ab), ab)
         c_x0, c_xt = posterior_mean_coefs(ab, ab_next, beta)
-        mean = c_x0 * x0_hat + c_xt * x + k * var * g
+        mean = c_x0 * x0_hat + c_xt * x + kd * var * g
         x_next = mean + math.sqrt(var) * torch.randn(n, 2, generator=gen, dtype=torch.float64)
-        nxt = _Level(mixture, label, k, ab_next)
+        nxt = _Level(mixture, label, kd, ab_next)
         score_next, g_next = nxt.scores(x_next)
-        evals += 1
         if fk:
-            logw = logw + fk_log_increment(k, float(torch.log(ab_next / ab)), (g * g).sum(1),
-                                           (g_next * g_next).sum(1))
+            inc = fk_log_increment(kd, float(torch.log(ab_next / ab)), (g * g).sum(1), (g_next * g_next).sum(1))
+            lp_next = None
         else:
             lp_next = nxt.log_pi(x_next)
-            logw = (logw + lp_next - lp
-                    + _log_normal(x, (1.0 - beta).sqrt() * x_next, var) - _log_normal(x_next, mean, var))
-            lp = lp_next
-        x, score, g, level = x_next, score_next, g_next, nxt
+            inc = lp_next - lp + _log_normal(x, (1.0 - beta).sqrt() * x_next, var) - _log_normal(x_next, mean, var)
+        return x_next, nxt, score_next, g_next, lp_next, inc
+
+    def cess(inc):
+        """Conditional ESS share of a log-weight increment (Zhou, Johansen & Aston 2016): how even it leaves the weights."""
+        w = torch.softmax(logw, 0)
+        v = torch.exp(inc - inc.max())
+        return float((w * v).sum() ** 2 / (w * v * v).sum())
+
+    temper_levels = 0
+    for i in range(len(levels) - 1):
+        shares.append(ess(logw) / n)
+        n_anc.append(int(torch.unique(ancestor).numel()))
+        if shares[-1] < ess_threshold:
+            x, score, g, lp, ancestor = resample(x, score, g, lp, ancestor)
+            logw = torch.zeros_like(logw)
+            resamples += 1
+        x, level, score, g, lp, inc = propose(levels[i], levels[i + 1])
+        evals += 1
+        logw = logw + inc
         x, score, g, lp = move(level, x, score, g, lp, moves)
         if callback is not None:
-            callback(dict(i=i + 1, alpha_bar=float(ab_next), x=x, logw=logw))
+            callback(dict(i=i + 1, alpha_bar=float(levels[i + 1]), x=x, logw=logw))
+    k_now = kd
+    while k_now < k:  # tempering at the data: p(x) p(y|x)^k_now, k_now rising to k in steps that keep the CESS
+        shares.append(ess(logw) / n)
+        n_anc.append(int(torch.unique(ancestor).numel()))
+        if shares[-1] < ess_threshold:
+            x, score, g, lp, ancestor = resample(x, score, g, lp, ancestor)
+            logw = torch.zeros_like(logw)
+            resamples += 1
+        log_post = _log_posterior(mixture, x, label)
+        k_next = k
+        if cess((k - k_now) * log_post) < temper_cess:  # bisection for the step whose CESS is temper_cess
+            lo, hi = k_now, k
+            for _ in range(40):
+                mid = 0.5 * (lo + hi)
+                lo, hi = (mid, hi) if cess((mid - k_now) * log_post) >= temper_cess else (lo, mid)
+            k_next = max(lo, k_now + 1e-6 * k)
+        logw = logw + (k_next - k_now) * log_post
+        k_now = k_next
+        level = _Level(mixture, label, k_now, levels[-1])
+        lp = None if fk else level.log_pi(x)
+        x, score, g, lp = move(level, x, score, g, lp, temper_moves)
+        temper_levels += 1
     shares.append(ess(logw) / n)
     n_anc.append(int(torch.unique(ancestor).numel()))
     x, score, g, lp, ancestor = resample(x, score, g, lp, ancestor)
     x, score, g, lp = move(level, x, score, g, lp, final_moves)
     acceptance = sum(accepted) / len(accepted) if accepted else float("nan")
-    return SMCResult(x, tuple(shares), resamples, tuple(n_anc), acceptance, evals, weights, moves)
+    return SMCResult(x, tuple(shares), resamples, tuple(n_anc), acceptance, evals, weights, moves, path, temper_levels)
