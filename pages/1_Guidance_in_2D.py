@@ -366,7 +366,8 @@ if st.toggle(f"Run the five samplers at k = {exponent:g} (exact models, 1000 sam
     st.caption("Left: the effective sample size (ESS) before each step, as a share of the particles; SMC resamples "
                "when it falls under half. Right: the share of the starting particles that still have descendants. "
                "The ESS only measures the weights of the particles at hand; the ancestors show how many lineages "
-               "are left.")
+               "are left." + (" On the tempered path the last steps are the tempering steps at the data." if
+                              smc_path == "tempered" else ""))
 
 st.subheader("Guidance zoo: every method at one matched setting", anchor="guidance-zoo")
 from ui import zoo as ui_zoo  # noqa: E402 - the section's own module, like ui.smc above

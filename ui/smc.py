@@ -109,11 +109,13 @@ def trace_fig(mixture_json: str, label: int, k: float, seed: int, path: str = "t
     tempering = max(r.temper_levels for r in comp.rows)
     lay = _panels(2, ["ESS / n", "ancestors left / n"],
                   f"step (of {comp.steps}; the last reaches the data)" if not tempering else
-                  f"step ({comp.steps} diffusion steps to the data, then {tempering} tempering step"
-                  f"{'s' if tempering > 1 else ''} of k there)")
+                  f"step ({comp.steps} + {tempering} at the data)")
     lay["yaxis"].update(range=[0, 1.05], tickformat=".0%")
     lay["yaxis2"].update(range=[0, 1.05], tickformat=".0%")
-    lay["margin"]["r"] = 290
+    # the legend under the panels: beside them it took 290 px, which at 150% zoom left the panels 80 px wide
+    lay["legend"] = dict(orientation="h", x=0, xanchor="left", y=-0.3, yanchor="top")
+    lay["margin"] = dict(l=60, r=20, t=30, b=110)
+    lay["height"] = 400
     return go.Figure(data=data, layout=lay)
 
 
