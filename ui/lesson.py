@@ -96,7 +96,7 @@ STEPS = (
          r"noise level, and the tilted densities of different noise levels are not the marginals of one diffusion.",
          r"If guidance does not sample $p(x)\,p(y\mid x)^s$, how could we ever sample it? (One answer, with "
          r"rejection and sequential Monte Carlo side by side: [Guidance in 2D](/Guidance_in_2D#sampling-for-real), "
-         r"last section.)",
+         r"its section on sampling it for real.)",
          "sharpen"),
     Step("5 · Classifier guidance and classifier-free guidance",
          r"CFG needs no classifier: one network, trained with its label dropped now and then, gives "
