@@ -375,14 +375,19 @@ def smc_tilted(mixture: Mixture, label: int, k: float, schedule: NoiseSchedule, 
         v = torch.exp(inc - inc.max())
         return float((w * v).sum() ** 2 / (w * v * v).sum())
 
-    temper_levels = 0
-    for i in range(len(levels) - 1):
+    def before_step():
+        """Record the ESS and the lineages left; resample when the ESS share is under the threshold."""
+        nonlocal x, score, g, lp, ancestor, logw, resamples
         shares.append(ess(logw) / n)
         n_anc.append(int(torch.unique(ancestor).numel()))
         if shares[-1] < ess_threshold:
             x, score, g, lp, ancestor = resample(x, score, g, lp, ancestor)
             logw = torch.zeros_like(logw)
             resamples += 1
+
+    temper_levels = 0
+    for i in range(len(levels) - 1):
+        before_step()
         x, level, score, g, lp, inc = propose(levels[i], levels[i + 1])
         evals += 1
         logw = logw + inc
@@ -391,12 +396,7 @@ def smc_tilted(mixture: Mixture, label: int, k: float, schedule: NoiseSchedule, 
             callback(dict(i=i + 1, alpha_bar=float(levels[i + 1]), x=x, logw=logw))
     k_now = kd
     while k_now < k:  # tempering at the data: p(x) p(y|x)^k_now, k_now rising to k in steps that keep the CESS
-        shares.append(ess(logw) / n)
-        n_anc.append(int(torch.unique(ancestor).numel()))
-        if shares[-1] < ess_threshold:
-            x, score, g, lp, ancestor = resample(x, score, g, lp, ancestor)
-            logw = torch.zeros_like(logw)
-            resamples += 1
+        before_step()
         log_post = _log_posterior(mixture, x, label)
         k_next = k
         if cess((k - k_now) * log_post) < temper_cess:  # bisection for the step whose CESS is temper_cess
