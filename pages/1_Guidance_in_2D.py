@@ -230,7 +230,9 @@ if st.toggle("Show guidance in two windows", value=False, key="show_interval"):
             half.append(toy.samples_fig(mixture_json, kind, req, float(exponent),
                                         f"{NAMES[method]}, {knob} = {scale:g}, {words}"))
             shares.append(toy.component_shares(mixture_json, kind, req))
-        shares.append(toy.component_shares(mixture_json, kind, replace(shown, interval=None)))
+        # guided at every t: the run shown above when the sidebar guides at every t (not a second run of it)
+        every = dict(request=request, at=scale) if interval is None else dict(request=replace(shown, interval=None))
+        shares.append(toy.component_shares(mixture_json, kind, **every))
     c_hi, c_lo = st.columns(2)
     c_hi.plotly_chart(half[0], key="interval_high")
     c_lo.plotly_chart(half[1], key="interval_low")

@@ -104,7 +104,8 @@ def trace_fig(mixture_json: str, label: int, k: float, seed: int, path: str = "t
         data.append(go.Scatter(x=steps, y=np.asarray(row.ancestors) / comp.n, mode="lines", name=row.name,
                                legendgroup=row.key, showlegend=False, line=dict(color=color, width=2.5),
                                xaxis="x2", yaxis="y2"))
-    data.append(go.Scatter(x=[0, max(len(r.ess) for r in comp.rows) - 1], y=[0.5, 0.5], mode="lines", name="resampling threshold (ESS = n/2)",
+    last = max(len(r.ess) for r in comp.rows) - 1  # the diffusion's steps, then any tempering steps
+    data.append(go.Scatter(x=[0, last], y=[0.5, 0.5], mode="lines", name="resampling threshold (ESS = n/2)",
                            line=dict(color=GREY, dash="dot", width=2)))
     tempering = max(r.temper_levels for r in comp.rows)
     lay = _panels(2, ["ESS / n", "ancestors left / n"],
@@ -143,12 +144,12 @@ def summary(mixture_json: str, label: int, k: float, seed: int, path: str = "tem
     rej = rows["rejection"]
     tempering = max(r.temper_levels for r in comp.rows)
     start = "p(x|y), k = 1" if comp.k >= 1 else "p(x), k = 0"
-    path = (f"SMC on the tempered path: the diffusion of {start} (one diffusion's marginals: flat Feynman–Kac "
+    which = (f"SMC on the tempered path: the diffusion of {start} (one diffusion's marginals: flat Feynman–Kac "
             f"weights), then k reached at the data in {tempering} tempering step{'s' if tempering != 1 else ''} "
             f"(weights p(y|x)^Δk, MALA moves). " if comp.smc_path == "tempered" and tempering else
             "SMC on the guided path: the tilted densities p_t(x)·p_t(y|x)^k at every noise level. "
             if comp.smc_path == "guided" else f"SMC: the diffusion of {start}, no tempering needed. ")
-    text = path + (f"**Here** (k = {comp.k:g}, n = {comp.n}, {comp.steps} steps, seed {comp.seed}): $D^2$ to exact samples "
+    text = which + (f"**Here** (k = {comp.k:g}, n = {comp.n}, {comp.steps} steps, seed {comp.seed}): $D^2$ to exact samples "
             f"of the tilted density, as a multiple of its expectation for exact samples ({comp.floor_expected:.2g}): "
             f"guided sampler {ratio['sampler']:.1f}×, with the corrector {ratio['corrector']:.1f}×, SMC with exact "
             f"weights {ratio['smc-exact']:.1f}×, with Feynman–Kac weights {ratio['smc-fk']:.1f}×, rejection "

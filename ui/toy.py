@@ -32,6 +32,7 @@ CHUNK_POINTS = {"exact": 20_000, "learned": 0}
 # the slider's values, canonical (the page reads the slider's position with slider_index, once)
 SLIDER = tuple(round(SCALE_MIN + i * SCALE_STEP, 10) for i in range(round((SCALE_MAX - SCALE_MIN) / SCALE_STEP) + 1))
 
+
 @functools.lru_cache(maxsize=64)
 def mixture_of(mixture_json: str) -> Mixture:
     """The parsed, validated mixture of a JSON text (parsed once; never modified)."""

@@ -45,12 +45,14 @@ def learned_models(mixture: Mixture, schedule: NoiseSchedule, train_cfg: ToyTrai
     return eps_net, clf
 
 
-def networks(mixture: Mixture, request: SampleRequest, models=None, schedule: Optional[NoiseSchedule] = None) -> tuple:
+def networks(mixture: Mixture, request: SampleRequest, models=None, schedule: Optional[NoiseSchedule] = None,
+             weak=None) -> tuple:
     """``(net, classifier, weak)`` for a request on the mixture: ``models`` (default: the exact ones), and
-    autoguidance's weak model for a method that needs one (:func:`weak_exact_model`; None otherwise)."""
+    autoguidance's weak model for a method that needs one (``weak``, or :func:`weak_exact_model`; None otherwise)."""
     schedule = schedule or default_schedule()
     net, clf = models if models is not None else exact_models(mixture, schedule)
-    weak = weak_exact_model(mixture, schedule) if "weak" in registry.get(request.method).needs else None
+    if weak is None and "weak" in registry.get(request.method).needs:
+        weak = weak_exact_model(mixture, schedule)
     return net, clf, weak
 
 
@@ -63,6 +65,6 @@ def toy_sample(mixture: Mixture, request: SampleRequest, *, models=None, schedul
     weak: autoguidance's weak model (default for a method that needs one: :func:`weak_exact_model` of the mixture).
     """
     schedule = schedule or default_schedule()
-    net, clf, default_weak = networks(mixture, request, models, schedule)
+    net, clf, weak = networks(mixture, request, models, schedule, weak)
     return guided_sample(net, clf, schedule, request, shape=(2,), num_classes=mixture.num_classes,
-                         callback=callback, dtype=dtype, weak_net=default_weak if weak is None else weak)
+                         callback=callback, dtype=dtype, weak_net=weak)
